@@ -1,0 +1,18 @@
+/**
+ * NATS subjects and JetStream names shared by publishers and consumers. Subjects are
+ * `events.<source>.<type>`, so a consumer can filter by emitting service or by event type.
+ */
+export const EVENTS_STREAM = 'LLMOPS_EVENTS';
+export const EVENTS_SUBJECT_ROOT = 'events';
+
+export function eventSubject(source: string, type: string): string {
+  return `${EVENTS_SUBJECT_ROOT}.${source}.${type}`;
+}
+
+/** Event types emitted by config-manager. */
+export const ConfigEventType = {
+  Created: 'config.created',
+  Updated: 'config.updated',
+  Deleted: 'config.deleted',
+} as const;
+export type ConfigEventType = (typeof ConfigEventType)[keyof typeof ConfigEventType];

@@ -1,0 +1,2 @@
+export { EnvValidationError, parseEnv, sensitive, type EnvIssue, type EnvSource } from './env-schema.js';
+export { booleanFlag, infrastructureEnv, logLevel, port, urlWithScheme } from './env-fields.js';
