@@ -1,7 +1,8 @@
 import { z } from 'zod';
 
 /** A TCP port given as a string in the environment. */
-export const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback);
+/** A TCP port given as a string in the environment; 0 asks the OS for a free one (tests, side-by-side runs). */
+export const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
 
 /** A URL whose scheme must be one of `schemes` (e.g. postgres, redis, nats). */
 export const urlWithScheme = (...schemes: string[]) =>
