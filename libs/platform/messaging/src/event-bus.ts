@@ -1,0 +1,70 @@
+import type { EventEnvelope } from '@llmops/contracts';
+
+/** Transport details of one delivery, next to the decoded event. */
+export interface DeliveredEvent {
+  subject: string;
+  eventId: string;
+  /** 1 on the first delivery, 2 on the first redelivery, ... */
+  deliveryCount: number;
+  /** Position in the stream (JetStream) or in the in-memory log. */
+  streamSequence: number;
+  data: Uint8Array;
+}
+
+export interface RetryBackoff {
+  initialMs: number;
+  maxMs: number;
+}
+
+export interface ConsumerOptions {
+  /** Durable consumer name: the cursor survives restarts and is shared by the instances of one service. */
+  durableName: string;
+  /** NATS subject filters, e.g. `['events.>']` or `['events.config-manager.*']`. */
+  filterSubjects: string[];
+  /** Deliveries before a failing event is dead-lettered. Default 5. */
+  maxDeliver?: number;
+  /** How long a delivery may stay unacknowledged before JetStream redelivers it. Default 30 s. */
+  ackWaitMs?: number;
+  /** Events fetched ahead of the handler. Default 10. */
+  batchSize?: number;
+  /** Delay before a failed event is redelivered, doubling per attempt. Default 500 ms up to 30 s. */
+  retryBackoff?: RetryBackoff;
+}
+
+export type EventHandler = (event: EventEnvelope, raw: DeliveredEvent) => Promise<void>;
+
+export interface Subscription {
+  /** Stops delivering; events being handled finish first. The durable cursor is kept. */
+  close(): Promise<void>;
+}
+
+export interface EventBus {
+  /** At least once: resolves once the event is stored; the same `eventId` within the duplicate window is stored once. */
+  publish(subject: string, envelope: Uint8Array, eventId: string): Promise<void>;
+  /**
+   * Durable subscription. A handler that resolves acknowledges the event; one that throws gets it again after a
+   * backoff; after `maxDeliver` failed deliveries the event is dead-lettered and skipped.
+   */
+  subscribe(consumer: ConsumerOptions, handler: EventHandler): Promise<Subscription>;
+  /** Throws when the bus cannot accept events right now (readiness check). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_MAX_DELIVER = 5;
+export const DEFAULT_ACK_WAIT_MS = 30_000;
+export const DEFAULT_BATCH_SIZE = 10;
+const defaultRetryBackoff: RetryBackoff = { initialMs: 500, maxMs: 30_000 };
+
+/** Delay before redelivering an event whose handler failed on delivery number `deliveryCount`. */
+export function redeliveryDelayMs(deliveryCount: number, backoff: RetryBackoff = defaultRetryBackoff): number {
+  return Math.min(backoff.maxMs, backoff.initialMs * 2 ** Math.max(0, deliveryCount - 1));
+}
+
+/**
+ * Where poison events go. Deliberately outside the events subject root, so the dead letters are not captured by
+ * the events stream and fed back to every consumer; attach a stream to `deadletter.>` to keep them.
+ */
+export function deadLetterSubject(subjectRoot: string, durableName: string): string {
+  return `deadletter.${subjectRoot}.${durableName}`;
+}

@@ -1,0 +1,18 @@
+export { decodeEvent, encodeEvent } from './event-codec.js';
+export {
+  deadLetterSubject,
+  redeliveryDelayMs,
+  type ConsumerOptions,
+  type DeliveredEvent,
+  type EventBus,
+  type EventHandler,
+  type RetryBackoff,
+  type Subscription,
+} from './event-bus.js';
+export { InProcessBus, type InProcessBusOptions } from './in-process-bus.js';
+export { JetStreamBus, type JetStreamBusOptions } from './jetstream-bus.js';
+export type { MessagingLogger } from './messaging-logger.js';
+export { Outbox, type EventInput, type OutboxOptions } from './outbox.js';
+export { outboxMigrationSql } from './outbox-migration.js';
+export { OutboxRelay, type OutboxRelayOptions } from './outbox-relay.js';
+export { ProcessedEvents } from './processed-events.js';

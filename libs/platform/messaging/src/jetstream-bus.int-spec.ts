@@ -1,0 +1,108 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { StorageType, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { connect, nanos, type NatsConnection } from '@nats-io/transport-node';
+import { deadLetterSubject } from './event-bus.js';
+import { JetStreamBus } from './jetstream-bus.js';
+import { testEvent } from './testing/test-events.js';
+import { sleep, waitFor } from './testing/wait-for.js';
+
+const NATS_URL = process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222';
+const suffix = randomBytes(4).toString('hex');
+const stream = `JSBUS_${suffix}`;
+const subjectRoot = `jsbus_${suffix}`;
+
+describe(JetStreamBus.name, () => {
+  let admin: NatsConnection;
+  let manager: JetStreamManager;
+  let bus: JetStreamBus;
+
+  beforeAll(async () => {
+    admin = await connect({ servers: NATS_URL });
+    manager = await jetstreamManager(admin);
+    bus = await JetStreamBus.connect({ url: NATS_URL, stream, subjectRoot, duplicateWindowMs: 60_000, name: 'jsbus-test' });
+  });
+
+  afterAll(async () => {
+    await bus.close();
+    await manager.streams.delete(stream);
+    await admin.close();
+  });
+
+  it('creates a file-backed stream for the subject root with the duplicate window', async () => {
+    const { config } = await manager.streams.info(stream);
+    expect(config).toMatchObject({ subjects: [`${subjectRoot}.>`], storage: StorageType.File, duplicate_window: nanos(60_000) });
+  });
+
+  it('stores an event published twice with the same eventId once', async () => {
+    const before = (await manager.streams.info(stream)).state.messages;
+    const event = testEvent(`${subjectRoot}.dedup.item.created`, 1);
+
+    await bus.publish(event.subject, event.bytes, event.id);
+    await bus.publish(event.subject, event.bytes, event.id);
+
+    expect((await manager.streams.info(stream)).state.messages).toBe(before + 1);
+  });
+
+  it('rejects a subject outside its stream and answers ping', async () => {
+    const event = testEvent(`elsewhere_${suffix}.item.created`, 1);
+    await expect(bus.publish(event.subject, event.bytes, event.id)).rejects.toThrow();
+    await expect(bus.ping()).resolves.toBeUndefined();
+  });
+
+  it('publishes a poison event with its error to the dead-letter subject', async () => {
+    const durableName = `poison_${suffix}`;
+    const deadLetters = admin.subscribe(deadLetterSubject(subjectRoot, durableName), { max: 1 });
+    const subscription = await bus.subscribe(
+      { durableName, filterSubjects: [`${subjectRoot}.poison.>`], maxDeliver: 2, retryBackoff: { initialMs: 50, maxMs: 50 } },
+      async () => {
+        throw new Error('bad\nevent');
+      },
+    );
+    const poison = testEvent(`${subjectRoot}.poison.item.created`, 1);
+
+    await bus.publish(poison.subject, poison.bytes, poison.id);
+
+    for await (const deadLetter of deadLetters) {
+      expect(deadLetter.headers?.get('Nats-Msg-Id')).toBe(poison.id);
+      expect(deadLetter.headers?.get('Llmops-Original-Subject')).toBe(poison.subject);
+      expect(deadLetter.headers?.get('Llmops-Error')).toBe('bad event');
+      expect(deadLetter.data).toEqual(poison.bytes);
+    }
+    await subscription.close();
+  });
+
+  it('resumes a durable consumer from another connection (a restarted process) without redelivering acked events', async () => {
+    const durableName = `restart_${suffix}`;
+    const options = { durableName, filterSubjects: [`${subjectRoot}.restart.>`] };
+    const [first, second] = [1, 2].map((n) => testEvent(`${subjectRoot}.restart.item.created`, n));
+    await bus.publish(first!.subject, first!.bytes, first!.id);
+    const firstProcess = await JetStreamBus.connect({ url: NATS_URL, stream, subjectRoot });
+    const seenByFirst: string[] = [];
+    await firstProcess.subscribe(options, async (event) => void seenByFirst.push(event.id));
+    await waitFor(() => seenByFirst.length === 1, 'the first event');
+    await firstProcess.close();
+
+    await bus.publish(second!.subject, second!.bytes, second!.id);
+    const secondProcess = await JetStreamBus.connect({ url: NATS_URL, stream, subjectRoot });
+    const seenBySecond: string[] = [];
+    await secondProcess.subscribe(options, async (event) => void seenBySecond.push(event.id));
+    await waitFor(() => seenBySecond.length === 1, 'the second event');
+    await sleep(300);
+    await secondProcess.close();
+
+    expect(seenByFirst).toEqual([first!.id]);
+    expect(seenBySecond).toEqual([second!.id]);
+  });
+
+  it('updates an existing durable consumer when its options change', async () => {
+    const durableName = `update_${suffix}`;
+    const filterSubjects = [`${subjectRoot}.update.>`];
+    await (await bus.subscribe({ durableName, filterSubjects, maxDeliver: 3 }, async () => undefined)).close();
+
+    await (await bus.subscribe({ durableName, filterSubjects, maxDeliver: 7, ackWaitMs: 10_000 }, async () => undefined)).close();
+
+    const { config } = await manager.consumers.info(stream, durableName);
+    expect(config).toMatchObject({ max_deliver: 7, ack_wait: nanos(10_000), filter_subject: filterSubjects[0] });
+  });
+});

@@ -1,0 +1,188 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { Registry } from 'prom-client';
+import type { DataSource } from 'typeorm';
+import { decodeEvent } from './event-codec.js';
+import type { EventBus, Subscription } from './event-bus.js';
+import { Outbox } from './outbox.js';
+import { outboxMigrationSql } from './outbox-migration.js';
+import { OutboxRelay } from './outbox-relay.js';
+import { ProcessedEvents } from './processed-events.js';
+import { createTestDatabase, type TestDatabase } from './testing/test-database.js';
+import { waitFor } from './testing/wait-for.js';
+
+const schema = 'orders';
+
+/** Records publishes; `failAfter` makes every publish past that many fail, like a bus that went down. */
+class RecordingBus implements EventBus {
+  readonly published: { subject: string; eventId: string; envelope: Uint8Array }[] = [];
+  failAfter = Infinity;
+
+  async publish(subject: string, envelope: Uint8Array, eventId: string): Promise<void> {
+    if (this.published.length >= this.failAfter) throw new Error('bus unavailable');
+    this.published.push({ subject, eventId, envelope });
+  }
+
+  async subscribe(): Promise<Subscription> {
+    throw new Error('not used');
+  }
+
+  async ping(): Promise<void> {
+    if (this.published.length >= this.failAfter) throw new Error('bus unavailable');
+  }
+
+  async close(): Promise<void> {}
+}
+
+describe(OutboxRelay.name, () => {
+  let database: TestDatabase;
+  let dataSource: DataSource;
+  const outbox = new Outbox({ source: 'order-service', schema });
+
+  beforeAll(async () => {
+    // One connection, as in the embedded PGlite mode: the relay must never need a second one.
+    database = await createTestDatabase({ poolSize: 1 });
+    dataSource = database.dataSource;
+    for (const statement of outboxMigrationSql(schema).up) await dataSource.query(statement);
+  });
+
+  afterAll(async () => {
+    await database?.drop();
+  });
+
+  beforeEach(async () => {
+    await dataSource.query(`DELETE FROM ${schema}.outbox`);
+  });
+
+  async function addEvents(count: number, from = 0): Promise<string[]> {
+    return dataSource.transaction(async (manager) => {
+      const ids: string[] = [];
+      for (let n = from; n < from + count; n += 1) {
+        const envelope = await outbox.add(manager, { type: 'order.placed', subject: `orders/${n}`, payload: { n } });
+        ids.push(envelope.id);
+      }
+      return ids;
+    });
+  }
+
+  async function unpublishedCount(): Promise<number> {
+    const [row]: { count: number }[] = await dataSource.query(
+      `SELECT count(*)::int AS count FROM ${schema}.outbox WHERE published_at IS NULL`,
+    );
+    return row?.count ?? -1;
+  }
+
+  it('keeps no event from a rolled-back transaction and relays committed ones in order, marked published', async () => {
+    const bus = new RecordingBus();
+    const relay = new OutboxRelay({ dataSource, schema, bus, batchSize: 7 });
+    const rolledBack = dataSource.transaction(async (manager) => {
+      await outbox.add(manager, { type: 'order.placed', subject: 'orders/lost', payload: {} });
+      throw new Error('business rule violated');
+    });
+    await expect(rolledBack).rejects.toThrow('business rule violated');
+    const first = await addEvents(10);
+    const second = await addEvents(10, 10);
+
+    expect(await relay.drain()).toBe(20);
+
+    expect(bus.published.map(({ eventId }) => eventId)).toEqual([...first, ...second]);
+    expect(bus.published[0]?.subject).toBe('events.order-service.order.placed');
+    const envelope = decodeEvent(bus.published[3]!.envelope);
+    expect(envelope).toMatchObject({ id: first[3], source: 'order-service', type: 'order.placed', subject: 'orders/3' });
+    expect(envelope.payload).toEqual({ n: 3 });
+    expect(await unpublishedCount()).toBe(0);
+    expect(await relay.drain()).toBe(0);
+  });
+
+  it('stops at a failed publish, keeps the rest in the outbox and later continues in order', async () => {
+    const bus = new RecordingBus();
+    bus.failAfter = 4;
+    const relay = new OutboxRelay({ dataSource, schema, bus, batchSize: 10 });
+    const ids = await addEvents(10);
+
+    await expect(relay.drain()).rejects.toThrow('bus unavailable');
+    expect(await unpublishedCount()).toBe(6);
+
+    bus.failAfter = Infinity;
+    expect(await relay.drain()).toBe(6);
+    expect(bus.published.map(({ eventId }) => eventId)).toEqual(ids);
+  });
+
+  it('relays in the background, backs off while the bus is down and reports metrics', async () => {
+    const bus = new RecordingBus();
+    bus.failAfter = 0;
+    const registry = new Registry();
+    const relay = new OutboxRelay({ dataSource, schema, bus, pollIntervalMs: 10, maxBackoffMs: 50, registry });
+    relay.start();
+    try {
+      const ids = await addEvents(5);
+      await waitFor(async () => (await registry.getSingleMetricAsString('outbox_pending')).includes('outbox_pending{schema="orders"} 5'), 'pending gauge');
+
+      bus.failAfter = Infinity;
+      await waitFor(() => bus.published.length === 5, 'the background relay');
+      expect(bus.published.map(({ eventId }) => eventId)).toEqual(ids);
+      await waitFor(async () => (await unpublishedCount()) === 0, 'rows marked published');
+    } finally {
+      await relay.stop();
+    }
+    const metrics = await registry.metrics();
+    expect(metrics).toContain('outbox_published_total{schema="orders"} 5');
+    expect(metrics).toMatch(/outbox_publish_failures_total\{schema="orders"\} [1-9]/);
+  });
+
+  it('deletes published rows older than the retention', async () => {
+    const relay = new OutboxRelay({ dataSource, schema, bus: new RecordingBus(), pollIntervalMs: 10, retentionMs: 0, cleanupIntervalMs: 0 });
+    await addEvents(3);
+    relay.start();
+    try {
+      await waitFor(async () => {
+        const [row]: { count: number }[] = await dataSource.query(`SELECT count(*)::int AS count FROM ${schema}.outbox`);
+        return row?.count === 0;
+      }, 'published rows deleted');
+    } finally {
+      await relay.stop();
+    }
+  });
+});
+
+describe(ProcessedEvents.name, () => {
+  let database: TestDatabase;
+  const processed = new ProcessedEvents(schema);
+
+  beforeAll(async () => {
+    database = await createTestDatabase({ poolSize: 2 });
+    for (const statement of outboxMigrationSql(schema).up) await database.dataSource.query(statement);
+  });
+
+  afterAll(async () => {
+    await database?.drop();
+  });
+
+  it('says true the first time an event is processed by a consumer and false afterwards', async () => {
+    const { dataSource } = database;
+    const eventId = 'c1a4a3a4-0000-4000-8000-000000000001';
+    expect(await dataSource.transaction((manager) => processed.markProcessed(manager, eventId, 'billing'))).toBe(true);
+    expect(await dataSource.transaction((manager) => processed.markProcessed(manager, eventId, 'billing'))).toBe(false);
+    expect(await dataSource.transaction((manager) => processed.markProcessed(manager, eventId, 'audit'))).toBe(true);
+  });
+
+  it('forgets the mark when the consumer transaction rolls back, so the redelivery is processed', async () => {
+    const { dataSource } = database;
+    const eventId = 'c1a4a3a4-0000-4000-8000-000000000002';
+    const failedHandler = dataSource.transaction(async (manager) => {
+      await processed.markProcessed(manager, eventId, 'billing');
+      throw new Error('handler failed');
+    });
+    await expect(failedHandler).rejects.toThrow('handler failed');
+
+    expect(await dataSource.transaction((manager) => processed.markProcessed(manager, eventId, 'billing'))).toBe(true);
+  });
+
+  it('has a down migration that removes both tables', async () => {
+    const { dataSource } = database;
+    const migration = outboxMigrationSql('scratch');
+    for (const statement of migration.up) await dataSource.query(statement);
+    for (const statement of migration.down) await dataSource.query(statement);
+    const tables: unknown[] = await dataSource.query(`SELECT 1 FROM information_schema.tables WHERE table_schema = 'scratch'`);
+    expect(tables).toHaveLength(0);
+  });
+});

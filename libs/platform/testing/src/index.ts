@@ -1,0 +1,9 @@
+export {
+  createTestDatabase,
+  hashOf,
+  migratedTemplate,
+  TEST_DATABASE_ADMIN_URL,
+  type TestDatabase,
+} from './test-database.js';
+export { TEST_NATS_URL, TEST_REDIS_URL, uniqueName } from './test-names.js';
+export { waitFor, type WaitForOptions } from './wait-for.js';
