@@ -35,6 +35,8 @@ export const infrastructureEnv = {
   DATABASE_URL: urlWithScheme('postgres', 'postgresql').optional(),
   REDIS_URL: urlWithScheme('redis', 'rediss').optional(),
   NATS_URL: urlWithScheme('nats', 'tls', 'ws', 'wss').optional(),
+  NATS_STREAM: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a JetStream stream name').default('LLMOPS_EVENTS'),
+  NATS_SUBJECT_ROOT: z.string().regex(/^[a-z0-9_-]{1,64}$/, 'must be one lower-case subject token').default('events'),
   QDRANT_URL: urlWithScheme('http', 'https').optional(),
   OTEL_EXPORTER_OTLP_ENDPOINT: urlWithScheme('http', 'https').optional(),
   DATA_DIR: z.string().default('.data'),

@@ -16,3 +16,4 @@ export { Outbox, type EventInput, type OutboxOptions } from './outbox.js';
 export { outboxMigrationSql } from './outbox-migration.js';
 export { OutboxRelay, type OutboxRelayOptions } from './outbox-relay.js';
 export { ProcessedEvents } from './processed-events.js';
+export { EVENT_BUS, EventBusHost, type EventBusHostOptions } from './event-bus.host.js';
