@@ -1,20 +1,25 @@
-import type { DataSource } from 'typeorm';
+import type { DataSource, QueryRunner } from 'typeorm';
 
 /**
- * Runs `fn` while holding a session-level Postgres advisory lock named `lockName`, taken and released on one
- * dedicated connection so the unlock happens on the session that locked.
+ * Runs `fn` while holding the session-level advisory lock `pg_advisory_lock(hashtext(lockName))`. Lock, `fn`'s
+ * work (through the runner it is given) and unlock share one connection: the unlock must happen on the locking
+ * session, and with a one-connection pool a second connection for the work would never come.
  */
-export async function withAdvisoryLock<T>(dataSource: DataSource, lockName: string, fn: () => Promise<T>): Promise<T> {
-  const runner = dataSource.createQueryRunner();
-  await runner.connect();
+export async function withAdvisoryLock<T>(
+  dataSource: DataSource,
+  lockName: string,
+  fn: (queryRunner: QueryRunner) => Promise<T>,
+): Promise<T> {
+  const queryRunner = dataSource.createQueryRunner('master');
   try {
-    await runner.query('SELECT pg_advisory_lock(hashtext($1))', [lockName]);
+    await queryRunner.connect();
+    await queryRunner.query('SELECT pg_advisory_lock(hashtext($1))', [lockName]);
     try {
-      return await fn();
+      return await fn(queryRunner);
     } finally {
-      await runner.query('SELECT pg_advisory_unlock(hashtext($1))', [lockName]);
+      await queryRunner.query('SELECT pg_advisory_unlock(hashtext($1))', [lockName]);
     }
   } finally {
-    await runner.release();
+    await queryRunner.release();
   }
 }

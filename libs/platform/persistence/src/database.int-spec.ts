@@ -1,27 +1,27 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createTestDatabase, type TestDatabase } from '@llmops/platform-testing';
-import { openDatabase, type Database } from './database.js';
+import { createTestDatabase, uniqueName, type TestDatabase } from '@llmops/platform-testing';
+import { openDatabase, type Database, type DatabaseOptions } from './database.js';
 import { sqlMigration } from './sql-migration.js';
 
-const CreateWidgets1763800000000 = sqlMigration(
-  'CreateWidgets1763800000000',
-  [`CREATE TABLE widgets_svc.widgets (id serial PRIMARY KEY, batch int NOT NULL, step int NOT NULL)`],
-  [`DROP TABLE widgets_svc.widgets`],
-);
-const AddEmbeddings1763800000001 = sqlMigration(
-  'AddEmbeddings1763800000001',
-  [`CREATE TABLE widgets_svc.embeddings (id int PRIMARY KEY, embedding vector(3) NOT NULL)`],
-  [`DROP TABLE widgets_svc.embeddings`],
-);
-
-const options = { service: 'widgets', schema: 'widgets_svc', entities: [], migrations: [CreateWidgets1763800000000] };
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+// Each test gets a schema of its own in the file's database, so tests do not depend on each other's state.
+function widgetsService(schema = uniqueName('widgets')) {
+  const CreateWidgets1763800000000 = sqlMigration(
+    'CreateWidgets1763800000000',
+    [`CREATE TABLE ${schema}.widgets (id serial PRIMARY KEY, batch int NOT NULL, step int NOT NULL)`],
+    [`DROP TABLE ${schema}.widgets`],
+  );
+  const AddWidgetColor1763800000001 = sqlMigration(
+    'AddWidgetColor1763800000001',
+    [`ALTER TABLE ${schema}.widgets ADD COLUMN color text`],
+    [`ALTER TABLE ${schema}.widgets DROP COLUMN color`],
+  );
+  return { schema, CreateWidgets1763800000000, AddWidgetColor1763800000001 };
+}
 
 describe('openDatabase on PostgreSQL', () => {
   let testDatabase: TestDatabase;
+  const open = (options: Omit<DatabaseOptions, 'service' | 'entities' | 'url'>): Promise<Database> =>
+    openDatabase({ service: 'widgets', entities: [], url: testDatabase.url, ...options });
 
   beforeAll(async () => {
     testDatabase = await createTestDatabase({ prefix: 'persistence' });
@@ -31,103 +31,93 @@ describe('openDatabase on PostgreSQL', () => {
     await testDatabase?.drop();
   });
 
-  it('migrates exactly once when two instances start together, into the service schema', async () => {
+  it('migrates once when two instances start together, into the service schema', async () => {
+    const { schema, CreateWidgets1763800000000 } = widgetsService();
     const [a, b] = await Promise.all([
-      openDatabase({ ...options, url: testDatabase.url }),
-      openDatabase({ ...options, url: testDatabase.url }),
+      open({ schema, migrations: [CreateWidgets1763800000000] }),
+      open({ schema, migrations: [CreateWidgets1763800000000] }),
     ]);
     try {
-      const recorded = await a.dataSource.query(`SELECT name FROM widgets_svc.migrations`);
-      expect(recorded).toEqual([{ name: 'CreateWidgets1763800000000' }]);
-      await b.dataSource.query(`INSERT INTO widgets (batch, step) VALUES (1, 1)`);
-      const rows = await a.dataSource.query(`SELECT count(*)::int AS n FROM widgets_svc.widgets`);
-      expect(rows[0].n).toBe(1);
+      expect(await a.dataSource.query(`SELECT name FROM ${schema}.migrations`)).toEqual([
+        { name: 'CreateWidgets1763800000000' },
+      ]);
+      expect(await a.dataSource.query(`SELECT tablename FROM pg_tables WHERE schemaname = $1 ORDER BY 1`, [schema])).toEqual([
+        { tablename: 'migrations' },
+        { tablename: 'widgets' },
+      ]);
       expect(a.embedded).toBe(false);
-      await a.ping();
+      expect(a.schema).toBe(schema);
     } finally {
-      await a.close();
-      await b.close();
+      await Promise.all([a.close(), b.close()]);
     }
   });
 
-  it('undoes the last migration with its down statements', async () => {
-    const db = await openDatabase({ ...options, url: testDatabase.url });
+  it('points unqualified SQL at the service schema and names the connection after the service', async () => {
+    const { schema, CreateWidgets1763800000000 } = widgetsService();
+    const db = await open({ schema, migrations: [CreateWidgets1763800000000] });
     try {
-      await db.dataSource.undoLastMigration();
-      const tables = await db.dataSource.query(`SELECT 1 FROM pg_tables WHERE schemaname = 'widgets_svc' AND tablename = 'widgets'`);
-      expect(tables).toHaveLength(0);
+      await db.dataSource.query(`INSERT INTO widgets (batch, step) VALUES (1, 1)`);
+      expect(await db.dataSource.query(`SELECT batch FROM ${schema}.widgets`)).toEqual([{ batch: 1 }]);
+      expect(await db.dataSource.query(`SELECT current_setting('application_name') AS name`)).toEqual([{ name: 'widgets' }]);
+      await db.ping();
     } finally {
       await db.close();
     }
   });
 
-  it('refuses a migration name TypeORM could not order', () => {
-    expect(() => sqlMigration('create-widgets', [], [])).toThrow(/13-digit timestamp/);
-  });
-});
-
-describe('openDatabase on embedded PGlite', () => {
-  let dataDir: string;
-  let db: Database;
-
-  beforeAll(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'llmops-pglite-'));
-    db = await openDatabase({ ...options, migrations: [CreateWidgets1763800000000, AddEmbeddings1763800000001], dataDir });
-  });
-
-  afterAll(async () => {
-    await db?.close();
-    await rm(dataDir, { recursive: true, force: true });
-  });
-
-  it('runs concurrent transactions one after another, without interleaving or hanging', async () => {
-    const batches = Array.from({ length: 20 }, (_, batch) => batch);
-    const work = batches.map((batch) =>
-      db.dataSource.transaction(async (manager) => {
-        await manager.query(`INSERT INTO widgets (batch, step) VALUES ($1, 1)`, [batch]);
-        await sleep(2);
-        await manager.query(`INSERT INTO widgets (batch, step) VALUES ($1, 2)`, [batch]);
-      }),
-    );
-    const reads = batches.map(() => db.dataSource.query(`SELECT count(*) FROM widgets`));
-    await Promise.all([...work, ...reads]);
-    const rows: Array<{ batch: number; step: number }> = await db.dataSource.query(`SELECT batch, step FROM widgets ORDER BY id`);
-    expect(rows).toHaveLength(40);
-    for (let i = 0; i < rows.length; i += 2) {
-      expect(rows[i]!.batch).toBe(rows[i + 1]!.batch);
-      expect([rows[i]!.step, rows[i + 1]!.step]).toEqual([1, 2]);
+  it('applies only new migrations on a later start, even with a one-connection pool', async () => {
+    const { schema, CreateWidgets1763800000000, AddWidgetColor1763800000001 } = widgetsService();
+    await (await open({ schema, migrations: [CreateWidgets1763800000000] })).close();
+    const db = await open({ schema, poolSize: 1, migrations: [CreateWidgets1763800000000, AddWidgetColor1763800000001] });
+    try {
+      expect(await db.dataSource.query(`SELECT name FROM ${schema}.migrations ORDER BY id`)).toEqual([
+        { name: 'CreateWidgets1763800000000' },
+        { name: 'AddWidgetColor1763800000001' },
+      ]);
+      await db.dataSource.query(`INSERT INTO widgets (batch, step, color) VALUES (1, 1, 'red')`);
+    } finally {
+      await db.close();
     }
   });
 
-  it('rolls back a failed transaction without touching the others', async () => {
-    const before = (await db.dataSource.query(`SELECT count(*)::int AS n FROM widgets`))[0].n;
-    const results = await Promise.allSettled([
-      db.dataSource.transaction(async (manager) => {
-        await manager.query(`INSERT INTO widgets (batch, step) VALUES (100, 1)`);
-        throw new Error('boom');
-      }),
-      db.dataSource.transaction((manager) => manager.query(`INSERT INTO widgets (batch, step) VALUES (101, 1)`)),
-    ]);
-    expect(results.map((r) => r.status)).toEqual(['rejected', 'fulfilled']);
-    const after: Array<{ batch: number }> = await db.dataSource.query(`SELECT batch FROM widgets WHERE batch >= 100`);
-    expect(after).toEqual([{ batch: 101 }]);
-    expect((await db.dataSource.query(`SELECT count(*)::int AS n FROM widgets`))[0].n).toBe(before + 1);
-  });
-
-  it('serves pgvector', async () => {
-    await db.dataSource.query(`INSERT INTO embeddings VALUES (1, '[1,0,0]'), (2, '[0,1,0]'), (3, '[0.9,0.1,0]')`);
-    const nearest: Array<{ id: number }> = await db.dataSource.query(
-      `SELECT id FROM embeddings ORDER BY embedding <-> '[1,0,0]' LIMIT 2`,
+  it('rolls back a failing migration, keeps the ones before it and releases the lock', async () => {
+    const { schema, CreateWidgets1763800000000, AddWidgetColor1763800000001 } = widgetsService();
+    const Broken1763800000001 = sqlMigration(
+      'Broken1763800000001',
+      [`CREATE TABLE ${schema}.half_done (id int)`, `SELECT * FROM ${schema}.no_such_table`],
+      [],
     );
-    expect(nearest.map((r) => r.id)).toEqual([1, 3]);
+    await expect(open({ schema, migrations: [CreateWidgets1763800000000, Broken1763800000001] })).rejects.toThrow(/no_such_table/);
+
+    const db = await open({ schema, migrations: [CreateWidgets1763800000000, AddWidgetColor1763800000001] });
+    try {
+      expect(await db.dataSource.query(`SELECT name FROM ${schema}.migrations ORDER BY id`)).toEqual([
+        { name: 'CreateWidgets1763800000000' },
+        { name: 'AddWidgetColor1763800000001' },
+      ]);
+      expect(await db.dataSource.query(`SELECT to_regclass('${schema}.half_done') IS NULL AS gone`)).toEqual([{ gone: true }]);
+    } finally {
+      await db.close();
+    }
   });
 
-  it('keeps its data across close and reopen on the same directory', async () => {
-    await db.dataSource.query(`INSERT INTO widgets (batch, step) VALUES (999, 9)`);
-    await db.close();
-    db = await openDatabase({ ...options, migrations: [CreateWidgets1763800000000, AddEmbeddings1763800000001], dataDir });
-    const rows = await db.dataSource.query(`SELECT step FROM widgets WHERE batch = 999`);
-    expect(rows).toEqual([{ step: 9 }]);
-    expect(db.embedded).toBe(true);
+  it('undoes the last migration with its down statements', async () => {
+    const { schema, CreateWidgets1763800000000, AddWidgetColor1763800000001 } = widgetsService();
+    const db = await open({ schema, migrations: [CreateWidgets1763800000000, AddWidgetColor1763800000001] });
+    try {
+      await db.dataSource.undoLastMigration();
+      const columns = await db.dataSource.query(
+        `SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'widgets' ORDER BY ordinal_position`,
+        [schema],
+      );
+      expect(columns.map((c: { column_name: string }) => c.column_name)).toEqual(['id', 'batch', 'step']);
+      expect(await db.dataSource.query(`SELECT name FROM ${schema}.migrations`)).toEqual([{ name: 'CreateWidgets1763800000000' }]);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('refuses a schema name it would have to quote', async () => {
+    await expect(open({ schema: 'Widgets; DROP TABLE x', migrations: [] })).rejects.toThrow(/plain identifier/);
   });
 });

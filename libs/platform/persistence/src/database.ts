@@ -1,29 +1,27 @@
-import { DataSource, type EntitySchema, type MixedList } from 'typeorm';
-import { withAdvisoryLock } from './advisory-lock.js';
+import { DataSource, type EntitySchema } from 'typeorm';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres.js';
+import { runMigrations } from './migrations.js';
+import type { MinimalLogger } from './minimal-logger.js';
+import { assertSchemaName } from './schema-name.js';
+import type { MigrationClass } from './sql-migration.js';
+import { TypeOrmLogBridge } from './typeorm-log-bridge.js';
 
-/** Structural so this lib does not depend on the logging lib. */
-export interface MinimalLogger {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
+/** A decorated entity class; `never[]` accepts any constructor signature. */
+export type EntityClass = abstract new (...args: never[]) => object;
 
 export interface DatabaseOptions {
-  /** The owning service, e.g. `config-manager` (connection name, lock names). */
+  /** The owning service, e.g. `config-manager`; becomes the connection's application_name. */
   service: string;
-  /** The schema the service owns; its tables and its migrations table live there. */
+  /** The schema the service owns, e.g. `config_manager`; its tables and its migrations table live there. */
   schema: string;
-  /** PostgreSQL URL; unset starts an embedded PGlite in `dataDir`. */
+  /** PostgreSQL URL (DATABASE_URL); unset starts an embedded PGlite in `dataDir`. */
   url?: string;
-  /** Embedded only: where this service's PGlite keeps its data (`memory://` for a throwaway one). */
+  /** Embedded only: where this service's PGlite keeps its data, e.g. `.data/config-manager/pg`; `memory://` for tests. */
   dataDir?: string;
-  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- TypeORM's own entity list type
-  entities: MixedList<Function | string | EntitySchema>;
-  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- TypeORM's own migration list type
-  migrations: MixedList<Function | string>;
+  entities: Array<EntityClass | EntitySchema>;
+  migrations: MigrationClass[];
   logger?: MinimalLogger;
-  /** Server mode only; embedded mode always uses one connection. */
+  /** Server mode only (default 10); embedded mode always uses one connection. */
   poolSize?: number;
 }
 
@@ -31,27 +29,36 @@ export interface Database {
   dataSource: DataSource;
   schema: string;
   embedded: boolean;
+  /** Where the DataSource connects; for embedded mode, the loopback socket server. */
   url: string;
-  /** `SELECT 1` with a timeout, for readiness checks. */
+  /** `SELECT 1`, rejected if no answer within `timeoutMs` (default 2000); for readiness checks. */
   ping(timeoutMs?: number): Promise<void>;
+  /** Destroys the DataSource, then stops the embedded server and PGlite if any. */
   close(): Promise<void>;
 }
 
-const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+const DEFAULT_POOL_SIZE = 10;
+// Also bounds the wait for a free pooled connection, so a stuck embedded session fails loudly instead of hanging.
+const CONNECTION_TIMEOUT_MS = 10_000;
 
 /**
- * The service's DataSource on its own schema, migrated (under an advisory lock, never `synchronize`) before it is
- * returned. Without a URL the service gets its own PGlite, reached through one connection only: PGlite is a single
- * backend session, and a second pooled connection would share or block on the first one's transaction.
+ * The service's DataSource on its own schema, migrated before it is returned (never `synchronize`).
+ * Without a URL the service gets its own PGlite with pgvector, reached through exactly ONE pooled connection:
+ * PGlite is a single backend session that pglite-socket shares between all its clients, so a second connection would
+ * share its session state (SET, advisory locks) and queue behind any open transaction. In embedded mode, code inside
+ * a transaction must use the transaction's EntityManager: a call on the DataSource waits for the one connection and
+ * fails after the connection timeout.
  */
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
-  if (!SCHEMA_NAME.test(options.schema)) throw new Error(`schema name "${options.schema}" is not a plain identifier`);
+  assertSchemaName(options.schema);
+  const searchPath = [options.schema, 'public'];
   let embedded: EmbeddedPostgres | undefined;
   if (!options.url) {
-    if (!options.dataDir) throw new Error(`${options.service}: dataDir is required when no database URL is set`);
-    embedded = await startEmbeddedPostgres(options.dataDir);
+    if (!options.dataDir) throw new Error(`${options.service}: set a database URL, or a dataDir for embedded PGlite`);
+    embedded = await startEmbeddedPostgres({ dataDir: options.dataDir, searchPath, applicationName: options.service });
+    options.logger?.info({ service: options.service, dataDir: options.dataDir, url: embedded.url }, 'embedded PostgreSQL started');
   }
-  const url = options.url ?? embedded!.url;
+  const url = embedded?.url ?? options.url!;
   const dataSource = new DataSource({
     type: 'postgres',
     url,
@@ -62,18 +69,20 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     migrationsTableName: 'migrations',
     migrationsRun: false,
     synchronize: false,
-    logging: false,
-    extra: {
-      max: embedded ? 1 : (options.poolSize ?? 10),
-      options: `-c search_path=${options.schema},public`,
-      connectionTimeoutMillis: 10_000,
-    },
+    logger: new TypeOrmLogBridge(options.logger, options.service),
+    poolErrorHandler: (error: unknown) => options.logger?.warn({ err: error, service: options.service }, 'database pool error'),
+    extra: embedded
+      ? // Keep the one connection open: replacing it after every idle spell only adds reconnect churn.
+        { max: 1, idleTimeoutMillis: 0, connectionTimeoutMillis: CONNECTION_TIMEOUT_MS }
+      : {
+          max: options.poolSize ?? DEFAULT_POOL_SIZE,
+          options: `-c search_path=${searchPath.join(',')}`,
+          connectionTimeoutMillis: CONNECTION_TIMEOUT_MS,
+        },
   });
   try {
     await dataSource.initialize();
-    // pglite-socket ignores startup parameters; its one backend session keeps a SET for every later connection.
-    if (embedded) await dataSource.query(`SET search_path TO ${options.schema}, public`);
-    await migrate(dataSource, options, embedded !== undefined);
+    await runMigrations(dataSource, options.logger);
   } catch (error) {
     if (dataSource.isInitialized) await dataSource.destroy().catch(() => undefined);
     await embedded?.close().catch(() => undefined);
@@ -86,30 +95,19 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     url,
     ping: (timeoutMs = 2_000) => ping(dataSource, timeoutMs),
     close: async () => {
-      if (dataSource.isInitialized) await dataSource.destroy();
-      await embedded?.close();
+      try {
+        if (dataSource.isInitialized) await dataSource.destroy();
+      } finally {
+        await embedded?.close();
+      }
     },
   };
-}
-
-async function migrate(dataSource: DataSource, options: DatabaseOptions, embedded: boolean): Promise<void> {
-  const run = async (): Promise<void> => {
-    await dataSource.query(`CREATE SCHEMA IF NOT EXISTS ${options.schema}`);
-    const applied = await dataSource.runMigrations({ transaction: 'each' });
-    if (applied.length > 0) {
-      options.logger?.info({ schema: options.schema, migrations: applied.map((m) => m.name) }, 'migrations applied');
-    }
-  };
-  // An embedded PGlite belongs to this one process, and its single connection could not serve both the lock
-  // holder and the migrations; a shared server needs the lock so replicas starting together migrate once.
-  if (embedded) await run();
-  else await withAdvisoryLock(dataSource, `migrations:${options.schema}`, run);
 }
 
 async function ping(dataSource: DataSource, timeoutMs: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`database did not answer within ${timeoutMs} ms`)), timeoutMs);
+    timer = setTimeout(() => reject(new Error(`database did not answer SELECT 1 within ${timeoutMs} ms`)), timeoutMs);
   });
   try {
     await Promise.race([dataSource.query('SELECT 1'), timeout]);

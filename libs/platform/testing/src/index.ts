@@ -7,3 +7,4 @@ export {
 } from './test-database.js';
 export { TEST_NATS_URL, TEST_REDIS_URL, uniqueName } from './test-names.js';
 export { waitFor, type WaitForOptions } from './wait-for.js';
+export { startAppProcess, type AppProcess } from './app-process.js';

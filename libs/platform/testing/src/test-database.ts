@@ -10,62 +10,67 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-const TEMPLATE_READY = 'llmops-template-ready';
+// PostgreSQL silently truncates longer identifiers, which would make drop() miss the database it created.
+const MAX_IDENTIFIER_LENGTH = 63;
+const RANDOM_SUFFIX_LENGTH = 11; // `_` + 10 hex characters from uniqueName
+const TEMPLATE_READY_MARKER = 'llmops-template-ready';
 
-/** A database for one test file, empty or cloned from a migrated template; `drop()` removes it. */
+/**
+ * A database of its own for one test file, `t_<prefix>_<random>`, empty or cloned from `template`.
+ * `drop()` disconnects whoever is still connected and drops it.
+ */
 export async function createTestDatabase(options: { template?: string; prefix?: string } = {}): Promise<TestDatabase> {
-  const name = uniqueName(`t_${options.prefix ?? 'test'}`);
-  await withAdmin(async (client) => {
-    await client.query(`CREATE DATABASE ${quote(name)}${options.template ? ` TEMPLATE ${quote(options.template)}` : ''}`);
-  });
-  return {
-    name,
-    url: urlFor(name),
-    drop: () =>
-      withAdmin(async (client) => {
-        await client.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [name]);
-        await client.query(`DROP DATABASE IF EXISTS ${quote(name)}`);
-      }),
-  };
+  const prefix = `t_${options.prefix ?? 'test'}`.slice(0, MAX_IDENTIFIER_LENGTH - RANDOM_SUFFIX_LENGTH);
+  const name = uniqueName(prefix);
+  const template = options.template ? ` TEMPLATE ${quote(options.template)}` : '';
+  await withAdminClient((admin) => admin.query(`CREATE DATABASE ${quote(name)}${template}`));
+  return { name, url: databaseUrl(name), drop: () => withAdminClient((admin) => dropDatabase(admin, name)) };
 }
 
 /**
- * A template database named `tpl_<key>` holding the result of `migrate(url)`, built once even when several jest
- * workers ask at the same time (advisory lock on the admin database). Include a hash of the migrations in `key`
- * so that changed migrations get a fresh template; a half-built one (no ready marker) is rebuilt.
+ * The name of a template database `tpl_<key>` holding what `migrate(url)` built, for createTestDatabase({ template }).
+ * Built once even when parallel jest workers or processes ask together (advisory lock on the admin database), and
+ * reused while it carries the ready marker; a half-built one (no marker) is dropped and rebuilt. Put a hash of the
+ * migrations in `key` (see hashOf) so that changed migrations get a new template.
  */
 export async function migratedTemplate(key: string, migrate: (url: string) => Promise<void>): Promise<string> {
-  const name = `tpl_${key.toLowerCase().replace(/[^a-z0-9_]/g, '_')}`.slice(0, 63);
-  const admin = new pg.Client({ connectionString: TEST_DATABASE_ADMIN_URL });
-  await admin.connect();
-  try {
-    await admin.query('SELECT pg_advisory_lock(hashtext($1))', [name]);
-    const rows = await admin.query<{ ready: boolean }>(
-      `SELECT shobj_description(oid, 'pg_database') = $2 AS ready FROM pg_database WHERE datname = $1`,
-      [name, TEMPLATE_READY],
-    );
-    if (rows.rows[0]?.ready) return name;
-    if (rows.rows.length > 0) await admin.query(`DROP DATABASE ${quote(name)}`);
-    await admin.query(`CREATE DATABASE ${quote(name)}`);
-    await migrate(urlFor(name));
-    // Connections left by `migrate` would make CREATE DATABASE … TEMPLATE fail.
-    await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [name]);
-    await admin.query(`COMMENT ON DATABASE ${quote(name)} IS '${TEMPLATE_READY}'`);
-    return name;
-  } finally {
-    await admin.query('SELECT pg_advisory_unlock(hashtext($1))', [name]).catch(() => undefined);
-    await admin.end();
-  }
+  const name = `tpl_${key.toLowerCase().replace(/[^a-z0-9_]/g, '_')}`;
+  if (name.length > MAX_IDENTIFIER_LENGTH) throw new Error(`template key "${key}" is too long for a database name`);
+  return withAdminClient(async (admin) => {
+    await admin.query('SELECT pg_advisory_lock(hashtext($1))', [`test-template:${name}`]);
+    try {
+      const { rows } = await admin.query<{ ready: boolean }>(
+        `SELECT shobj_description(oid, 'pg_database') IS NOT DISTINCT FROM $2 AS ready FROM pg_database WHERE datname = $1`,
+        [name, TEMPLATE_READY_MARKER],
+      );
+      if (rows[0]?.ready) return name;
+      if (rows.length > 0) await dropDatabase(admin, name);
+      await admin.query(`CREATE DATABASE ${quote(name)}`);
+      try {
+        await migrate(databaseUrl(name));
+        // Cloning fails while anyone is connected to the template, e.g. a pool `migrate` left open.
+        await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [name]);
+        await admin.query(`COMMENT ON DATABASE ${quote(name)} IS '${TEMPLATE_READY_MARKER}'`);
+      } catch (error) {
+        await dropDatabase(admin, name).catch(() => undefined);
+        throw error;
+      }
+      return name;
+    } finally {
+      await admin.query('SELECT pg_advisory_unlock(hashtext($1))', [`test-template:${name}`]);
+    }
+  });
 }
 
-/** A short stable hash of strings (e.g. migration sources) for template keys. */
+/** A short stable hash of strings (e.g. migration SQL) for template keys. */
 export function hashOf(...parts: string[]): string {
   const hash = createHash('sha256');
+  // The separator keeps ('ab') and ('a', 'b') apart.
   for (const part of parts) hash.update(part).update('\0');
   return hash.digest('hex').slice(0, 12);
 }
 
-function urlFor(database: string): string {
+function databaseUrl(database: string): string {
   const url = new URL(TEST_DATABASE_ADMIN_URL);
   url.pathname = `/${database}`;
   return url.toString();
@@ -75,12 +80,17 @@ function quote(identifier: string): string {
   return `"${identifier.replace(/"/g, '""')}"`;
 }
 
-async function withAdmin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: TEST_DATABASE_ADMIN_URL });
-  await client.connect();
+async function dropDatabase(admin: pg.Client, name: string): Promise<void> {
+  // FORCE (PostgreSQL 13+) disconnects leftover sessions atomically, so a pool cannot reconnect in between.
+  await admin.query(`DROP DATABASE IF EXISTS ${quote(name)} WITH (FORCE)`);
+}
+
+async function withAdminClient<T>(fn: (admin: pg.Client) => Promise<T>): Promise<T> {
+  const admin = new pg.Client({ connectionString: TEST_DATABASE_ADMIN_URL, application_name: 'platform-testing' });
+  await admin.connect();
   try {
-    return await fn(client);
+    return await fn(admin);
   } finally {
-    await client.end();
+    await admin.end();
   }
 }
