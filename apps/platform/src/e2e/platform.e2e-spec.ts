@@ -1,0 +1,61 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import {
+  createTestDatabase,
+  TEST_NATS_URL,
+  TEST_REDIS_URL,
+  uniqueName,
+  type TestDatabase,
+} from '@llmops/platform-testing';
+import { call, startPlatform, type RunningPlatform } from './platform-harness.js';
+import { walkTheSlice } from './slice-scenario.js';
+
+describe('platform on real PostgreSQL, Redis and NATS JetStream', () => {
+  let database: TestDatabase;
+  let platform: RunningPlatform;
+
+  beforeAll(async () => {
+    database = await createTestDatabase({ prefix: 'e2e' });
+    const stream = uniqueName('E2E').toUpperCase();
+    platform = await startPlatform({
+      DATABASE_URL: database.url,
+      REDIS_URL: TEST_REDIS_URL,
+      NATS_URL: TEST_NATS_URL,
+      NATS_STREAM: stream,
+      NATS_SUBJECT_ROOT: stream.toLowerCase(),
+    });
+  });
+
+  afterAll(async () => {
+    await platform?.stop();
+    await database?.drop();
+  });
+
+  it('logs in, writes and reads a config, and audits the write', async () => {
+    await walkTheSlice(platform);
+  });
+
+  it('reports every dependency ready', async () => {
+    const ready = await call(platform.baseUrl, 'GET', '/health/ready');
+    expect(ready.status).toBe(200);
+    expect(Object.keys(ready.body.checks).sort()).toEqual(['audit-service', 'config-manager', 'database', 'redis']);
+    const metrics = await call<string>(platform.baseUrl, 'GET', '/metrics');
+    expect(metrics.status).toBe(200);
+    expect(metrics.body).toContain('grpc_');
+  });
+});
+
+describe('platform on embedded defaults (PGlite, in-memory cache, in-process bus)', () => {
+  let platform: RunningPlatform;
+
+  beforeAll(async () => {
+    platform = await startPlatform({ DATABASE_URL: undefined, REDIS_URL: undefined, NATS_URL: undefined });
+  });
+
+  afterAll(async () => {
+    await platform?.stop();
+  });
+
+  it('logs in, writes and reads a config, and audits the write', async () => {
+    await walkTheSlice(platform);
+  });
+});

@@ -1,0 +1,17 @@
+import { createLogger, createMetricsRegistry, startTracing } from '@llmops/platform-observability';
+import { runServices } from '@llmops/platform-runtime';
+import { loadPlatformEnv, platformServices } from './platform-services.js';
+
+const version = process.env.SERVICE_VERSION ?? '0.1.0';
+const logger = createLogger({ service: 'platform', version, level: process.env.LOG_LEVEL ?? 'info' });
+const registry = createMetricsRegistry({ service: 'platform' });
+const tracing = startTracing({ service: 'platform', version, endpoint: process.env.OTEL_EXPORTER_OTLP_ENDPOINT });
+
+await runServices({
+  name: 'platform',
+  loadEnv: () => loadPlatformEnv(),
+  logger,
+  registry,
+  onStopped: () => tracing.shutdown(),
+  services: (env) => platformServices(env, { logger, registry }).services,
+});

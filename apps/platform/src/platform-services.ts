@@ -1,0 +1,85 @@
+import { API_GATEWAY, ApiGatewayHost, loadApiGatewayEnv, type ApiGatewayEnv } from '@llmops/api-gateway';
+import { AUDIT_SERVICE, AuditServiceHost, loadAuditServiceEnv, type AuditServiceEnv } from '@llmops/audit-service';
+import { CONFIG_MANAGER, ConfigManagerHost, loadConfigManagerEnv, type ConfigManagerEnv } from '@llmops/config-manager';
+import { EnvValidationError, type EnvIssue, type EnvSource } from '@llmops/platform-config';
+import { EventBusHost } from '@llmops/platform-messaging';
+import type { Logger } from '@llmops/platform-observability';
+import type { HostedService } from '@llmops/platform-runtime';
+import type { Registry } from 'prom-client';
+
+export interface PlatformEnv {
+  configManager: ConfigManagerEnv;
+  auditService: AuditServiceEnv;
+  gateway: ApiGatewayEnv;
+}
+
+/**
+ * Every service's environment, validated together so one run reports every bad variable. In one process the
+ * gateway reaches the services on loopback unless their addresses are given.
+ */
+export function loadPlatformEnv(source: EnvSource = process.env): PlatformEnv {
+  const issues: EnvIssue[] = [];
+  const validated = <T>(load: () => T): T | undefined => {
+    try {
+      return load();
+    } catch (error) {
+      if (!(error instanceof EnvValidationError)) throw error;
+      for (const issue of error.issues) {
+        if (!issues.some((known) => known.variable === issue.variable)) issues.push(issue);
+      }
+      return undefined;
+    }
+  };
+  const configManager = validated(() => loadConfigManagerEnv(source));
+  const auditService = validated(() => loadAuditServiceEnv(source));
+  const gateway = validated(() =>
+    loadApiGatewayEnv({
+      ...source,
+      CONFIG_MANAGER_URL: source.CONFIG_MANAGER_URL || `127.0.0.1:${configManager?.CONFIG_MANAGER_GRPC_PORT ?? 50051}`,
+      AUDIT_SERVICE_URL: source.AUDIT_SERVICE_URL || `127.0.0.1:${auditService?.AUDIT_SERVICE_GRPC_PORT ?? 50053}`,
+    }),
+  );
+  if (issues.length > 0 || !configManager || !auditService || !gateway) throw new EnvValidationError('platform', issues);
+  return { configManager, auditService, gateway };
+}
+
+export interface PlatformServices {
+  services: HostedService[];
+  gateway: ApiGatewayHost;
+  configManager: ConfigManagerHost;
+  auditService: AuditServiceHost;
+  bus: EventBusHost;
+}
+
+/** The services of the slice, in one process, sharing one event bus (in-process unless NATS_URL is set). */
+export function platformServices(
+  env: PlatformEnv,
+  infra: { logger: Logger; registry: Registry; announce?: (message: string) => void },
+): PlatformServices {
+  const { logger, registry } = infra;
+  const bus = new EventBusHost({
+    natsUrl: env.gateway.NATS_URL,
+    stream: env.gateway.NATS_STREAM,
+    subjectRoot: env.gateway.NATS_SUBJECT_ROOT,
+    logger,
+    name: 'platform',
+  });
+  const configManager = new ConfigManagerHost(env.configManager, { logger, registry, eventBus: () => bus.bus });
+  const auditService = new AuditServiceHost(env.auditService, { logger, registry, eventBus: () => bus.bus });
+  const gateway = new ApiGatewayHost(
+    env.gateway,
+    {
+      logger,
+      registry,
+      announce: infra.announce,
+      upstreams: () => ({
+        configManager: `127.0.0.1:${configManager.grpcPort ?? env.configManager.CONFIG_MANAGER_GRPC_PORT}`,
+        auditService: `127.0.0.1:${auditService.grpcPort ?? env.auditService.AUDIT_SERVICE_GRPC_PORT}`,
+      }),
+    },
+    [CONFIG_MANAGER, AUDIT_SERVICE],
+  );
+  return { services: [bus, configManager, auditService, gateway], gateway, configManager, auditService, bus };
+}
+
+export const PLATFORM_SERVICE_NAMES = [CONFIG_MANAGER, AUDIT_SERVICE, API_GATEWAY] as const;

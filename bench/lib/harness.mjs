@@ -1,0 +1,76 @@
+// Shared benchmark plumbing: child processes, readiness, autocannon runs and result files.
+import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+
+export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const resultsDir = join(root, 'bench', 'results');
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export function startProcess(args, env = {}) {
+  const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
+  return {
+    child,
+    output: () => output,
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', resolve);
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+export async function waitForHttp(url, { timeoutMs = 60_000, process: proc } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (proc && proc.child.exitCode !== null) throw new Error(`process exited early:\n${proc.output()}`);
+    try {
+      const response = await fetch(url);
+      if (response.ok) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${url} did not become ready in ${timeoutMs} ms${proc ? `:\n${proc.output()}` : ''}`);
+}
+
+/** One autocannon run; returns req/s and latency percentiles in ms. */
+export async function load(name, { url, headers = {}, connections = 50, duration = 10, pipelining = 1 }) {
+  const result = await autocannon({ url, headers, connections, duration, pipelining });
+  const summary = {
+    name,
+    requests_per_second: result.requests.average,
+    latency_ms: { p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99, max: result.latency.max },
+    non_2xx: result.non2xx,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    connections,
+    duration_s: duration,
+  };
+  console.log(`${name}: ${summary.requests_per_second.toFixed(0)} req/s, p50 ${summary.latency_ms.p50} ms, p99 ${summary.latency_ms.p99} ms, non-2xx ${summary.non_2xx}`);
+  return summary;
+}
+
+export async function writeResult(name, result, markdown) {
+  const machine = { node: process.version, platform: process.platform, arch: process.arch, cpus: (await import('node:os')).cpus().length };
+  await writeFile(join(resultsDir, `${name}.json`), JSON.stringify({ ...result, machine, date: new Date().toISOString() }, null, 2) + '\n');
+  await writeFile(join(resultsDir, `${name}.md`), markdown.trim() + '\n');
+}

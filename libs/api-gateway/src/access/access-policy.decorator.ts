@@ -1,0 +1,40 @@
+import { createParamDecorator, SetMetadata, type ExecutionContext } from '@nestjs/common';
+import type { Permission, Principal } from '@llmops/platform-auth';
+import type { FastifyRequest } from 'fastify';
+
+export const ACCESS_POLICY = 'llmops:access-policy';
+
+/** What a route demands. Routes without a policy are refused: access is denied by default. */
+export type AccessPolicy =
+  | { kind: 'public' }
+  | { kind: 'authenticated' }
+  | { kind: 'permission'; permission: Permission; environment?: (request: FastifyRequest) => string | undefined };
+
+/** Reachable without credentials (login, health); still rate-limited per client address. */
+export const Public = (): MethodDecorator & ClassDecorator => SetMetadata(ACCESS_POLICY, { kind: 'public' } satisfies AccessPolicy);
+
+/** Any authenticated principal; the handler decides the rest (e.g. API keys list only their owner's keys). */
+export const Authenticated = (): MethodDecorator =>
+  SetMetadata(ACCESS_POLICY, { kind: 'authenticated' } satisfies AccessPolicy);
+
+/** Needs `permission`, optionally in the environment the request names (e.g. `?env=production`). */
+export const RequirePermission = (
+  permission: Permission,
+  options: { environment?: (request: FastifyRequest) => string | undefined } = {},
+): MethodDecorator =>
+  SetMetadata(ACCESS_POLICY, { kind: 'permission', permission, environment: options.environment } satisfies AccessPolicy);
+
+export interface AuthenticatedRequest extends FastifyRequest {
+  principal?: Principal;
+}
+
+export const CurrentPrincipal = createParamDecorator((_data: unknown, context: ExecutionContext): Principal => {
+  const principal = context.switchToHttp().getRequest<AuthenticatedRequest>().principal;
+  if (!principal) throw new Error('CurrentPrincipal used on a route without authentication');
+  return principal;
+});
+
+export const environmentFromQuery = (request: FastifyRequest): string | undefined => {
+  const env = (request.query as Record<string, unknown> | undefined)?.env;
+  return typeof env === 'string' ? env : undefined;
+};

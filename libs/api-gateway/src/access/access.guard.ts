@@ -1,0 +1,83 @@
+import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { authorize, type Principal, type RateLimiter } from '@llmops/platform-auth';
+import { ApiKeysService } from '../api-keys/api-keys.service.js';
+import { AuthService } from '../auth/auth.service.js';
+import { GatewayErrorCode, GatewayException } from '../errors/gateway.exception.js';
+import { ACCESS_POLICY, type AccessPolicy, type AuthenticatedRequest } from './access-policy.decorator.js';
+
+export const RATE_LIMITERS = Symbol('RATE_LIMITERS');
+export interface RateLimiters {
+  principal: RateLimiter;
+  anonymous: RateLimiter;
+}
+
+/**
+ * The one gate every route passes: authenticate (JWT or API key), rate-limit per principal (per address when
+ * anonymous), then authorize against the route's declared policy. A route that declares none is refused.
+ */
+@Injectable()
+export class AccessGuard implements CanActivate {
+  constructor(
+    @Inject(Reflector) private readonly reflector: Reflector,
+    @Inject(AuthService) private readonly auth: AuthService,
+    @Inject(ApiKeysService) private readonly apiKeys: ApiKeysService,
+    @Inject(RATE_LIMITERS) private readonly limiters: RateLimiters,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    const policy = this.reflector.getAllAndOverride<AccessPolicy | undefined>(ACCESS_POLICY, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
+    if (!policy) throw new GatewayException(GatewayErrorCode.Forbidden, 'this route has no access policy');
+    if (policy.kind === 'public') {
+      await this.rateLimit(this.limiters.anonymous, `ip:${request.ip}`);
+      return true;
+    }
+    const principal = await this.authenticate(request);
+    request.principal = principal;
+    await this.rateLimit(this.limiters.principal, `principal:${principal.id}`);
+    if (policy.kind === 'permission') {
+      const decision = authorize(principal, policy.permission, {
+        environment: policy.environment?.(request),
+        ip: request.ip,
+      });
+      if (!decision.allowed) throw new GatewayException(GatewayErrorCode.Forbidden, decision.reason);
+    }
+    return true;
+  }
+
+  private async authenticate(request: AuthenticatedRequest): Promise<Principal> {
+    const apiKeyHeader = request.headers['x-api-key'];
+    const authorization = request.headers.authorization;
+    if (typeof apiKeyHeader === 'string' && apiKeyHeader !== '') return this.apiKeys.authenticate(apiKeyHeader);
+    if (typeof authorization !== 'string' || authorization === '') {
+      throw new GatewayException(GatewayErrorCode.AuthFailed, 'missing credentials: send Authorization: Bearer <token> or X-API-Key', {
+        'www-authenticate': 'Bearer',
+      });
+    }
+    const match = /^Bearer\s+(\S+)$/i.exec(authorization);
+    if (!match) {
+      throw new GatewayException(GatewayErrorCode.AuthFailed, 'Authorization header must be "Bearer <token>"', {
+        'www-authenticate': 'Bearer',
+      });
+    }
+    const credential = match[1]!;
+    return this.apiKeys.looksLikeApiKey(credential)
+      ? this.apiKeys.authenticate(credential)
+      : this.auth.verifyAccessToken(credential);
+  }
+
+  private async rateLimit(limiter: RateLimiter, key: string): Promise<void> {
+    const result = await limiter.consume(key);
+    if (!result.allowed) {
+      throw new GatewayException(
+        GatewayErrorCode.RateLimit,
+        `rate limit of ${result.limit} requests per window exceeded; retry in ${result.retryAfterSeconds} s`,
+        { 'retry-after': String(result.retryAfterSeconds) },
+      );
+    }
+  }
+}

@@ -1,0 +1,205 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { join } from 'node:path';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
+import { AuditService, ConfigService } from '@llmops/contracts';
+import {
+  InMemorySlidingWindowRateLimiter,
+  RedisSlidingWindowRateLimiter,
+  TokenService,
+  type RateLimiter,
+} from '@llmops/platform-auth';
+import { createGrpcClient } from '@llmops/platform-grpc';
+import { HealthRegistry, type Logger } from '@llmops/platform-observability';
+import { openDatabase, type Database } from '@llmops/platform-persistence';
+import type { HealthReport, HostedService } from '@llmops/platform-runtime';
+import { Redis } from 'ioredis';
+import type { Registry } from 'prom-client';
+import { ApiGatewayModule } from './api-gateway.module.js';
+import type { ApiGatewayEnv } from './api-gateway.env.js';
+import { AuthService } from './auth/auth.service.js';
+import { loadSigningKey } from './auth/signing-key.js';
+import { toGatewayException } from './errors/error-envelope.filter.js';
+import { httpStatusOf } from './errors/gateway.exception.js';
+import { CreateIdentity1763800000000, GATEWAY_SCHEMA } from './migrations/1763800000000-CreateIdentity.js';
+import { grpcReachable } from './upstreams/grpc-reachability.js';
+
+export const API_GATEWAY = 'api-gateway';
+export const DEFAULT_ADMIN_EMAIL = 'admin@llmops.local';
+const REQUEST_ID = /^[\w.-]{1,128}$/;
+
+export interface ApiGatewayInfrastructure {
+  logger: Logger;
+  registry: Registry;
+  /** Where a generated admin password is shown once (the launcher's terminal). */
+  announce?: (message: string) => void;
+  /** In one process the services may bind ephemeral ports; this tells the gateway where they ended up. */
+  upstreams?: () => { configManager: string; auditService: string };
+}
+
+interface Running {
+  app: NestFastifyApplication;
+  database: Database;
+  redis?: Redis;
+  closeClients: () => void;
+}
+
+/** The REST edge: authentication, rate limiting, RBAC and the error envelope in front of the gRPC services. */
+export class ApiGatewayHost implements HostedService {
+  readonly name = API_GATEWAY;
+  /** Running alone it waits for nothing; the all-in-one launcher starts it after the services it calls. */
+  readonly dependsOn: readonly string[];
+  private running?: Running;
+  port?: number;
+  openApi?: OpenAPIObject;
+
+  constructor(
+    private readonly env: ApiGatewayEnv,
+    private readonly infra: ApiGatewayInfrastructure,
+    dependsOn: readonly string[] = [],
+  ) {
+    this.dependsOn = dependsOn;
+  }
+
+  async start(): Promise<void> {
+    const env = this.env;
+    const logger = this.infra.logger.child({ component: API_GATEWAY });
+    const dataDir = join(env.DATA_DIR, API_GATEWAY);
+    const database = await openDatabase({
+      service: API_GATEWAY,
+      schema: GATEWAY_SCHEMA,
+      url: env.DATABASE_URL,
+      dataDir: join(dataDir, 'pg'),
+      entities: [],
+      migrations: [CreateIdentity1763800000000],
+      logger,
+    });
+    const key = await loadSigningKey({ privateKeyPem: env.JWT_PRIVATE_KEY, publicKeyPem: env.JWT_PUBLIC_KEY, dataDir });
+    const tokens = await TokenService.create({
+      privateKeyPem: key.privateKeyPem,
+      publicKeyPem: key.publicKeyPem,
+      issuer: env.JWT_ISSUER,
+      audience: env.JWT_AUDIENCE,
+      accessTtlSeconds: env.JWT_ACCESS_TTL_SECONDS,
+      refreshTtlSeconds: env.JWT_REFRESH_TTL_SECONDS,
+    });
+    const redis = env.REDIS_URL
+      ? new Redis(env.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false })
+      : undefined;
+    redis?.on('error', (error: Error) => logger.debug({ err: error }, 'redis connection error'));
+    const limiters = {
+      principal: this.rateLimiter(redis, 'principal', env.RATE_LIMIT_PER_MINUTE),
+      anonymous: this.rateLimiter(redis, 'anonymous', env.RATE_LIMIT_ANONYMOUS_PER_MINUTE),
+    };
+    const upstreams = this.infra.upstreams?.() ?? { configManager: env.CONFIG_MANAGER_URL, auditService: env.AUDIT_SERVICE_URL };
+    const configClient = createGrpcClient(ConfigService, { address: upstreams.configManager, logger, registry: this.infra.registry });
+    const auditClient = createGrpcClient(AuditService, { address: upstreams.auditService, logger, registry: this.infra.registry });
+
+    const health = new HealthRegistry();
+    health.add('database', () => database.ping());
+    health.add('config-manager', () => grpcReachable(upstreams.configManager, 1_500));
+    health.add('audit-service', () => grpcReachable(upstreams.auditService, 1_500));
+    if (redis) health.add('redis', async () => void (await redis.ping()), { critical: false });
+
+    const adapter = new FastifyAdapter({
+      bodyLimit: env.GATEWAY_BODY_LIMIT_BYTES,
+      trustProxy: env.TRUST_PROXY,
+      genReqId: (request: IncomingMessage) => {
+        const header = request.headers['x-request-id'];
+        return typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
+      },
+    });
+    const app = await NestFactory.create<NestFastifyApplication>(
+      ApiGatewayModule.register({
+        database,
+        tokens,
+        logger,
+        registry: this.infra.registry,
+        health,
+        limiters,
+        configClient,
+        auditClient,
+        apiKeyPepper: env.API_KEY_PEPPER,
+      }),
+      adapter,
+      { logger: false },
+    );
+    const fastify = app.getHttpAdapter().getInstance();
+    fastify.addHook('onSend', async (request, reply) => {
+      reply.header('x-request-id', request.id);
+    });
+    // Errors raised by Fastify itself (body parsing, size limit, content type) never reach Nest's filters.
+    fastify.setErrorHandler((error, request, reply) => {
+      const exception = toGatewayException(error);
+      void reply
+        .status(httpStatusOf(exception.code))
+        .headers(exception.headers)
+        .send({ error: { code: exception.code, message: exception.message, request_id: String(request.id) } });
+    });
+    this.openApi = SwaggerModule.createDocument(
+      app,
+      new DocumentBuilder()
+        .setTitle('LLMOps platform API')
+        .setDescription('Configuration, secrets and audit for LLM applications in production.')
+        .setVersion('1.0.0')
+        .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
+        .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key' }, 'apiKey')
+        .build(),
+    );
+    // Served directly: SwaggerModule.setup's UI assets never finish registering on Fastify here, and the document is
+    // what clients and generators need.
+    const openApi = this.openApi;
+    fastify.get('/api/docs-json', async (_request, reply) => reply.header('cache-control', 'no-cache').send(openApi));
+
+    const auth = app.get(AuthService);
+    const admin = await auth.ensureBootstrapAdmin(env.ADMIN_EMAIL ?? DEFAULT_ADMIN_EMAIL, env.ADMIN_PASSWORD);
+    if (admin.generatedPassword) {
+      (this.infra.announce ?? ((m: string) => process.stdout.write(`${m}\n`)))(
+        `Bootstrap administrator created: ${env.ADMIN_EMAIL ?? DEFAULT_ADMIN_EMAIL} / ${admin.generatedPassword}\n` +
+          'This password is shown once; set ADMIN_EMAIL and ADMIN_PASSWORD to choose your own.',
+      );
+    }
+    await app.listen(env.GATEWAY_PORT, env.GATEWAY_HOST);
+    const address = fastify.server.address();
+    this.port = typeof address === 'object' && address ? address.port : env.GATEWAY_PORT;
+    this.running = {
+      app,
+      database,
+      redis,
+      closeClients: () => {
+        configClient.close();
+        auditClient.close();
+      },
+    };
+    logger.info({ port: this.port, embedded: database.embedded }, 'api-gateway listening');
+  }
+
+  async stop(): Promise<void> {
+    const running = this.running;
+    if (!running) return;
+    this.running = undefined;
+    await running.app.close();
+    running.closeClients();
+    running.redis?.disconnect();
+    await running.database.close();
+  }
+
+  async health(): Promise<HealthReport> {
+    if (!this.running) return { healthy: false, detail: 'not started' };
+    try {
+      await this.running.database.ping(2_000);
+      return { healthy: true };
+    } catch (error) {
+      return { healthy: false, detail: `database: ${(error as Error).message}` };
+    }
+  }
+
+  private rateLimiter(redis: Redis | undefined, name: string, perMinute: number): RateLimiter {
+    const options = { limit: perMinute, windowMs: 60_000 };
+    return redis
+      ? new RedisSlidingWindowRateLimiter({ redis, keyPrefix: `llmops:ratelimit:${name}:`, ...options })
+      : new InMemorySlidingWindowRateLimiter(options);
+  }
+}

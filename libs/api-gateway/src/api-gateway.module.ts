@@ -1,0 +1,49 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import type { TokenService } from '@llmops/platform-auth';
+import type { HealthRegistry, Logger } from '@llmops/platform-observability';
+import type { Database } from '@llmops/platform-persistence';
+import type { Registry } from 'prom-client';
+import { AccessGuard, RATE_LIMITERS, type RateLimiters } from './access/access.guard.js';
+import { ApiKeysController } from './api-keys/api-keys.controller.js';
+import { ApiKeysService } from './api-keys/api-keys.service.js';
+import { AuditLogsController } from './audit-logs/audit-logs.controller.js';
+import { AuthController } from './auth/auth.controller.js';
+import { AuthService } from './auth/auth.service.js';
+import { ConfigsController } from './configs/configs.controller.js';
+import { ErrorEnvelopeFilter } from './errors/error-envelope.filter.js';
+import { GATEWAY_HEALTH, GATEWAY_METRICS, OperationsController } from './operations/operations.controller.js';
+import { AUDIT_CLIENT, CONFIG_CLIENT, type AuditClient, type ConfigClient } from './upstreams/upstream-clients.js';
+
+export interface ApiGatewayDependencies {
+  database: Database;
+  tokens: TokenService;
+  logger: Logger;
+  registry: Registry;
+  health: HealthRegistry;
+  limiters: RateLimiters;
+  configClient: ConfigClient;
+  auditClient: AuditClient;
+  apiKeyPepper?: string;
+}
+
+@Module({})
+export class ApiGatewayModule {
+  static register(deps: ApiGatewayDependencies): DynamicModule {
+    return {
+      module: ApiGatewayModule,
+      controllers: [AuthController, ApiKeysController, ConfigsController, AuditLogsController, OperationsController],
+      providers: [
+        { provide: AuthService, useValue: new AuthService(deps.database, deps.tokens, deps.logger) },
+        { provide: ApiKeysService, useValue: new ApiKeysService(deps.database, deps.apiKeyPepper, deps.logger) },
+        { provide: RATE_LIMITERS, useValue: deps.limiters },
+        { provide: CONFIG_CLIENT, useValue: deps.configClient },
+        { provide: AUDIT_CLIENT, useValue: deps.auditClient },
+        { provide: GATEWAY_HEALTH, useValue: deps.health },
+        { provide: GATEWAY_METRICS, useValue: deps.registry },
+        { provide: APP_GUARD, useClass: AccessGuard },
+        { provide: APP_FILTER, useValue: new ErrorEnvelopeFilter(deps.logger) },
+      ],
+    };
+  }
+}

@@ -1,0 +1,158 @@
+import {
+  generateApiKey,
+  isPermission,
+  parseApiKey,
+  parseRoles,
+  verifyApiKeySecret,
+  type Permission,
+  type Principal,
+  type Role,
+} from '@llmops/platform-auth';
+import type { Logger } from '@llmops/platform-observability';
+import type { Database } from '@llmops/platform-persistence';
+import { GatewayErrorCode, GatewayException } from '../errors/gateway.exception.js';
+import { GATEWAY_SCHEMA } from '../migrations/1763800000000-CreateIdentity.js';
+
+export interface CreateApiKeyInput {
+  name: string;
+  roles?: Role[];
+  scopes?: Permission[];
+  expiresInDays?: number;
+}
+
+export interface ApiKeyView {
+  id: string;
+  name: string;
+  roles: Role[];
+  scopes: Permission[] | null;
+  created_at: string;
+  expires_at: string | null;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
+interface ApiKeyRow {
+  id: string;
+  name: string;
+  owner_id: string;
+  secret_hash: string;
+  roles: unknown;
+  scopes: unknown;
+  created_at: Date;
+  expires_at: Date | null;
+  last_used_at: Date | null;
+  revoked_at: Date | null;
+}
+
+/** last_used_at is a hint for humans; writing it at most once a minute keeps key auth off the write path. */
+const LAST_USED_RESOLUTION_MS = 60_000;
+
+/** API keys for automation: the secret is shown once at creation, only its hash is stored. */
+export class ApiKeysService {
+  constructor(
+    private readonly database: Database,
+    private readonly pepper: string | undefined,
+    private readonly logger: Logger,
+  ) {}
+
+  looksLikeApiKey(credential: string): boolean {
+    return parseApiKey(credential) !== undefined;
+  }
+
+  async authenticate(key: string): Promise<Principal> {
+    const parsed = parseApiKey(key);
+    if (!parsed) throw new GatewayException(GatewayErrorCode.AuthFailed, 'malformed API key');
+    const rows: ApiKeyRow[] = await this.database.dataSource.query(
+      `SELECT * FROM ${GATEWAY_SCHEMA}.api_keys WHERE id = $1`,
+      [parsed.id],
+    );
+    const row = rows[0];
+    if (!row || !verifyApiKeySecret(parsed.secret, row.secret_hash, this.pepper)) {
+      throw new GatewayException(GatewayErrorCode.AuthFailed, 'invalid API key');
+    }
+    if (row.revoked_at) throw new GatewayException(GatewayErrorCode.AuthFailed, 'API key has been revoked');
+    if (row.expires_at && row.expires_at.getTime() <= Date.now()) {
+      throw new GatewayException(GatewayErrorCode.AuthFailed, 'API key has expired');
+    }
+    if (!row.last_used_at || Date.now() - row.last_used_at.getTime() > LAST_USED_RESOLUTION_MS) {
+      this.database.dataSource
+        .query(`UPDATE ${GATEWAY_SCHEMA}.api_keys SET last_used_at = now() WHERE id = $1`, [row.id])
+        .catch((error: unknown) => this.logger.warn({ err: error, apiKeyId: row.id }, 'recording API key use failed'));
+    }
+    const scopes = jsonOf<Permission[] | null>(row.scopes);
+    return {
+      id: row.id,
+      type: 'api_key',
+      roles: parseRoles(jsonOf(row.roles)),
+      ...(scopes ? { scopes } : {}),
+    };
+  }
+
+  async create(owner: Principal, input: CreateApiKeyInput): Promise<ApiKeyView & { key: string }> {
+    if (owner.type !== 'user') {
+      throw new GatewayException(GatewayErrorCode.Forbidden, 'only users can create API keys; an API key cannot mint another');
+    }
+    const roles = input.roles ?? owner.roles;
+    const escalated = roles.filter((role) => !owner.roles.includes(role));
+    if (escalated.length > 0) {
+      throw new GatewayException(GatewayErrorCode.Forbidden, `you cannot grant roles you do not hold: ${escalated.join(', ')}`);
+    }
+    const invalidScopes = (input.scopes ?? []).filter((scope) => !isPermission(scope));
+    if (invalidScopes.length > 0) {
+      throw new GatewayException(GatewayErrorCode.ValidationError, `scopes: unknown permission(s) ${invalidScopes.join(', ')}`);
+    }
+    const generated = generateApiKey({ pepper: this.pepper });
+    const expiresAt = input.expiresInDays ? new Date(Date.now() + input.expiresInDays * 86_400_000) : null;
+    const rows: ApiKeyRow[] = await this.database.dataSource.query(
+      `INSERT INTO ${GATEWAY_SCHEMA}.api_keys (id, name, owner_id, secret_hash, roles, scopes, expires_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
+      [
+        generated.id,
+        input.name,
+        owner.id,
+        generated.hash,
+        JSON.stringify(roles),
+        input.scopes ? JSON.stringify(input.scopes) : null,
+        expiresAt,
+      ],
+    );
+    return { ...viewOf(rows[0]!), key: generated.key };
+  }
+
+  async list(owner: Principal): Promise<ApiKeyView[]> {
+    const rows: ApiKeyRow[] = await this.database.dataSource.query(
+      `SELECT * FROM ${GATEWAY_SCHEMA}.api_keys WHERE owner_id::text = $1 ORDER BY created_at DESC`,
+      [owner.id],
+    );
+    return rows.map(viewOf);
+  }
+
+  async revoke(owner: Principal, id: string): Promise<ApiKeyView> {
+    const rows: ApiKeyRow[] = await this.database.dataSource.query(
+      `WITH revoked AS (UPDATE ${GATEWAY_SCHEMA}.api_keys SET revoked_at = coalesce(revoked_at, now())
+        WHERE id = $1 AND owner_id::text = $2 RETURNING *) SELECT * FROM revoked`,
+      [id, owner.id],
+    );
+    const row = rows[0];
+    if (!row) throw new GatewayException(GatewayErrorCode.NotFound, `API key ${id} not found`);
+    return viewOf(row);
+  }
+}
+
+function viewOf(row: ApiKeyRow): ApiKeyView {
+  return {
+    id: row.id,
+    name: row.name,
+    roles: parseRoles(jsonOf(row.roles)),
+    scopes: jsonOf<Permission[] | null>(row.scopes),
+    created_at: new Date(row.created_at).toISOString(),
+    expires_at: row.expires_at ? new Date(row.expires_at).toISOString() : null,
+    last_used_at: row.last_used_at ? new Date(row.last_used_at).toISOString() : null,
+    revoked_at: row.revoked_at ? new Date(row.revoked_at).toISOString() : null,
+  };
+}
+
+/** jsonb comes back parsed from pg, but as text through some drivers (PGlite's socket); accept both. */
+function jsonOf<T = unknown>(value: unknown): T {
+  return (typeof value === 'string' ? JSON.parse(value) : value) as T;
+}

@@ -1,0 +1,148 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import {
+  AuthException,
+  hashPassword,
+  parseRoles,
+  verifyPasswordOrDummy,
+  type Principal,
+  type Role,
+  type TokenPair,
+  type TokenService,
+} from '@llmops/platform-auth';
+import type { Logger } from '@llmops/platform-observability';
+import type { Database } from '@llmops/platform-persistence';
+import { decodeJwt } from 'jose';
+import { GatewayErrorCode, GatewayException } from '../errors/gateway.exception.js';
+import { GATEWAY_SCHEMA } from '../migrations/1763800000000-CreateIdentity.js';
+
+interface UserRow {
+  id: string;
+  email: string;
+  password_hash: string;
+  roles: unknown;
+}
+
+/** Logs users in with email + password, rotates refresh tokens, and verifies access tokens. */
+export class AuthService {
+  constructor(
+    private readonly database: Database,
+    private readonly tokens: TokenService,
+    private readonly logger: Logger,
+  ) {}
+
+  async login(email: string, password: string): Promise<TokenPair> {
+    const rows: UserRow[] = await this.database.dataSource.query(
+      `SELECT id, email, password_hash, roles FROM ${GATEWAY_SCHEMA}.users WHERE lower(email) = lower($1) AND deleted_at IS NULL`,
+      [email],
+    );
+    const user = rows[0];
+    // Verify against a dummy hash when the user does not exist, so the response time does not reveal which emails exist.
+    const valid = await verifyPasswordOrDummy(password, user?.password_hash);
+    if (!user || !valid) {
+      this.logger.info({ event: 'auth.login_failed' }, 'login failed');
+      throw new GatewayException(GatewayErrorCode.AuthFailed, 'invalid email or password');
+    }
+    const sessionId = randomUUID();
+    const pair = await this.tokens.issue(this.principalOf(user), sessionId);
+    await this.database.dataSource.query(
+      `INSERT INTO ${GATEWAY_SCHEMA}.refresh_sessions (id, user_id, current_jti, expires_at) VALUES ($1, $2, $3, $4)`,
+      [sessionId, user.id, jtiOf(pair.refresh_token), expiryOf(pair.refresh_token)],
+    );
+    return pair;
+  }
+
+  /**
+   * Exchanges a refresh token for a new pair. Each refresh token works once: presenting an old one again means it
+   * leaked, so the whole session is revoked (OAuth 2.0 refresh-token rotation with reuse detection).
+   */
+  async refresh(refreshToken: string): Promise<TokenPair> {
+    const claims = await this.verify(() => this.tokens.verifyRefresh(refreshToken));
+    return this.database.dataSource.transaction(async (manager) => {
+      const sessions: Array<{ current_jti: string; revoked_at: Date | null; expires_at: Date }> = await manager.query(
+        `SELECT current_jti, revoked_at, expires_at FROM ${GATEWAY_SCHEMA}.refresh_sessions WHERE id = $1 FOR UPDATE`,
+        [claims.sessionId],
+      );
+      const session = sessions[0];
+      if (!session || session.revoked_at) {
+        throw new GatewayException(GatewayErrorCode.AuthFailed, 'refresh token has been revoked; log in again');
+      }
+      if (session.current_jti !== claims.jti) {
+        await manager.query(`UPDATE ${GATEWAY_SCHEMA}.refresh_sessions SET revoked_at = now() WHERE id = $1`, [claims.sessionId]);
+        this.logger.warn({ event: 'auth.refresh_reuse', sessionId: claims.sessionId }, 'refresh token reuse; session revoked');
+        throw new GatewayException(GatewayErrorCode.AuthFailed, 'refresh token was already used; the session is revoked, log in again');
+      }
+      const users: UserRow[] = await manager.query(
+        `SELECT id, email, password_hash, roles FROM ${GATEWAY_SCHEMA}.users WHERE id = $1 AND deleted_at IS NULL`,
+        [claims.sub],
+      );
+      const user = users[0];
+      if (!user) throw new GatewayException(GatewayErrorCode.AuthFailed, 'the account no longer exists');
+      const pair = await this.tokens.issue(this.principalOf(user), claims.sessionId);
+      await manager.query(`UPDATE ${GATEWAY_SCHEMA}.refresh_sessions SET current_jti = $2, expires_at = $3 WHERE id = $1`, [
+        claims.sessionId,
+        jtiOf(pair.refresh_token),
+        expiryOf(pair.refresh_token),
+      ]);
+      return pair;
+    });
+  }
+
+  verifyAccessToken(token: string): Promise<Principal> {
+    return this.verify(() => this.tokens.verifyAccess(token));
+  }
+
+  /**
+   * Makes sure an administrator exists. With no ADMIN_PASSWORD a random one is generated and returned so the
+   * launcher can print it once; an existing admin is left untouched.
+   */
+  async ensureBootstrapAdmin(email: string, password?: string): Promise<{ created: boolean; generatedPassword?: string }> {
+    const existing: unknown[] = await this.database.dataSource.query(
+      `SELECT 1 FROM ${GATEWAY_SCHEMA}.users WHERE lower(email) = lower($1) AND deleted_at IS NULL`,
+      [email],
+    );
+    if (existing.length > 0) return { created: false };
+    const generatedPassword = password ? undefined : randomBytes(18).toString('base64url');
+    const roles: Role[] = ['global-admin'];
+    await this.database.dataSource.query(
+      `INSERT INTO ${GATEWAY_SCHEMA}.users (email, password_hash, roles) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+      [email, await hashPassword(password ?? generatedPassword!), JSON.stringify(roles)],
+    );
+    return { created: true, generatedPassword };
+  }
+
+  /** Creates a user; used by tests and the bootstrap path (user management arrives with its own API). */
+  async createUser(email: string, password: string, roles: Role[]): Promise<string> {
+    const rows: Array<{ id: string }> = await this.database.dataSource.query(
+      `INSERT INTO ${GATEWAY_SCHEMA}.users (email, password_hash, roles) VALUES ($1, $2, $3) RETURNING id`,
+      [email, await hashPassword(password), JSON.stringify(roles)],
+    );
+    return rows[0]!.id;
+  }
+
+  private principalOf(user: UserRow): Principal {
+    const roles = typeof user.roles === 'string' ? JSON.parse(user.roles) : user.roles;
+    return { id: user.id, type: 'user', email: user.email, roles: parseRoles(roles) };
+  }
+
+  private async verify<T>(check: () => Promise<T>): Promise<T> {
+    try {
+      return await check();
+    } catch (error) {
+      if (error instanceof AuthException) {
+        throw new GatewayException(GatewayErrorCode.AuthFailed, error.message, { 'www-authenticate': 'Bearer' });
+      }
+      throw error;
+    }
+  }
+}
+
+function jtiOf(token: string): string {
+  const jti = decodeJwt(token).jti;
+  if (!jti) throw new Error('issued token has no jti');
+  return jti;
+}
+
+function expiryOf(token: string): Date {
+  return new Date((decodeJwt(token).exp ?? 0) * 1000);
+}
+

@@ -1,0 +1,105 @@
+import { randomUUID } from 'node:crypto';
+import { create } from '@bufbuild/protobuf';
+import { timestampFromDate } from '@bufbuild/protobuf/wkt';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { EventEnvelopeSchema, type EventEnvelope } from '@llmops/contracts';
+import { createLogger } from '@llmops/platform-observability';
+import { openDatabase, type Database } from '@llmops/platform-persistence';
+import { createTestDatabase, type TestDatabase } from '@llmops/platform-testing';
+import { AUDIT_SCHEMA, CreateAuditLogs1763800000000 } from '../migrations/1763800000000-CreateAuditLogs.js';
+import { AuditLogQuery } from './audit-log-query.js';
+import { AuditLogRecorder } from './audit-log-recorder.js';
+import { ensureMonthlyPartitions } from './audit-partitions.js';
+import { AuditException, AuditExceptionCode } from './exceptions/audit.exception.js';
+
+function event(overrides: Partial<{ id: string; type: string; subject: string; time: Date; actorId: string }> = {}): EventEnvelope {
+  return create(EventEnvelopeSchema, {
+    id: overrides.id ?? randomUUID(),
+    type: overrides.type ?? 'config.updated',
+    source: 'config-manager',
+    subject: overrides.subject ?? 'configs/acme/app/model@production',
+    time: timestampFromDate(overrides.time ?? new Date()),
+    actor: { id: overrides.actorId ?? 'user-1', type: 'user', ipAddress: '10.0.0.7', userAgent: 'curl/8' },
+    payload: { version: 3 },
+    correlationId: 'req-1',
+  });
+}
+
+describe(AuditLogRecorder.name, () => {
+  let testDatabase: TestDatabase;
+  let database: Database;
+  let recorder: AuditLogRecorder;
+  let query: AuditLogQuery;
+
+  beforeAll(async () => {
+    testDatabase = await createTestDatabase({ prefix: 'audit' });
+    database = await openDatabase({
+      service: 'audit-service',
+      schema: AUDIT_SCHEMA,
+      url: testDatabase.url,
+      entities: [],
+      migrations: [CreateAuditLogs1763800000000],
+    });
+    recorder = new AuditLogRecorder(database, createLogger({ service: 'audit-test', version: 'test', level: 'silent' }));
+    query = new AuditLogQuery(database);
+  });
+
+  afterAll(async () => {
+    await database?.close();
+    await testDatabase?.drop();
+  });
+
+  it('stores a redelivered event once', async () => {
+    const duplicate = event({ subject: 'configs/dup/key@base' });
+    await recorder.record(duplicate);
+    await recorder.record(duplicate);
+    const page = await query.page({ resourceId: 'dup/key@base' });
+    expect(page.entries).toHaveLength(1);
+    expect(page.entries[0]).toMatchObject({
+      id: duplicate.id,
+      eventType: 'config.updated',
+      action: 'updated',
+      resourceType: 'configs',
+      actorId: 'user-1',
+      actorType: 'user',
+      ipAddress: '10.0.0.7',
+      userAgent: 'curl/8',
+      source: 'config-manager',
+      details: { version: 3 },
+    });
+  });
+
+  it('pages newest first with a stable cursor and filters by actor and type', async () => {
+    const base = Date.UTC(2026, 0, 15, 12);
+    for (let i = 0; i < 7; i++) {
+      await recorder.record(event({ subject: `configs/page/k${i}@base`, time: new Date(base + i * 1000), actorId: 'pager' }));
+    }
+    await recorder.record(event({ subject: 'configs/page/other@base', time: new Date(base), actorId: 'someone-else', type: 'config.deleted' }));
+    const first = await query.page({ actorId: 'pager', limit: 3 });
+    const second = await query.page({ actorId: 'pager', limit: 3, cursor: first.nextCursor });
+    const third = await query.page({ actorId: 'pager', limit: 3, cursor: second.nextCursor });
+    const keys = [...first.entries, ...second.entries, ...third.entries].map((e) => e.resourceId);
+    expect(keys).toEqual(['page/k6@base', 'page/k5@base', 'page/k4@base', 'page/k3@base', 'page/k2@base', 'page/k1@base', 'page/k0@base']);
+    expect(third.nextCursor).toBeUndefined();
+    const deleted = await query.page({ eventType: 'config.deleted' });
+    expect(deleted.entries.map((e) => e.actorId)).toEqual(['someone-else']);
+    const window = await query.page({ actorId: 'pager', from: new Date(base + 2000), to: new Date(base + 4000) });
+    expect(window.entries.map((e) => e.resourceId)).toEqual(['page/k3@base', 'page/k2@base']);
+  });
+
+  it('keeps entries in monthly partitions, moving rows out of the default partition when one is created', async () => {
+    const future = new Date(Date.UTC(2031, 4, 10));
+    const stored = event({ time: future, subject: 'configs/future/k@base' });
+    await recorder.record(stored);
+    const created = await ensureMonthlyPartitions(database.dataSource, future, 0);
+    expect(created).toEqual(['audit_logs_2031_05']);
+    const inPartition = await database.dataSource.query(`SELECT id FROM ${AUDIT_SCHEMA}.audit_logs_2031_05`);
+    expect(inPartition).toEqual([{ id: stored.id }]);
+    expect(await ensureMonthlyPartitions(database.dataSource, future, 0)).toEqual([]);
+  });
+
+  it('refuses a cursor it did not issue and a page size above the limit', async () => {
+    await expect(query.page({ cursor: 'not-a-cursor' })).rejects.toMatchObject({ code: AuditExceptionCode.InvalidQuery });
+    await expect(query.page({ limit: 10_000 })).rejects.toBeInstanceOf(AuditException);
+  });
+});

@@ -1,0 +1,2 @@
+export { AUDIT_SERVICE, AuditServiceHost, type AuditServiceInfrastructure } from './audit-service.host.js';
+export { auditServiceEnvSchema, loadAuditServiceEnv, type AuditServiceEnv } from './audit-service.env.js';

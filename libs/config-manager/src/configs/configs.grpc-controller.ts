@@ -1,0 +1,135 @@
+import { create, fromJson, toJson, type JsonValue } from '@bufbuild/protobuf';
+import { timestampFromDate, ValueSchema } from '@bufbuild/protobuf/wkt';
+import {
+  ChangeType,
+  Classification as ClassificationProto,
+  ConfigEntrySchema,
+  ConfigService,
+  type ConfigEntry,
+} from '@llmops/contracts';
+import { principalFromMetadata } from '@llmops/platform-auth';
+import type { CallContext, ServiceImplementation } from '@llmops/platform-grpc';
+import type { ConfigEntryEntity } from './config-entry.entity.js';
+import type { Classification, ConfigActor, ConfigsService } from './configs.service.js';
+import { ConfigException, ConfigExceptionCode } from './exceptions/config.exception.js';
+
+const WATCH_POLL_MS = 200;
+
+/** ConfigService over gRPC: decode, call the service, encode. */
+export class ConfigsGrpcController {
+  constructor(private readonly configs: ConfigsService) {}
+
+  implementation(): ServiceImplementation<typeof ConfigService> {
+    return {
+      getConfig: async (request, ctx) => {
+        const resolved = await this.configs.get(actorOf(ctx), {
+          namespace: request.namespace,
+          key: request.key,
+          environment: request.environment,
+          exact: request.exact,
+        });
+        return { entry: toProto(resolved.entry), resolvedFrom: resolved.resolvedFrom };
+      },
+      setConfig: async (request, ctx) => {
+        const entry = await this.configs.set(actorOf(ctx), {
+          namespace: request.namespace,
+          key: request.key,
+          environment: request.environment,
+          value: request.value ? toJson(ValueSchema, request.value) : undefined,
+          classification: classificationFromProto(request.classification),
+          expectedVersion: request.expectedVersion === undefined ? undefined : Number(request.expectedVersion),
+        });
+        return { entry: toProto(entry) };
+      },
+      deleteConfig: async (request, ctx) => {
+        const result = await this.configs.delete(actorOf(ctx), {
+          namespace: request.namespace,
+          key: request.key,
+          environment: request.environment,
+          expectedVersion: request.expectedVersion === undefined ? undefined : Number(request.expectedVersion),
+        });
+        return { version: BigInt(result.version), revision: BigInt(result.revision) };
+      },
+      listConfigs: (request, ctx) => this.listConfigs(request.namespace, request.environment, ctx),
+      watchConfigs: (request, ctx) => this.watchConfigs(request.namespacePrefix, Number(request.startRevision), ctx),
+    };
+  }
+
+  private async *listConfigs(namespace: string, environment: string, ctx: CallContext) {
+    for (const resolved of await this.configs.list(actorOf(ctx), namespace, environment)) {
+      yield { entry: toProto(resolved.entry) };
+    }
+  }
+
+  /** Streams every change after the start revision in revision order, then follows new ones until cancelled. */
+  private async *watchConfigs(namespacePrefix: string, startRevision: number, ctx: CallContext) {
+    const actor = actorOf(ctx);
+    let after = startRevision > 0 ? startRevision - 1 : await this.configs.currentRevision();
+    while (!ctx.signal.aborted) {
+      const changes = await this.configs.changesSince(actor, namespacePrefix, after);
+      for (const change of changes) {
+        after = change.revision;
+        yield {
+          type: change.deleted ? ChangeType.DELETE : ChangeType.PUT,
+          entry: toProto(change),
+          revision: BigInt(change.revision),
+        };
+      }
+      if (changes.length === 0) await sleep(WATCH_POLL_MS, ctx.signal);
+    }
+  }
+}
+
+function actorOf(ctx: CallContext): ConfigActor {
+  const principal = principalFromMetadata(ctx.metadata);
+  if (!principal) {
+    throw new ConfigException(ConfigExceptionCode.Unauthenticated, 'the call carries no authenticated principal');
+  }
+  return {
+    principal,
+    requestId: ctx.requestId,
+    ip: ctx.metadata['x-actor-ip'],
+    userAgent: ctx.metadata['x-actor-user-agent'],
+  };
+}
+
+function toProto(entry: ConfigEntryEntity): ConfigEntry {
+  return create(ConfigEntrySchema, {
+    namespace: entry.namespace,
+    key: entry.key,
+    environment: entry.environment,
+    value: entry.deleted ? undefined : fromJson(ValueSchema, entry.value as JsonValue),
+    version: BigInt(entry.version),
+    revision: BigInt(entry.revision),
+    classification: classificationToProto(entry.classification as Classification),
+    updatedBy: entry.createdBy,
+    updatedAt: timestampFromDate(entry.createdAt),
+  });
+}
+
+const classificationNames: Record<Classification, ClassificationProto> = {
+  public: ClassificationProto.PUBLIC,
+  internal: ClassificationProto.INTERNAL,
+  confidential: ClassificationProto.CONFIDENTIAL,
+};
+
+function classificationToProto(value: Classification): ClassificationProto {
+  return classificationNames[value] ?? ClassificationProto.UNSPECIFIED;
+}
+
+function classificationFromProto(value: ClassificationProto): Classification | undefined {
+  const found = (Object.keys(classificationNames) as Classification[]).find((k) => classificationNames[k] === value);
+  return found;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+    function done(): void {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+  });
+}

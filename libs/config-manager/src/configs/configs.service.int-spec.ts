@@ -1,0 +1,154 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { Principal } from '@llmops/platform-auth';
+import { Outbox } from '@llmops/platform-messaging';
+import { openDatabase, type Database } from '@llmops/platform-persistence';
+import { createTestDatabase, type TestDatabase } from '@llmops/platform-testing';
+import { CONFIG_MANAGER_SCHEMA, CreateConfigEntries1763800000000 } from '../migrations/1763800000000-CreateConfigEntries.js';
+import { ConfigEntryEntity } from './config-entry.entity.js';
+import { ConfigsService, type ConfigActor } from './configs.service.js';
+import { ConfigException, ConfigExceptionCode } from './exceptions/config.exception.js';
+
+const admin: ConfigActor = { principal: { id: 'admin-1', type: 'user', roles: ['global-admin'] }, requestId: 'r1' };
+const developer: ConfigActor = {
+  principal: { id: 'dev-1', type: 'user', roles: ['developer'] } satisfies Principal,
+  requestId: 'r2',
+};
+
+async function failure(promise: Promise<unknown>): Promise<ConfigException> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof ConfigException) return error;
+    throw error;
+  }
+  throw new Error('expected the call to fail');
+}
+
+describe(ConfigsService.name, () => {
+  let testDatabase: TestDatabase;
+  let database: Database;
+  let configs: ConfigsService;
+
+  beforeAll(async () => {
+    testDatabase = await createTestDatabase({ prefix: 'configs' });
+    database = await openDatabase({
+      service: 'config-manager',
+      schema: CONFIG_MANAGER_SCHEMA,
+      url: testDatabase.url,
+      entities: [ConfigEntryEntity],
+      migrations: [CreateConfigEntries1763800000000],
+    });
+    configs = new ConfigsService(database, new Outbox({ source: 'config-manager', schema: CONFIG_MANAGER_SCHEMA }));
+  });
+
+  afterAll(async () => {
+    await database?.close();
+    await testDatabase?.drop();
+  });
+
+  const outboxCount = async (): Promise<number> =>
+    Number((await database.dataSource.query(`SELECT count(*)::int AS n FROM ${CONFIG_MANAGER_SCHEMA}.outbox`))[0].n);
+
+  it('versions every write and records its event in the same transaction', async () => {
+    const before = await outboxCount();
+    const first = await configs.set(admin, { namespace: 'acme/chat', key: 'model', environment: 'development', value: 'gpt-4o' });
+    const second = await configs.set(admin, {
+      namespace: 'acme/chat',
+      key: 'model',
+      environment: 'development',
+      value: { name: 'claude', temperature: 0.2 },
+    });
+    expect(first.version).toBe(1);
+    expect(second.version).toBe(2);
+    expect(second.revision).toBeGreaterThan(first.revision);
+    expect(await outboxCount()).toBe(before + 2);
+    const read = await configs.get(admin, { namespace: 'acme/chat', key: 'model', environment: 'development' });
+    expect(read.entry.value).toEqual({ name: 'claude', temperature: 0.2 });
+    expect(read.entry.version).toBe(2);
+    expect(read.entry.createdBy).toBe('admin-1');
+  });
+
+  it('resolves the most specific environment and says where the value came from', async () => {
+    await configs.set(admin, { namespace: 'acme/inherit', key: 'timeout', environment: 'base', value: 30 });
+    await configs.set(admin, { namespace: 'acme/inherit', key: 'timeout', environment: 'staging', value: 10 });
+    const production = await configs.get(admin, { namespace: 'acme/inherit', key: 'timeout', environment: 'production' });
+    expect(production.entry.value).toBe(10);
+    expect(production.resolvedFrom).toBe('staging');
+    const development = await configs.get(admin, { namespace: 'acme/inherit', key: 'timeout', environment: 'development' });
+    expect(development.resolvedFrom).toBe('base');
+    const exact = await failure(
+      configs.get(admin, { namespace: 'acme/inherit', key: 'timeout', environment: 'production', exact: true }),
+    );
+    expect(exact.code).toBe(ConfigExceptionCode.NotFound);
+  });
+
+  it('lets exactly one of two racing check-and-set writers win', async () => {
+    await configs.set(admin, { namespace: 'acme/cas', key: 'limit', environment: 'production', value: 1 });
+    const before = await outboxCount();
+    const results = await Promise.allSettled([
+      configs.set(admin, { namespace: 'acme/cas', key: 'limit', environment: 'production', value: 2, expectedVersion: 1 }),
+      configs.set(admin, { namespace: 'acme/cas', key: 'limit', environment: 'production', value: 3, expectedVersion: 1 }),
+    ]);
+    const fulfilled = results.filter((r) => r.status === 'fulfilled');
+    const rejected = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    expect(fulfilled).toHaveLength(1);
+    expect(rejected).toHaveLength(1);
+    expect((rejected[0]!.reason as ConfigException).code).toBe(ConfigExceptionCode.VersionConflict);
+    expect(await outboxCount()).toBe(before + 1);
+    const current = await configs.get(admin, { namespace: 'acme/cas', key: 'limit', environment: 'production' });
+    expect(current.entry.version).toBe(2);
+  });
+
+  it('treats expected_version 0 as "must not exist"', async () => {
+    await configs.set(admin, { namespace: 'acme/cas', key: 'fresh', environment: 'base', value: true, expectedVersion: 0 });
+    const again = await failure(
+      configs.set(admin, { namespace: 'acme/cas', key: 'fresh', environment: 'base', value: false, expectedVersion: 0 }),
+    );
+    expect(again.code).toBe(ConfigExceptionCode.VersionConflict);
+  });
+
+  it('rejects bad path segments and names the one that is wrong', async () => {
+    const traversal = await failure(configs.set(admin, { namespace: 'acme/..', key: 'x', environment: 'base', value: 1 }));
+    expect(traversal.code).toBe(ConfigExceptionCode.InvalidPath);
+    expect(traversal.message).toContain('namespace segment 2');
+    const upper = await failure(configs.set(admin, { namespace: 'acme', key: 'Bad Key', environment: 'base', value: 1 }));
+    expect(upper.message).toContain('key "Bad Key"');
+    const deep = await failure(configs.get(admin, { namespace: 'a/b/c/d/e/f/g/h', key: 'k', environment: 'base' }));
+    expect(deep.code).toBe(ConfigExceptionCode.InvalidPath);
+  });
+
+  it('enforces the developer role: writes in development, not in production', async () => {
+    await configs.set(developer, { namespace: 'team/app', key: 'flag', environment: 'development', value: true });
+    const denied = await failure(
+      configs.set(developer, { namespace: 'team/app', key: 'flag', environment: 'production', value: true }),
+    );
+    expect(denied.code).toBe(ConfigExceptionCode.PermissionDenied);
+    const readProduction = await failure(
+      configs.get(developer, { namespace: 'team/app', key: 'flag', environment: 'production' }),
+    );
+    expect(readProduction.code).toBe(ConfigExceptionCode.PermissionDenied);
+  });
+
+  it('deletes with a tombstone that falls back to the less specific environment', async () => {
+    await configs.set(admin, { namespace: 'acme/del', key: 'k', environment: 'base', value: 'base' });
+    await configs.set(admin, { namespace: 'acme/del', key: 'k', environment: 'production', value: 'prod' });
+    const deleted = await configs.delete(admin, { namespace: 'acme/del', key: 'k', environment: 'production' });
+    expect(deleted.version).toBe(2);
+    const read = await configs.get(admin, { namespace: 'acme/del', key: 'k', environment: 'production' });
+    expect(read.resolvedFrom).toBe('base');
+    const again = await failure(configs.delete(admin, { namespace: 'acme/del', key: 'k', environment: 'production' }));
+    expect(again.code).toBe(ConfigExceptionCode.NotFound);
+  });
+
+  it('lists changes after a revision in revision order', async () => {
+    const start = await configs.currentRevision();
+    for (let i = 0; i < 5; i++) {
+      await configs.set(admin, { namespace: 'acme/watch', key: `k${i}`, environment: 'base', value: i });
+    }
+    await configs.set(admin, { namespace: 'other', key: 'k', environment: 'base', value: 0 });
+    const changes = await configs.changesSince(admin, 'acme/watch', start);
+    expect(changes.map((c) => c.key)).toEqual(['k0', 'k1', 'k2', 'k3', 'k4']);
+    const revisions = changes.map((c) => c.revision);
+    expect([...revisions].sort((a, b) => a - b)).toEqual(revisions);
+  });
+});

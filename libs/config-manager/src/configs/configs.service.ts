@@ -1,0 +1,276 @@
+import { ConfigEventType } from '@llmops/contracts';
+import { authorize, type Permission, type Principal } from '@llmops/platform-auth';
+import type { Outbox } from '@llmops/platform-messaging';
+import type { Database } from '@llmops/platform-persistence';
+import type { EntityManager } from 'typeorm';
+import { ConfigEntryEntity } from './config-entry.entity.js';
+import { assertEnvironment, assertKey, assertNamespace, resolutionOrder } from './config-path.js';
+import { ConfigException, ConfigExceptionCode } from './exceptions/config.exception.js';
+
+/** Who is calling, as the gateway authenticated them. */
+export interface ConfigActor {
+  principal: Principal;
+  requestId: string;
+  ip?: string;
+  userAgent?: string;
+}
+
+export type Classification = 'public' | 'internal' | 'confidential';
+
+export interface ConfigKeyRef {
+  namespace: string;
+  key: string;
+  environment: string;
+}
+
+export interface ResolvedConfig {
+  entry: ConfigEntryEntity;
+  resolvedFrom: string;
+}
+
+export interface SetConfigCommand extends ConfigKeyRef {
+  value: unknown;
+  classification?: Classification;
+  /** Check-and-set: the write succeeds only if the live version equals this (0 = the key must not exist). */
+  expectedVersion?: number;
+}
+
+/** Values above this are refused: configuration is not a blob store, and every read path caches values. */
+export const MAX_VALUE_BYTES = 512 * 1024;
+const WATCH_BATCH = 500;
+
+export class ConfigsService {
+  constructor(
+    private readonly database: Database,
+    private readonly outbox: Outbox,
+  ) {}
+
+  async get(actor: ConfigActor, ref: ConfigKeyRef & { exact?: boolean }): Promise<ResolvedConfig> {
+    this.assertRef(ref);
+    this.authorize(actor, 'configs:read', ref.environment);
+    const environments = ref.exact ? [ref.environment] : resolutionOrder(ref.environment);
+    const latest = await this.latestPerEnvironment(this.database.dataSource.manager, ref.namespace, ref.key, environments);
+    for (const environment of environments) {
+      const entry = latest.get(environment);
+      if (entry && !entry.deleted) return { entry, resolvedFrom: environment };
+    }
+    throw new ConfigException(
+      ConfigExceptionCode.NotFound,
+      `config ${ref.namespace}/${ref.key} not found in ${ref.exact ? ref.environment : environments.join(' < ')}`,
+    );
+  }
+
+  async set(actor: ConfigActor, command: SetConfigCommand): Promise<ConfigEntryEntity> {
+    this.assertRef(command);
+    this.authorize(actor, 'configs:write', command.environment);
+    if (command.value === undefined) {
+      throw new ConfigException(ConfigExceptionCode.InvalidValue, 'value is required', 'value');
+    }
+    const size = Buffer.byteLength(JSON.stringify(command.value));
+    if (size > MAX_VALUE_BYTES) {
+      throw new ConfigException(
+        ConfigExceptionCode.ValueTooLarge,
+        `value is ${size} bytes; the limit is ${MAX_VALUE_BYTES}`,
+        'value',
+      );
+    }
+    return this.database.dataSource.transaction(async (manager) => {
+      const revision = await this.nextRevision(manager);
+      const current = await this.latest(manager, command);
+      const liveVersion = current && !current.deleted ? current.version : 0;
+      this.checkExpectedVersion(command, command.expectedVersion, liveVersion);
+      const entry = manager.create(ConfigEntryEntity, {
+        namespace: command.namespace,
+        key: command.key,
+        environment: command.environment,
+        version: (current?.version ?? 0) + 1,
+        revision,
+        value: command.value,
+        classification: command.classification ?? current?.classification ?? 'internal',
+        deleted: false,
+        createdBy: actor.principal.id,
+      });
+      const saved = await manager.save(entry);
+      await this.outbox.add(manager, {
+        type: liveVersion === 0 ? ConfigEventType.Created : ConfigEventType.Updated,
+        subject: subjectOf(command),
+        payload: {
+          namespace: command.namespace,
+          key: command.key,
+          environment: command.environment,
+          version: saved.version,
+          revision,
+          classification: saved.classification,
+        },
+        actor: actorOf(actor),
+        correlationId: actor.requestId,
+      });
+      return saved;
+    });
+  }
+
+  async delete(
+    actor: ConfigActor,
+    ref: ConfigKeyRef & { expectedVersion?: number },
+  ): Promise<{ version: number; revision: number }> {
+    this.assertRef(ref);
+    this.authorize(actor, 'configs:delete', ref.environment);
+    return this.database.dataSource.transaction(async (manager) => {
+      const revision = await this.nextRevision(manager);
+      const current = await this.latest(manager, ref);
+      if (!current || current.deleted) {
+        throw new ConfigException(
+          ConfigExceptionCode.NotFound,
+          `config ${ref.namespace}/${ref.key} not found in ${ref.environment}`,
+        );
+      }
+      this.checkExpectedVersion(ref, ref.expectedVersion, current.version);
+      const tombstone = await manager.save(
+        manager.create(ConfigEntryEntity, {
+          namespace: ref.namespace,
+          key: ref.key,
+          environment: ref.environment,
+          version: current.version + 1,
+          revision,
+          value: null,
+          classification: current.classification,
+          deleted: true,
+          createdBy: actor.principal.id,
+        }),
+      );
+      await this.outbox.add(manager, {
+        type: ConfigEventType.Deleted,
+        subject: subjectOf(ref),
+        payload: {
+          namespace: ref.namespace,
+          key: ref.key,
+          environment: ref.environment,
+          version: tombstone.version,
+          revision,
+        },
+        actor: actorOf(actor),
+        correlationId: actor.requestId,
+      });
+      return { version: tombstone.version, revision };
+    });
+  }
+
+  /** The live keys of one namespace as `environment` resolves them (most specific environment wins per key). */
+  async list(actor: ConfigActor, namespace: string, environment: string): Promise<ResolvedConfig[]> {
+    assertNamespace(namespace);
+    assertEnvironment(environment);
+    this.authorize(actor, 'configs:read', environment);
+    const environments = resolutionOrder(environment);
+    const rows = await this.database.dataSource
+      .getRepository(ConfigEntryEntity)
+      .createQueryBuilder('e')
+      .distinctOn(['e.key', 'e.environment'])
+      .where('e.namespace = :namespace', { namespace })
+      .andWhere('e.environment IN (:...environments)', { environments })
+      .orderBy('e.key')
+      .addOrderBy('e.environment')
+      .addOrderBy('e.version', 'DESC')
+      .getMany();
+    const byKey = new Map<string, ConfigEntryEntity[]>();
+    for (const row of rows) byKey.set(row.key, [...(byKey.get(row.key) ?? []), row]);
+    const resolved: ResolvedConfig[] = [];
+    for (const [, versions] of [...byKey].sort(([a], [b]) => a.localeCompare(b))) {
+      // A tombstone in a specific environment falls through to the less specific ones, as on a single read.
+      const entry = environments
+        .map((env) => versions.find((v) => v.environment === env))
+        .find((candidate) => candidate !== undefined && !candidate.deleted);
+      if (entry) resolved.push({ entry, resolvedFrom: entry.environment });
+    }
+    return resolved;
+  }
+
+  /** Highest revision written so far. */
+  async currentRevision(): Promise<number> {
+    const rows: Array<{ value: string }> = await this.database.dataSource.query(
+      `SELECT value FROM ${this.database.schema}.revision_counter`,
+    );
+    return Number(rows[0]?.value ?? 0);
+  }
+
+  /** Changes with revision > `afterRevision` under `namespacePrefix`, in revision order, at most one batch. */
+  async changesSince(actor: ConfigActor, namespacePrefix: string, afterRevision: number): Promise<ConfigEntryEntity[]> {
+    if (namespacePrefix !== '') assertNamespace(namespacePrefix);
+    const query = this.database.dataSource
+      .getRepository(ConfigEntryEntity)
+      .createQueryBuilder('e')
+      .where('e.revision > :afterRevision', { afterRevision })
+      .orderBy('e.revision', 'ASC')
+      .limit(WATCH_BATCH);
+    if (namespacePrefix !== '') {
+      query.andWhere('(e.namespace = :prefix OR e.namespace LIKE :like)', {
+        prefix: namespacePrefix,
+        like: `${namespacePrefix}/%`,
+      });
+    }
+    const rows = await query.getMany();
+    return rows.filter((row) => authorize(actor.principal, 'configs:read', { environment: row.environment }).allowed);
+  }
+
+  private assertRef(ref: ConfigKeyRef): void {
+    assertNamespace(ref.namespace);
+    assertKey(ref.key);
+    assertEnvironment(ref.environment);
+  }
+
+  private authorize(actor: ConfigActor, permission: Permission, environment: string): void {
+    const decision = authorize(actor.principal, permission, { environment, ip: actor.ip });
+    if (!decision.allowed) throw new ConfigException(ConfigExceptionCode.PermissionDenied, decision.reason);
+  }
+
+  private checkExpectedVersion(ref: ConfigKeyRef, expected: number | undefined, live: number): void {
+    if (expected !== undefined && expected !== live) {
+      throw new ConfigException(
+        ConfigExceptionCode.VersionConflict,
+        `config ${ref.namespace}/${ref.key} in ${ref.environment} is at version ${live}, not ${expected}`,
+        'expected_version',
+      );
+    }
+  }
+
+  /** Takes the next global revision; the counter row lock serializes writers, so revisions follow commit order. */
+  private async nextRevision(manager: EntityManager): Promise<number> {
+    // Wrapped in a SELECT because TypeORM returns [rows, count] rather than rows for a bare UPDATE.
+    const rows: Array<{ value: string }> = await manager.query(
+      `WITH next AS (UPDATE ${this.database.schema}.revision_counter SET value = value + 1 RETURNING value) SELECT value FROM next`,
+    );
+    return Number(rows[0]!.value);
+  }
+
+  private async latest(manager: EntityManager, ref: ConfigKeyRef): Promise<ConfigEntryEntity | null> {
+    return manager.findOne(ConfigEntryEntity, {
+      where: { namespace: ref.namespace, key: ref.key, environment: ref.environment },
+      order: { version: 'DESC' },
+    });
+  }
+
+  private async latestPerEnvironment(
+    manager: EntityManager,
+    namespace: string,
+    key: string,
+    environments: string[],
+  ): Promise<Map<string, ConfigEntryEntity>> {
+    const rows = await manager
+      .getRepository(ConfigEntryEntity)
+      .createQueryBuilder('e')
+      .distinctOn(['e.environment'])
+      .where('e.namespace = :namespace AND e.key = :key', { namespace, key })
+      .andWhere('e.environment IN (:...environments)', { environments })
+      .orderBy('e.environment')
+      .addOrderBy('e.version', 'DESC')
+      .getMany();
+    return new Map(rows.map((row) => [row.environment, row]));
+  }
+}
+
+function subjectOf(ref: ConfigKeyRef): string {
+  return `configs/${ref.namespace}/${ref.key}@${ref.environment}`;
+}
+
+function actorOf(actor: ConfigActor): { id: string; type: string; ipAddress?: string; userAgent?: string } {
+  return { id: actor.principal.id, type: actor.principal.type, ipAddress: actor.ip, userAgent: actor.userAgent };
+}

@@ -1,0 +1,21 @@
+export enum ConfigExceptionCode {
+  InvalidPath = 'INVALID_PATH',
+  InvalidValue = 'INVALID_VALUE',
+  ValueTooLarge = 'VALUE_TOO_LARGE',
+  NotFound = 'NOT_FOUND',
+  VersionConflict = 'VERSION_CONFLICT',
+  PermissionDenied = 'PERMISSION_DENIED',
+  Unauthenticated = 'UNAUTHENTICATED',
+}
+
+/** A config-manager domain error; transports map `code` to their status (see config-exception.grpc-mapper). */
+export class ConfigException extends Error {
+  constructor(
+    readonly code: ConfigExceptionCode,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+    this.name = 'ConfigException';
+  }
+}
