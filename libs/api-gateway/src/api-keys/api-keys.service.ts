@@ -93,7 +93,7 @@ export class ApiKeysService {
       throw new GatewayException(GatewayErrorCode.Forbidden, 'only users can create API keys; an API key cannot mint another');
     }
     const roles = input.roles ?? owner.roles;
-    const escalated = roles.filter((role) => !owner.roles.includes(role));
+    const escalated = roles.filter((role) => !mayGrant(owner.roles, role));
     if (escalated.length > 0) {
       throw new GatewayException(GatewayErrorCode.Forbidden, `you cannot grant roles you do not hold: ${escalated.join(', ')}`);
     }
@@ -137,6 +137,16 @@ export class ApiKeysService {
     if (!row) throw new GatewayException(GatewayErrorCode.NotFound, `API key ${id} not found`);
     return viewOf(row);
   }
+}
+
+/**
+ * No escalation through keys: a global-admin may grant any role, a tenant-admin any role below global-admin,
+ * everyone else only roles they hold.
+ */
+function mayGrant(held: readonly Role[], role: Role): boolean {
+  if (held.includes('global-admin')) return true;
+  if (held.includes('tenant-admin')) return role !== 'global-admin';
+  return held.includes(role);
 }
 
 function viewOf(row: ApiKeyRow): ApiKeyView {

@@ -57,34 +57,43 @@ export class AuthService {
    */
   async refresh(refreshToken: string): Promise<TokenPair> {
     const claims = await this.verify(() => this.tokens.verifyRefresh(refreshToken));
-    return this.database.dataSource.transaction(async (manager) => {
-      const sessions: Array<{ current_jti: string; revoked_at: Date | null; expires_at: Date }> = await manager.query(
-        `SELECT current_jti, revoked_at, expires_at FROM ${GATEWAY_SCHEMA}.refresh_sessions WHERE id = $1 FOR UPDATE`,
+    const outcome = await this.database.dataSource.transaction(async (manager) => {
+      const sessions: Array<{ current_jti: string; revoked_at: Date | null }> = await manager.query(
+        `SELECT current_jti, revoked_at FROM ${GATEWAY_SCHEMA}.refresh_sessions WHERE id = $1 FOR UPDATE`,
         [claims.sessionId],
       );
       const session = sessions[0];
-      if (!session || session.revoked_at) {
-        throw new GatewayException(GatewayErrorCode.AuthFailed, 'refresh token has been revoked; log in again');
-      }
+      if (!session || session.revoked_at) return { kind: 'revoked' as const };
       if (session.current_jti !== claims.jti) {
+        // Returned rather than thrown so that the revocation commits.
         await manager.query(`UPDATE ${GATEWAY_SCHEMA}.refresh_sessions SET revoked_at = now() WHERE id = $1`, [claims.sessionId]);
-        this.logger.warn({ event: 'auth.refresh_reuse', sessionId: claims.sessionId }, 'refresh token reuse; session revoked');
-        throw new GatewayException(GatewayErrorCode.AuthFailed, 'refresh token was already used; the session is revoked, log in again');
+        return { kind: 'reused' as const };
       }
       const users: UserRow[] = await manager.query(
         `SELECT id, email, password_hash, roles FROM ${GATEWAY_SCHEMA}.users WHERE id = $1 AND deleted_at IS NULL`,
         [claims.sub],
       );
       const user = users[0];
-      if (!user) throw new GatewayException(GatewayErrorCode.AuthFailed, 'the account no longer exists');
+      if (!user) return { kind: 'no-user' as const };
       const pair = await this.tokens.issue(this.principalOf(user), claims.sessionId);
       await manager.query(`UPDATE ${GATEWAY_SCHEMA}.refresh_sessions SET current_jti = $2, expires_at = $3 WHERE id = $1`, [
         claims.sessionId,
         jtiOf(pair.refresh_token),
         expiryOf(pair.refresh_token),
       ]);
-      return pair;
+      return { kind: 'issued' as const, pair };
     });
+    switch (outcome.kind) {
+      case 'issued':
+        return outcome.pair;
+      case 'revoked':
+        throw new GatewayException(GatewayErrorCode.AuthFailed, 'refresh token has been revoked; log in again');
+      case 'reused':
+        this.logger.warn({ event: 'auth.refresh_reuse', sessionId: claims.sessionId }, 'refresh token reuse; session revoked');
+        throw new GatewayException(GatewayErrorCode.AuthFailed, 'refresh token was already used; the session is revoked, log in again');
+      case 'no-user':
+        throw new GatewayException(GatewayErrorCode.AuthFailed, 'the account no longer exists');
+    }
   }
 
   verifyAccessToken(token: string): Promise<Principal> {
