@@ -12,7 +12,7 @@ import {
   type RateLimiter,
 } from '@llmops/platform-auth';
 import { createGrpcClient } from '@llmops/platform-grpc';
-import { HealthRegistry, type Logger } from '@llmops/platform-observability';
+import { HealthRegistry, requestContext, type Logger } from '@llmops/platform-observability';
 import { openDatabase, type Database } from '@llmops/platform-persistence';
 import type { HealthReport, HostedService } from '@llmops/platform-runtime';
 import { Redis } from 'ioredis';
@@ -127,6 +127,8 @@ export class ApiGatewayHost implements HostedService {
       { logger: false },
     );
     const fastify = app.getHttpAdapter().getInstance();
+    // Every log line written while serving a request carries its request id.
+    fastify.addHook('onRequest', (request, _reply, done) => requestContext.run({ requestId: String(request.id) }, done));
     fastify.addHook('onSend', async (request, reply) => {
       reply.header('x-request-id', request.id);
     });
