@@ -8,15 +8,20 @@ probes=(
   "libs/platform/grpc/src/boundary-probe.ts|import { ConfigManagerHost } from '@llmops/config-manager'; export const probe = ConfigManagerHost;|a platform lib importing a service"
   "libs/contracts/src/boundary-probe.ts|import { GrpcServer } from '@llmops/platform-grpc'; export const probe = GrpcServer;|contracts importing a platform lib"
 )
+# The rule reads Nx's cached project graph and silently skips itself without one: compute it first.
+npx --no-install nx show projects >/dev/null
 status=0
 for probe in "${probes[@]}"; do
   IFS='|' read -r file source what <<<"$probe"
   printf '%s\n' "$source" >"$file"
-  if npx --no-install eslint --no-warn-ignored "$file" >/dev/null 2>&1; then
-    echo "boundary NOT enforced: $what ($file)" >&2
-    status=1
-  else
+  output=$(npx --no-install eslint --no-warn-ignored "$file" 2>&1)
+  failed=$?
+  if [ $failed -ne 0 ] && grep -q '@nx/enforce-module-boundaries' <<<"$output" && ! grep -q 'rule will be skipped' <<<"$output"; then
     echo "boundary enforced: $what"
+  else
+    echo "boundary NOT enforced: $what ($file)" >&2
+    echo "$output" >&2
+    status=1
   fi
   rm -f "$file"
 done
