@@ -66,16 +66,17 @@ export class ConfigsGrpcController {
     const actor = actorOf(ctx);
     let after = startRevision > 0 ? startRevision - 1 : await this.configs.currentRevision();
     while (!ctx.signal.aborted) {
-      const changes = await this.configs.changesSince(actor, namespacePrefix, after);
+      const { changes, scannedTo } = await this.configs.changesSince(actor, namespacePrefix, after);
       for (const change of changes) {
-        after = change.revision;
         yield {
           type: change.deleted ? ChangeType.DELETE : ChangeType.PUT,
           entry: toProto(change),
           revision: BigInt(change.revision),
         };
       }
-      if (changes.length === 0) await sleep(WATCH_POLL_MS, ctx.signal);
+      const caughtUp = scannedTo === after;
+      after = scannedTo;
+      if (caughtUp) await sleep(WATCH_POLL_MS, ctx.signal);
     }
   }
 }

@@ -146,9 +146,22 @@ describe(ConfigsService.name, () => {
       await configs.set(admin, { namespace: 'acme/watch', key: `k${i}`, environment: 'base', value: i });
     }
     await configs.set(admin, { namespace: 'other', key: 'k', environment: 'base', value: 0 });
-    const changes = await configs.changesSince(admin, 'acme/watch', start);
+    const { changes, scannedTo } = await configs.changesSince(admin, 'acme/watch', start);
     expect(changes.map((c) => c.key)).toEqual(['k0', 'k1', 'k2', 'k3', 'k4']);
+    expect(scannedTo).toBe(changes.at(-1)!.revision);
     const revisions = changes.map((c) => c.revision);
     expect([...revisions].sort((a, b) => a - b)).toEqual(revisions);
+  });
+
+  it('skips changes a watcher may not read, yet moves past them', async () => {
+    const start = await configs.currentRevision();
+    await configs.set(admin, { namespace: 'team/watch', key: 'secret-ish', environment: 'production', value: 1 });
+    await configs.set(admin, { namespace: 'team/watch', key: 'visible', environment: 'development', value: 2 });
+    const seen = await configs.changesSince(developer, 'team/watch', start);
+    expect(seen.changes.map((c) => c.key)).toEqual(['visible']);
+    const hiddenOnly = await configs.changesSince(developer, 'team/watch', start);
+    expect(hiddenOnly.scannedTo).toBe(await configs.currentRevision());
+    const afterFirst = await configs.changesSince(developer, 'team/watch', start + 1);
+    expect(afterFirst.changes.map((c) => c.key)).toEqual(['visible']);
   });
 });

@@ -192,8 +192,15 @@ export class ConfigsService {
     return Number(rows[0]?.value ?? 0);
   }
 
-  /** Changes with revision > `afterRevision` under `namespacePrefix`, in revision order, at most one batch. */
-  async changesSince(actor: ConfigActor, namespacePrefix: string, afterRevision: number): Promise<ConfigEntryEntity[]> {
+  /**
+   * Changes with revision > `afterRevision` under `namespacePrefix`, in revision order, at most one batch, without
+   * those in environments the actor may not read; `scannedTo` is where the next batch starts, past hidden rows too.
+   */
+  async changesSince(
+    actor: ConfigActor,
+    namespacePrefix: string,
+    afterRevision: number,
+  ): Promise<{ changes: ConfigEntryEntity[]; scannedTo: number }> {
     if (namespacePrefix !== '') assertNamespace(namespacePrefix);
     const query = this.database.dataSource
       .getRepository(ConfigEntryEntity)
@@ -208,7 +215,10 @@ export class ConfigsService {
       });
     }
     const rows = await query.getMany();
-    return rows.filter((row) => authorize(actor.principal, 'configs:read', { environment: row.environment }).allowed);
+    return {
+      changes: rows.filter((row) => authorize(actor.principal, 'configs:read', { environment: row.environment }).allowed),
+      scannedTo: rows.at(-1)?.revision ?? afterRevision,
+    };
   }
 
   private assertRef(ref: ConfigKeyRef): void {

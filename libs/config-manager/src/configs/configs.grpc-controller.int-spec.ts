@@ -1,0 +1,96 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { status } from '@grpc/grpc-js';
+import { ChangeType, ConfigService } from '@llmops/contracts';
+import { principalToMetadata } from '@llmops/platform-auth';
+import { createGrpcClient, GrpcCallError, GrpcServer, type GrpcClient } from '@llmops/platform-grpc';
+import { Outbox } from '@llmops/platform-messaging';
+import { openDatabase, type Database } from '@llmops/platform-persistence';
+import { createTestDatabase, type TestDatabase } from '@llmops/platform-testing';
+import { Registry } from 'prom-client';
+import { CONFIG_MANAGER_SCHEMA, CreateConfigEntries1763800000000 } from '../migrations/1763800000000-CreateConfigEntries.js';
+import { ConfigEntryEntity } from './config-entry.entity.js';
+import { ConfigsGrpcController } from './configs.grpc-controller.js';
+import { ConfigsService } from './configs.service.js';
+import { mapConfigExceptionToGrpc } from './exceptions/config-exception.grpc-mapper.js';
+
+const admin = principalToMetadata({ id: 'admin-1', type: 'user', roles: ['global-admin'] }, 'req-1');
+
+describe('ConfigService over gRPC', () => {
+  let testDatabase: TestDatabase;
+  let database: Database;
+  let server: GrpcServer;
+  let client: GrpcClient<typeof ConfigService>;
+
+  beforeAll(async () => {
+    testDatabase = await createTestDatabase({ prefix: 'configs_grpc' });
+    database = await openDatabase({
+      service: 'config-manager',
+      schema: CONFIG_MANAGER_SCHEMA,
+      url: testDatabase.url,
+      entities: [ConfigEntryEntity],
+      migrations: [CreateConfigEntries1763800000000],
+    });
+    const controller = new ConfigsGrpcController(
+      new ConfigsService(database, new Outbox({ source: 'config-manager', schema: CONFIG_MANAGER_SCHEMA })),
+    );
+    server = new GrpcServer({ host: '127.0.0.1', port: 0, errorMapper: mapConfigExceptionToGrpc, registry: new Registry() });
+    server.addService(ConfigService, controller.implementation());
+    const port = await server.start();
+    client = createGrpcClient(ConfigService, { address: `127.0.0.1:${port}`, registry: new Registry() });
+  });
+
+  afterAll(async () => {
+    client?.close();
+    await server?.stop(100);
+    await database?.close();
+    await testDatabase?.drop();
+  });
+
+  const put = (key: string, value: number) =>
+    client.setConfig(
+      { namespace: 'acme/grpc', key, environment: 'staging', value: { kind: { case: 'numberValue', value } } },
+      { metadata: admin },
+    );
+
+  it('writes and reads with the resolved environment', async () => {
+    const written = await put('limit', 10);
+    expect(written.entry?.version).toBe(1n);
+    const read = await client.getConfig({ namespace: 'acme/grpc', key: 'limit', environment: 'production' }, { metadata: admin });
+    expect(read.resolvedFrom).toBe('staging');
+    expect(read.entry?.value?.kind).toEqual({ case: 'numberValue', value: 10 });
+  });
+
+  it('maps domain errors to gRPC statuses with details', async () => {
+    const error = await client
+      .getConfig({ namespace: 'Bad Namespace', key: 'k', environment: 'base' }, { metadata: admin })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(GrpcCallError);
+    expect((error as GrpcCallError).code).toBe(status.INVALID_ARGUMENT);
+    expect((error as GrpcCallError).details['error-code']).toBe('INVALID_PATH');
+    const anonymous = await client.getConfig({ namespace: 'acme', key: 'k', environment: 'base' }).catch((e: unknown) => e);
+    expect((anonymous as GrpcCallError).code).toBe(status.UNAUTHENTICATED);
+  });
+
+  it('streams every change from a start revision, in order, then follows new ones', async () => {
+    const first = await put('watched', 1);
+    await put('watched', 2);
+    const controller = new AbortController();
+    const seen: Array<{ revision: bigint; version: bigint; type: ChangeType }> = [];
+    const watching = (async () => {
+      for await (const change of client.watchConfigs(
+        { namespacePrefix: 'acme/grpc', startRevision: first.entry!.revision },
+        { metadata: admin, signal: controller.signal },
+      )) {
+        seen.push({ revision: change.revision, version: change.entry!.version, type: change.type });
+        if (seen.length === 4) break;
+      }
+    })();
+    await put('watched', 3);
+    await client.deleteConfig({ namespace: 'acme/grpc', key: 'watched', environment: 'staging' }, { metadata: admin });
+    await watching;
+    expect(seen.map((s) => s.version)).toEqual([1n, 2n, 3n, 4n]);
+    expect(seen.map((s) => s.type)).toEqual([ChangeType.PUT, ChangeType.PUT, ChangeType.PUT, ChangeType.DELETE]);
+    const revisions = seen.map((s) => s.revision);
+    expect([...revisions].sort((a, b) => (a < b ? -1 : 1))).toEqual(revisions);
+  });
+});
