@@ -12,7 +12,13 @@ import {
   type RateLimiter,
 } from '@llmops/platform-auth';
 import { createGrpcClient } from '@llmops/platform-grpc';
-import { HealthRegistry, requestContext, type Logger } from '@llmops/platform-observability';
+import {
+  getOrCreateCounter,
+  getOrCreateHistogram,
+  HealthRegistry,
+  requestContext,
+  type Logger,
+} from '@llmops/platform-observability';
 import { openDatabase, type Database } from '@llmops/platform-persistence';
 import type { HealthReport, HostedService } from '@llmops/platform-runtime';
 import { Redis } from 'ioredis';
@@ -127,6 +133,23 @@ export class ApiGatewayHost implements HostedService {
       { logger: false },
     );
     const fastify = app.getHttpAdapter().getInstance();
+    const requests = getOrCreateCounter(this.infra.registry, {
+      name: 'http_server_requests_total',
+      help: 'HTTP requests answered by the gateway',
+      labelNames: ['method', 'route', 'status'],
+    });
+    const duration = getOrCreateHistogram(this.infra.registry, {
+      name: 'http_server_request_duration_seconds',
+      help: 'HTTP request duration at the gateway',
+      labelNames: ['method', 'route'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    });
+    fastify.addHook('onResponse', async (request, reply) => {
+      // The route pattern, not the URL, keeps the label set bounded.
+      const route = request.routeOptions.url ?? 'unmatched';
+      requests.inc({ method: request.method, route, status: String(reply.statusCode) });
+      duration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+    });
     // Every log line written while serving a request carries its request id.
     fastify.addHook('onRequest', (request, _reply, done) => requestContext.run({ requestId: String(request.id) }, done));
     fastify.addHook('onSend', async (request, reply) => {

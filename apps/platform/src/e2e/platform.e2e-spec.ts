@@ -40,7 +40,8 @@ describe('platform on real PostgreSQL, Redis and NATS JetStream', () => {
     expect(Object.keys(ready.body.checks).sort()).toEqual(['audit-service', 'config-manager', 'database', 'redis']);
     const metrics = await call<string>(platform.baseUrl, 'GET', '/metrics');
     expect(metrics.status).toBe(200);
-    expect(metrics.body).toContain('grpc_');
+    expect(metrics.body).toContain('grpc_server_handled_total{grpc_service="llmops.config.v1.ConfigService",grpc_method="SetConfig",grpc_code="OK"');
+    expect(metrics.body).toMatch(/http_server_requests_total\{method="PUT",route="\/api\/v1\/configs\/\*",status="200"[^}]*\} \d+/);
   });
 });
 

@@ -49,7 +49,8 @@ export class GrpcServer {
       const handler = (implementation as unknown as Record<string, Handler>)[method.localName];
       if (typeof handler !== 'function') throw new Error(`${service.typeName}.${method.name} has no handler`);
       definition[method.localName] = methodDefinition(service, method);
-      const labels = { service: service.typeName, method: method.name };
+      // grpc_* label names (as in go-grpc-prometheus) leave `service` to the registry's default label, the app name.
+      const labels = { grpc_service: service.typeName, grpc_method: method.name };
       handlers[method.localName] =
         method.methodKind === 'server_streaming'
           ? (call: ServerWritableStream<unknown, unknown>) => void this.serveStream(call, handler, labels, method.output)
@@ -100,7 +101,7 @@ export class GrpcServer {
     call: ServerUnaryCall<unknown, unknown>,
     callback: sendUnaryData<unknown>,
     handler: Handler,
-    labels: { service: string; method: string },
+    labels: { grpc_service: string; grpc_method: string },
     output: Parameters<typeof create>[0],
   ): Promise<void> {
     const { context, done } = callContext(call);
@@ -121,7 +122,7 @@ export class GrpcServer {
   private async serveStream(
     call: ServerWritableStream<unknown, unknown>,
     handler: Handler,
-    labels: { service: string; method: string },
+    labels: { grpc_service: string; grpc_method: string },
     output: Parameters<typeof create>[0],
   ): Promise<void> {
     const { context, done } = callContext(call);
@@ -147,7 +148,7 @@ export class GrpcServer {
     }
   }
 
-  private toServiceError(error: unknown, labels: { service: string; method: string }): Partial<ServiceError> {
+  private toServiceError(error: unknown, labels: { grpc_service: string; grpc_method: string }): Partial<ServiceError> {
     if (error instanceof GrpcStatusError) return error.toServiceError();
     const mapped = this.options.errorMapper?.(error);
     if (mapped) return mapped.toServiceError();
@@ -155,10 +156,10 @@ export class GrpcServer {
     return new GrpcStatusError(status.INTERNAL, 'internal error').toServiceError();
   }
 
-  private record(labels: { service: string; method: string }, code: status, stopTimer: () => number): void {
+  private record(labels: { grpc_service: string; grpc_method: string }, code: status, stopTimer: () => number): void {
     const duration = stopTimer();
-    this.metrics.handled.inc({ ...labels, code: status[code] ?? String(code) });
-    this.options.logger?.debug({ ...labels, code: status[code], duration_ms: Math.round(duration * 1000) }, 'gRPC call');
+    this.metrics.handled.inc({ ...labels, grpc_code: status[code] ?? String(code) });
+    this.options.logger?.debug({ ...labels, grpc_code: status[code], duration_ms: Math.round(duration * 1000) }, 'gRPC call');
   }
 }
 
@@ -195,26 +196,26 @@ function callContext(call: ServerUnaryCall<unknown, unknown> | ServerWritableStr
 }
 
 interface ServerMetrics {
-  handled: Counter<'service' | 'method' | 'code'>;
-  duration: Histogram<'service' | 'method'>;
+  handled: Counter<'grpc_service' | 'grpc_method' | 'grpc_code'>;
+  duration: Histogram<'grpc_service' | 'grpc_method'>;
 }
 
 function serverMetrics(registry: Registry): ServerMetrics {
   return {
     handled:
-      (registry.getSingleMetric('grpc_server_handled_total') as Counter<'service' | 'method' | 'code'> | undefined) ??
+      (registry.getSingleMetric('grpc_server_handled_total') as Counter<'grpc_service' | 'grpc_method' | 'grpc_code'> | undefined) ??
       new Counter({
         name: 'grpc_server_handled_total',
         help: 'gRPC calls completed on the server, by status code',
-        labelNames: ['service', 'method', 'code'],
+        labelNames: ['grpc_service', 'grpc_method', 'grpc_code'],
         registers: [registry],
       }),
     duration:
-      (registry.getSingleMetric('grpc_server_handling_seconds') as Histogram<'service' | 'method'> | undefined) ??
+      (registry.getSingleMetric('grpc_server_handling_seconds') as Histogram<'grpc_service' | 'grpc_method'> | undefined) ??
       new Histogram({
         name: 'grpc_server_handling_seconds',
         help: 'gRPC call duration on the server',
-        labelNames: ['service', 'method'],
+        labelNames: ['grpc_service', 'grpc_method'],
         buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
         registers: [registry],
       }),
