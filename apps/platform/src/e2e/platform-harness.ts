@@ -23,7 +23,7 @@ export async function startPlatform(overrides: Record<string, string | undefined
   const dataDir = await mkdtemp(join(tmpdir(), 'llmops-e2e-'));
   const env = loadPlatformEnv({
     NODE_ENV: 'test',
-    LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? 'warn',
+    LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? 'error',
     DATA_DIR: dataDir,
     GATEWAY_HOST: '127.0.0.1',
     GATEWAY_PORT: '0',

@@ -1,0 +1,1 @@
+export { GrpcServiceHost, type GrpcServiceHostOptions, type ServiceComponents } from './grpc-service-host.js';
