@@ -1,3 +1,4 @@
+import { readEnvSource } from '@llmops/platform-config';
 import { API_GATEWAY, ApiGatewayHost, loadApiGatewayEnv } from '@llmops/api-gateway';
 import { createLogger, createMetricsRegistry, startTracing } from '@llmops/platform-observability';
 import { runServices } from '@llmops/platform-runtime';
@@ -9,9 +10,13 @@ const tracing = startTracing({ service: API_GATEWAY, version, endpoint: process.
 
 await runServices({
   name: API_GATEWAY,
-  loadEnv: () => loadApiGatewayEnv(),
+  loadEnv: () => loadApiGatewayEnv(readEnvSource()),
   logger,
   registry,
+  // SIGHUP: a new LOG_LEVEL applies at once; the rest of a changed environment needs a restart.
+  onReload: (env) => {
+    logger.level = env.LOG_LEVEL;
+  },
   onStopped: () => tracing.shutdown(),
   services: (env) => [new ApiGatewayHost(env, { logger, registry })],
 });

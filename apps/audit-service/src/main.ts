@@ -1,3 +1,4 @@
+import { readEnvSource } from '@llmops/platform-config';
 import { AUDIT_SERVICE, AuditServiceHost, loadAuditServiceEnv } from '@llmops/audit-service';
 import { EventBusHost } from '@llmops/platform-messaging';
 import { createLogger, createMetricsRegistry, startTracing } from '@llmops/platform-observability';
@@ -10,9 +11,13 @@ const tracing = startTracing({ service: AUDIT_SERVICE, version, endpoint: proces
 
 await runServices({
   name: AUDIT_SERVICE,
-  loadEnv: () => loadAuditServiceEnv(),
+  loadEnv: () => loadAuditServiceEnv(readEnvSource()),
   logger,
   registry,
+  // SIGHUP: a new LOG_LEVEL applies at once; the rest of a changed environment needs a restart.
+  onReload: (env) => {
+    logger.level = env.LOG_LEVEL;
+  },
   onStopped: () => tracing.shutdown(),
   services: (env) => {
     const bus = new EventBusHost({

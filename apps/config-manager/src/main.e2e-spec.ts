@@ -1,3 +1,5 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createTestDatabase, startAppProcess, TEST_NATS_URL, uniqueName, type TestDatabase } from '@llmops/platform-testing';
@@ -42,5 +44,31 @@ describe('config-manager app', () => {
     await app.waitForOutput(/config-manager started/);
     expect(await app.stop('SIGTERM')).toBe(0);
     expect(app.output()).toMatch(/shutting down/);
+  });
+
+  it('reloads ENV_FILE on SIGHUP: applies a valid one, keeps running on an invalid one', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cm-env-'));
+    const envFile = join(dir, 'config-manager.env');
+    const subjects = uniqueName('app_cm_hup');
+    await writeFile(envFile, `LOG_LEVEL=info\nCONFIG_MANAGER_GRPC_PORT=0\nCONFIG_MANAGER_OPS_PORT=0\n`);
+    const app = startAppProcess(
+      script,
+      { ENV_FILE: envFile, DATABASE_URL: database.url, NATS_URL: TEST_NATS_URL, NATS_STREAM: subjects.toUpperCase(), NATS_SUBJECT_ROOT: subjects },
+      root,
+    );
+    try {
+      await app.waitForOutput(/config-manager started/);
+      await writeFile(envFile, `LOG_LEVEL=info\nCONFIG_MANAGER_GRPC_PORT=not-a-port\n`);
+      app.child.kill('SIGHUP');
+      await app.waitForOutput(/new configuration is invalid; keeping the current one/);
+      await writeFile(envFile, `LOG_LEVEL=debug\nCONFIG_MANAGER_GRPC_PORT=0\nCONFIG_MANAGER_OPS_PORT=0\n`);
+      app.child.kill('SIGHUP');
+      await app.waitForOutput(/SIGHUP: configuration reloaded/);
+      expect(app.output()).not.toMatch(/"level":"fatal"/);
+      expect(await app.stop('SIGTERM')).toBe(0);
+    } finally {
+      await app.stop('SIGKILL');
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,3 +1,4 @@
+import { readEnvSource } from '@llmops/platform-config';
 import { CONFIG_MANAGER, ConfigManagerHost, loadConfigManagerEnv } from '@llmops/config-manager';
 import { EventBusHost } from '@llmops/platform-messaging';
 import { createLogger, createMetricsRegistry, startTracing } from '@llmops/platform-observability';
@@ -10,9 +11,13 @@ const tracing = startTracing({ service: CONFIG_MANAGER, version, endpoint: proce
 
 await runServices({
   name: CONFIG_MANAGER,
-  loadEnv: () => loadConfigManagerEnv(),
+  loadEnv: () => loadConfigManagerEnv(readEnvSource()),
   logger,
   registry,
+  // SIGHUP: a new LOG_LEVEL applies at once; the rest of a changed environment needs a restart.
+  onReload: (env) => {
+    logger.level = env.LOG_LEVEL;
+  },
   onStopped: () => tracing.shutdown(),
   services: (env) => {
     const bus = new EventBusHost({

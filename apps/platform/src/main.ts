@@ -1,3 +1,4 @@
+import { readEnvSource } from '@llmops/platform-config';
 import { createLogger, createMetricsRegistry, startTracing } from '@llmops/platform-observability';
 import { runServices } from '@llmops/platform-runtime';
 import { loadPlatformEnv, platformServices } from './platform-services.js';
@@ -9,9 +10,13 @@ const tracing = startTracing({ service: 'platform', version, endpoint: process.e
 
 await runServices({
   name: 'platform',
-  loadEnv: () => loadPlatformEnv(),
+  loadEnv: () => loadPlatformEnv(readEnvSource()),
   logger,
   registry,
+  // SIGHUP: a new LOG_LEVEL applies at once; the rest of a changed environment needs a restart.
+  onReload: (env) => {
+    logger.level = env.gateway.LOG_LEVEL;
+  },
   onStopped: () => tracing.shutdown(),
   services: (env) => platformServices(env, { logger, registry }).services,
 });

@@ -153,4 +153,29 @@ describe(runServices.name, () => {
     expect(h.journal.filter((entry) => entry.startsWith('reload'))).toEqual(['reload cache']);
     await running.stop();
   });
+
+  it('hands a valid reloaded environment to the app before the services reload, and an invalid one to nobody', async () => {
+    const h = harness({ DB_PORT: '6000' });
+    const applied: unknown[] = [];
+    const running = await runServices({
+      ...h.options,
+      onReload: (env) => {
+        applied.push(env.DB_PORT);
+        h.journal.push('app reload');
+      },
+    });
+    h.journal.length = 0;
+
+    h.source['DB_PORT'] = 'not-a-port';
+    h.process.emit('SIGHUP');
+    await settle();
+    expect(applied).toEqual([]);
+
+    h.source['DB_PORT'] = '6001';
+    h.process.emit('SIGHUP');
+    await settle();
+    expect(applied).toEqual([6001]);
+    expect(h.journal).toEqual(['app reload', 'reload cache']);
+    await running.stop();
+  });
 });

@@ -23,6 +23,8 @@ export interface RunOptions<E> {
   manager?: Omit<ServiceManagerOptions, 'logger' | 'registry'>;
   process?: ProcessSignals;
   exit?: (code: number) => void;
+  /** Applies a valid reloaded environment to what the app owns (e.g. the log level), before services reload. */
+  onReload?: (env: E) => void | Promise<void>;
   /** Runs after every service stopped on a signal, before exit (e.g. flushing traces). Its failure is logged. */
   onStopped?: () => Promise<void>;
 }
@@ -78,12 +80,14 @@ export async function runServices<E>(options: RunOptions<E>): Promise<RunningSer
   };
 
   const reload = async (): Promise<void> => {
+    let next: E;
     try {
-      options.loadEnv();
+      next = options.loadEnv();
     } catch (error) {
       logger.error({ err: error }, 'SIGHUP: new configuration is invalid; keeping the current one');
       return;
     }
+    await options.onReload?.(next);
     const reloaded = await manager.reloadAll();
     logger.info({ services: reloaded }, `SIGHUP: configuration reloaded by ${reloaded.length} service(s)`);
   };
