@@ -3,10 +3,40 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { freePort, load, startProcess, waitForHttp, writeResult } from './lib/harness.mjs';
+
+// Real PostgreSQL when one is reachable (as in production); BENCH_EMBEDDED=1 measures the embedded PGlite instead.
+const adminUrl = process.env.BENCH_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+async function createDatabase() {
+  if (process.env.BENCH_EMBEDDED === '1') return undefined;
+  const name = `bench_${Date.now()}`;
+  const client = new pg.Client({ connectionString: adminUrl });
+  try {
+    await client.connect();
+    await client.query(`CREATE DATABASE ${name}`);
+  } catch {
+    return undefined;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const admin = new pg.Client({ connectionString: adminUrl });
+      await admin.connect();
+      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await admin.end();
+    },
+  };
+}
 
 export async function run() {
   const dataDir = await mkdtemp(join(tmpdir(), 'llmops-bench-'));
+  const database = await createDatabase();
   const gatewayPort = await freePort();
   const env = {
     NODE_ENV: 'development',
@@ -21,6 +51,7 @@ export async function run() {
     ADMIN_EMAIL: 'bench@llmops.local',
     ADMIN_PASSWORD: 'bench-password-long-enough',
     RATE_LIMIT_PER_MINUTE: '100000000',
+    ...(database ? { DATABASE_URL: database.url } : {}),
   };
   const platform = startProcess(['dist/apps/platform/main.js'], env);
   let bare;
@@ -49,7 +80,8 @@ export async function run() {
     const gateway = await load('gateway: authenticated config read', { url: `${base}${path}`, headers });
     const floor = await load('bare node:http, same body', { url: `http://127.0.0.1:${barePort}/` });
     const ratio = gateway.requests_per_second / floor.requests_per_second;
-    const result = { benchmark: 'gateway-config-read', body_bytes: body.length, gateway, floor, ratio_vs_floor: ratio };
+    const storage = database ? 'PostgreSQL 15 on this machine' : 'embedded PGlite (one connection)';
+    const result = { benchmark: 'gateway-config-read', storage, body_bytes: body.length, gateway, floor, ratio_vs_floor: ratio };
     await writeResult(
       'gateway-config-read',
       result,
@@ -57,17 +89,18 @@ export async function run() {
 
 | target | req/s | p50 ms | p99 ms | non-2xx |
 |---|---:|---:|---:|---:|
-| gateway (JWT + rate limit + RBAC + gRPC + PostgreSQL) | ${gateway.requests_per_second.toFixed(0)} | ${gateway.latency_ms.p50} | ${gateway.latency_ms.p99} | ${gateway.non_2xx} |
+| gateway (JWT + rate limit + RBAC + gRPC + ${storage}) | ${gateway.requests_per_second.toFixed(0)} | ${gateway.latency_ms.p50} | ${gateway.latency_ms.p99} | ${gateway.non_2xx} |
 | bare node:http, same ${body.length}-byte body | ${floor.requests_per_second.toFixed(0)} | ${floor.latency_ms.p50} | ${floor.latency_ms.p99} | ${floor.non_2xx} |
 
 Gateway throughput is **${(ratio * 100).toFixed(1)} %** of the bare server's (ratio ${ratio.toFixed(3)}), on ${
         (await import('node:os')).cpus().length
-      } cores, ${gateway.connections} connections, ${gateway.duration_s} s each, embedded defaults (PGlite, in-process bus).
+      } cores, ${gateway.connections} connections, ${gateway.duration_s} s each; storage: ${storage}; in-process bus.
 Reads are not cached yet (the L1/L2 cache arrives with the config-manager issue), so every request reaches PostgreSQL.`,
     );
   } finally {
     await bare?.stop();
     await platform.stop();
     await rm(dataDir, { recursive: true, force: true });
+    await database?.drop();
   }
 }
