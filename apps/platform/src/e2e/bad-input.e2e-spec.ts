@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createTestDatabase, TEST_NATS_URL, uniqueName, type TestDatabase } from '@llmops/platform-testing';
+import { Validator } from '@seriousme/openapi-schema-validator';
 import { importPKCS8, SignJWT } from 'jose';
 import { call, login, startPlatform, type ApiResponse, type RunningPlatform } from './platform-harness.js';
 
@@ -232,6 +233,9 @@ describe('bad input gets the right 4xx and the error envelope', () => {
     const response = await call(platform.baseUrl, 'GET', '/api/docs-json');
     expect(response.status).toBe(200);
     expect(response.body.openapi).toMatch(/^3\./);
+    const validation = await new Validator().validate(response.body);
+    expect(validation.errors ?? []).toEqual([]);
+    expect(validation.valid).toBe(true);
     expect(Object.keys(response.body.paths)).toEqual(
       expect.arrayContaining(['/api/v1/auth/login', '/api/v1/auth/refresh', '/api/v1/api-keys', '/api/v1/audit_logs']),
     );
