@@ -14,6 +14,7 @@ import type { Database } from '@llmops/platform-persistence';
 import { decodeJwt } from 'jose';
 import { GatewayErrorCode, GatewayException } from '../errors/gateway.exception.js';
 import { GATEWAY_SCHEMA } from '../migrations/1763800000000-CreateIdentity.js';
+import { VerifiedTokenCache } from './verified-token-cache.js';
 
 interface UserRow {
   id: string;
@@ -24,6 +25,8 @@ interface UserRow {
 
 /** Logs users in with email + password, rotates refresh tokens, and verifies access tokens. */
 export class AuthService {
+  private readonly verifiedTokens = new VerifiedTokenCache();
+
   constructor(
     private readonly database: Database,
     private readonly tokens: TokenService,
@@ -96,8 +99,12 @@ export class AuthService {
     }
   }
 
-  verifyAccessToken(token: string): Promise<Principal> {
-    return this.verify(() => this.tokens.verifyAccess(token));
+  async verifyAccessToken(token: string): Promise<Principal> {
+    const cached = this.verifiedTokens.get(token);
+    if (cached) return cached;
+    const principal = await this.verify(() => this.tokens.verifyAccess(token));
+    this.verifiedTokens.set(token, principal, expiryOf(token).getTime());
+    return principal;
   }
 
   /**
