@@ -1,12 +1,13 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createTestDatabase, startAppProcess, TEST_NATS_URL, uniqueName, type TestDatabase } from '@llmops/platform-testing';
+import { createTestDatabase, deleteJetStreamStreams, startAppProcess, TEST_NATS_URL, uniqueName, type TestDatabase } from '@llmops/platform-testing';
 
 const root = join(import.meta.dirname, '..', '..', '..');
 const script = 'dist/apps/audit-service/main.js';
 
 describe('audit-service app', () => {
   let database: TestDatabase;
+  const streams: string[] = [];
 
   beforeAll(async () => {
     database = await createTestDatabase({ prefix: 'app_audit' });
@@ -14,6 +15,7 @@ describe('audit-service app', () => {
 
   afterAll(async () => {
     await database?.drop();
+    await deleteJetStreamStreams(streams);
   });
 
   it('refuses to start on an invalid environment and names each bad variable', async () => {
@@ -26,6 +28,7 @@ describe('audit-service app', () => {
 
   it('runs alone on PostgreSQL and NATS, then stops cleanly on SIGTERM', async () => {
     const subjects = uniqueName('app_audit');
+    streams.push(subjects.toUpperCase());
     const app = startAppProcess(
       script,
       {

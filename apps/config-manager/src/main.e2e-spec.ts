@@ -2,13 +2,14 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createTestDatabase, startAppProcess, TEST_NATS_URL, uniqueName, type TestDatabase } from '@llmops/platform-testing';
+import { createTestDatabase, deleteJetStreamStreams, startAppProcess, TEST_NATS_URL, uniqueName, type TestDatabase } from '@llmops/platform-testing';
 
 const root = join(import.meta.dirname, '..', '..', '..');
 const script = 'dist/apps/config-manager/main.js';
 
 describe('config-manager app', () => {
   let database: TestDatabase;
+  const streams: string[] = [];
 
   beforeAll(async () => {
     database = await createTestDatabase({ prefix: 'app_cm' });
@@ -16,6 +17,7 @@ describe('config-manager app', () => {
 
   afterAll(async () => {
     await database?.drop();
+    await deleteJetStreamStreams(streams);
   });
 
   it('refuses to start on an invalid environment and names each bad variable', async () => {
@@ -28,6 +30,7 @@ describe('config-manager app', () => {
 
   it('runs alone on PostgreSQL and NATS, then stops cleanly on SIGTERM', async () => {
     const subjects = uniqueName('app_cm');
+    streams.push(subjects.toUpperCase());
     const app = startAppProcess(
       script,
       {
@@ -50,6 +53,7 @@ describe('config-manager app', () => {
     const dir = await mkdtemp(join(tmpdir(), 'cm-env-'));
     const envFile = join(dir, 'config-manager.env');
     const subjects = uniqueName('app_cm_hup');
+    streams.push(subjects.toUpperCase());
     await writeFile(envFile, `LOG_LEVEL=info\nCONFIG_MANAGER_GRPC_PORT=0\nCONFIG_MANAGER_OPS_PORT=0\n`);
     const app = startAppProcess(
       script,

@@ -3,7 +3,7 @@ import { request as httpRequest } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createTestDatabase, TEST_NATS_URL, uniqueName, type TestDatabase } from '@llmops/platform-testing';
+import { createTestDatabase, deleteJetStreamStreams, TEST_NATS_URL, uniqueName, type TestDatabase } from '@llmops/platform-testing';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { importPKCS8, SignJWT } from 'jose';
 import { call, login, startPlatform, type ApiResponse, type RunningPlatform } from './platform-harness.js';
@@ -19,11 +19,11 @@ describe('bad input gets the right 4xx and the error envelope', () => {
   let database: TestDatabase;
   let platform: RunningPlatform;
   let token: string;
+  const stream = uniqueName('BAD').toUpperCase();
   const configPath = '/api/v1/configs/acme/app/limit?env=development';
 
   beforeAll(async () => {
     database = await createTestDatabase({ prefix: 'e2e_bad' });
-    const stream = uniqueName('BAD').toUpperCase();
     platform = await startPlatform({
       DATABASE_URL: database.url,
       NATS_URL: TEST_NATS_URL,
@@ -38,6 +38,7 @@ describe('bad input gets the right 4xx and the error envelope', () => {
   afterAll(async () => {
     await platform?.stop();
     await database?.drop();
+    await deleteJetStreamStreams([stream]);
   });
 
   const signWith = async (privateKeyPem: string, claims: Record<string, unknown>, expiresAt: number): Promise<string> =>

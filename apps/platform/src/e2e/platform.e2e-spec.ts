@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import {
   createTestDatabase,
+  deleteJetStreamStreams,
   TEST_NATS_URL,
   TEST_REDIS_URL,
   uniqueName,
@@ -12,10 +13,10 @@ import { walkTheSlice } from './slice-scenario.js';
 describe('platform on real PostgreSQL, Redis and NATS JetStream', () => {
   let database: TestDatabase;
   let platform: RunningPlatform;
+  const stream = uniqueName('E2E').toUpperCase();
 
   beforeAll(async () => {
     database = await createTestDatabase({ prefix: 'e2e' });
-    const stream = uniqueName('E2E').toUpperCase();
     platform = await startPlatform({
       DATABASE_URL: database.url,
       REDIS_URL: TEST_REDIS_URL,
@@ -28,6 +29,7 @@ describe('platform on real PostgreSQL, Redis and NATS JetStream', () => {
   afterAll(async () => {
     await platform?.stop();
     await database?.drop();
+    await deleteJetStreamStreams([stream]);
   });
 
   it('logs in, writes and reads a config, and audits the write', async () => {

@@ -8,3 +8,4 @@ export {
 export { TEST_NATS_URL, TEST_REDIS_URL, uniqueName } from './test-names.js';
 export { waitFor, type WaitForOptions } from './wait-for.js';
 export { startAppProcess, type AppProcess } from './app-process.js';
+export { deleteJetStreamStreams } from './jetstream-streams.js';
