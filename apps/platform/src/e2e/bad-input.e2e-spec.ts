@@ -249,12 +249,18 @@ describe('rate limiting per principal', () => {
 
   beforeAll(async () => {
     database = await createTestDatabase({ prefix: 'e2e_rate' });
-    platform = await startPlatform({ DATABASE_URL: database.url, RATE_LIMIT_PER_MINUTE: '5' });
+    platform = await startPlatform({ DATABASE_URL: database.url, RATE_LIMIT_PER_MINUTE: '5', RATE_LIMIT_ANONYMOUS_PER_MINUTE: '3' });
   });
 
   afterAll(async () => {
     await platform?.stop();
     await database?.drop();
+  });
+
+  it('never throttles health probes or metric scrapes', async () => {
+    const statuses = new Set<number>();
+    for (let i = 0; i < 70; i++) statuses.add((await call(platform.baseUrl, 'GET', '/health/live')).status);
+    expect([...statuses]).toEqual([200]);
   });
 
   it('answers 429 with Retry-After once the window is used up', async () => {
@@ -270,5 +276,14 @@ describe('rate limiting per principal', () => {
     expect(limited).toBeDefined();
     expectEnvelope(limited!, 429, 'RATE_LIMIT');
     expect(Number(limited!.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+
+  it('throttles login attempts per client address', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      statuses.push((await call(platform.baseUrl, 'POST', '/api/v1/auth/login', { body: { email: 'x@e2e.test', password: 'guess' } })).status);
+    }
+    expect(statuses).toContain(429);
+    expect(statuses.filter((status) => status !== 429).every((status) => status === 401)).toBe(true);
   });
 });

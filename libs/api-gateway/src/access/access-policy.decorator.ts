@@ -7,11 +7,19 @@ export const ACCESS_POLICY = 'llmops:access-policy';
 /** What a route demands. Routes without a policy are refused: access is denied by default. */
 export type AccessPolicy =
   | { kind: 'public' }
+  | { kind: 'operations' }
   | { kind: 'authenticated' }
   | { kind: 'permission'; permission: Permission; environment?: (request: FastifyRequest) => string | undefined };
 
 /** Reachable without credentials (login, health); still rate-limited per client address. */
 export const Public = (): MethodDecorator & ClassDecorator => SetMetadata(ACCESS_POLICY, { kind: 'public' } satisfies AccessPolicy);
+
+/**
+ * Probes and scrapes (health, metrics): no credentials and no rate limit, since a throttled readiness probe would
+ * take the pod out of service. They reveal no data.
+ */
+export const Operations = (): MethodDecorator & ClassDecorator =>
+  SetMetadata(ACCESS_POLICY, { kind: 'operations' } satisfies AccessPolicy);
 
 /** Any authenticated principal; the handler decides the rest (e.g. API keys list only their owner's keys). */
 export const Authenticated = (): MethodDecorator =>

@@ -32,6 +32,7 @@ export class AccessGuard implements CanActivate {
       context.getClass(),
     ]);
     if (!policy) throw new GatewayException(GatewayErrorCode.Forbidden, 'this route has no access policy');
+    if (policy.kind === 'operations') return true;
     if (policy.kind === 'public') {
       await this.rateLimit(this.limiters.anonymous, `ip:${request.ip}`);
       return true;

@@ -3,7 +3,7 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import type { HealthRegistry } from '@llmops/platform-observability';
 import type { FastifyReply } from 'fastify';
 import type { Registry } from 'prom-client';
-import { Public } from '../access/access-policy.decorator.js';
+import { Operations } from '../access/access-policy.decorator.js';
 
 export const GATEWAY_HEALTH = Symbol('GATEWAY_HEALTH');
 export const GATEWAY_METRICS = Symbol('GATEWAY_METRICS');
@@ -18,20 +18,20 @@ export class OperationsController {
   ) {}
 
   @Get('health/live')
-  @Public()
+  @Operations()
   live(): { status: 'ok' } {
     return this.health.live();
   }
 
   @Get('health/ready')
-  @Public()
+  @Operations()
   async ready(@Res() reply: FastifyReply): Promise<void> {
     const report = await this.health.ready();
     await reply.status(report.status === 'unavailable' ? 503 : 200).send(report);
   }
 
   @Get('metrics')
-  @Public()
+  @Operations()
   @Header('cache-control', 'no-store')
   async metrics(@Res() reply: FastifyReply): Promise<void> {
     await reply.header('content-type', this.registry.contentType).send(await this.registry.metrics());
