@@ -42,8 +42,13 @@ describe('audit-service app', () => {
       },
       root,
     );
-    await app.waitForOutput(/audit-service started/);
-    expect(await app.stop('SIGTERM')).toBe(0);
-    expect(app.output()).toMatch(/shutting down/);
+    try {
+      await app.waitForOutput(/audit-service started/);
+      expect(await app.stop('SIGTERM')).toBe(0);
+      expect(app.output()).toMatch(/shutting down/);
+    } finally {
+      // Still running only if an expectation failed; afterAll deletes its stream, which it must not recreate.
+      await app.stop('SIGKILL');
+    }
   });
 });

@@ -44,9 +44,14 @@ describe('config-manager app', () => {
       },
       root,
     );
-    await app.waitForOutput(/config-manager started/);
-    expect(await app.stop('SIGTERM')).toBe(0);
-    expect(app.output()).toMatch(/shutting down/);
+    try {
+      await app.waitForOutput(/config-manager started/);
+      expect(await app.stop('SIGTERM')).toBe(0);
+      expect(app.output()).toMatch(/shutting down/);
+    } finally {
+      // Still running only if an expectation failed; afterAll deletes its stream, which it must not recreate.
+      await app.stop('SIGKILL');
+    }
   });
 
   it('reloads ENV_FILE on SIGHUP: applies a valid one, keeps running on an invalid one', async () => {

@@ -1,11 +1,9 @@
-import { API_GATEWAY, ApiGatewayHost, loadApiGatewayEnv, type ApiGatewayEnv } from '@llmops/api-gateway';
+import { ApiGatewayHost, loadApiGatewayEnv, type ApiGatewayEnv } from '@llmops/api-gateway';
 import { AUDIT_SERVICE, AuditServiceHost, loadAuditServiceEnv, type AuditServiceEnv } from '@llmops/audit-service';
 import { CONFIG_MANAGER, ConfigManagerHost, loadConfigManagerEnv, type ConfigManagerEnv } from '@llmops/config-manager';
 import { EnvValidationError, type EnvIssue, type EnvSource } from '@llmops/platform-config';
-import { EventBusHost } from '@llmops/platform-messaging';
-import type { Logger } from '@llmops/platform-observability';
 import type { HostedService } from '@llmops/platform-runtime';
-import type { Registry } from 'prom-client';
+import type { AppInfrastructure, RunAppOptions } from '@llmops/platform-service-host';
 
 export interface PlatformEnv {
   configManager: ConfigManagerEnv;
@@ -43,35 +41,14 @@ export function loadPlatformEnv(source: EnvSource = process.env): PlatformEnv {
   return { configManager, auditService, gateway };
 }
 
-export interface PlatformServices {
-  services: HostedService[];
-  gateway: ApiGatewayHost;
-  configManager: ConfigManagerHost;
-  auditService: AuditServiceHost;
-  bus: EventBusHost;
-}
-
-/** The services of the slice, in one process, sharing one event bus (in-process unless NATS_URL is set). */
-export function platformServices(
-  env: PlatformEnv,
-  infra: { logger: Logger; registry: Registry; announce?: (message: string) => void },
-): PlatformServices {
-  const { logger, registry } = infra;
-  const bus = new EventBusHost({
-    natsUrl: env.gateway.NATS_URL,
-    stream: env.gateway.NATS_STREAM,
-    subjectRoot: env.gateway.NATS_SUBJECT_ROOT,
-    logger,
-    name: 'platform',
-  });
-  const configManager = new ConfigManagerHost(env.configManager, { logger, registry, eventBus: () => bus.bus });
-  const auditService = new AuditServiceHost(env.auditService, { logger, registry, eventBus: () => bus.bus });
+/** The slice's services in one process; they share the app's event bus (in-process unless NATS_URL is set). */
+export function platformServices(env: PlatformEnv, infra: AppInfrastructure): HostedService[] {
+  const configManager = new ConfigManagerHost(env.configManager, infra);
+  const auditService = new AuditServiceHost(env.auditService, infra);
   const gateway = new ApiGatewayHost(
     env.gateway,
     {
-      logger,
-      registry,
-      announce: infra.announce,
+      ...infra,
       upstreams: () => ({
         configManager: `127.0.0.1:${configManager.grpcPort ?? env.configManager.CONFIG_MANAGER_GRPC_PORT}`,
         auditService: `127.0.0.1:${auditService.grpcPort ?? env.auditService.AUDIT_SERVICE_GRPC_PORT}`,
@@ -79,7 +56,13 @@ export function platformServices(
     },
     [CONFIG_MANAGER, AUDIT_SERVICE],
   );
-  return { services: [bus, configManager, auditService, gateway], gateway, configManager, auditService, bus };
+  return [configManager, auditService, gateway];
 }
 
-export const PLATFORM_SERVICE_NAMES = [CONFIG_MANAGER, AUDIT_SERVICE, API_GATEWAY] as const;
+/** The all-in-one app, as `main.ts` runs it and the end-to-end tests start it. */
+export const platformApp: RunAppOptions<PlatformEnv> = {
+  name: 'platform',
+  loadEnv: loadPlatformEnv,
+  infrastructureOf: (env) => env.gateway,
+  services: platformServices,
+};

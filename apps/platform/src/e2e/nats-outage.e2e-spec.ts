@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createTestDatabase, waitFor, type TestDatabase } from '@llmops/platform-testing';
-import { NatsServerProcess } from './nats-server-process.js';
+import { createTestDatabase, NatsServerProcess, sleep, waitFor, type TestDatabase } from '@llmops/platform-testing';
 import { call, login, startPlatform, type RunningPlatform } from './platform-harness.js';
 
 const WRITES = 1_000;
@@ -20,7 +19,7 @@ describe('NATS outage during a burst of config writes', () => {
 
   afterAll(async () => {
     await platform?.stop();
-    await nats?.stop();
+    await nats?.dispose();
     await database?.drop();
   });
 
@@ -34,8 +33,8 @@ describe('NATS outage during a burst of config writes', () => {
         if (index === 200) {
           outage = (async () => {
             await nats.kill();
-            await new Promise((resolve) => setTimeout(resolve, OUTAGE_MS));
-            await nats.resume();
+            await sleep(OUTAGE_MS);
+            await nats.restart();
           })();
         }
         const response = await call(platform.baseUrl, 'PUT', `/api/v1/configs/burst/keys/k${index}?env=production`, {

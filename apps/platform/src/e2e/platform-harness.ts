@@ -2,15 +2,19 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, createMetricsRegistry } from '@llmops/platform-observability';
+import type { ApiGatewayHost } from '@llmops/api-gateway';
+import type { ConfigManagerHost } from '@llmops/config-manager';
 import { ServiceManager } from '@llmops/platform-runtime';
-import { loadPlatformEnv, platformServices, type PlatformServices } from '../platform-services.js';
+import { composeApp } from '@llmops/platform-service-host';
+import { loadPlatformEnv, platformApp } from '../platform-services.js';
 
 export const ADMIN_EMAIL = 'admin@e2e.test';
 export const ADMIN_PASSWORD = 'correct-horse-battery-staple';
 
 export interface RunningPlatform {
   baseUrl: string;
-  services: PlatformServices;
+  gateway: ApiGatewayHost;
+  configManager: ConfigManagerHost;
   dataDir: string;
   stop(): Promise<void>;
 }
@@ -37,13 +41,15 @@ export async function startPlatform(overrides: Record<string, string | undefined
   });
   const logger = createLogger({ service: 'platform-e2e', version: 'test', level: env.gateway.LOG_LEVEL, pretty: false });
   const registry = createMetricsRegistry({ service: 'platform-e2e' });
-  const services = platformServices(env, { logger, registry, announce: () => undefined });
+  const services = composeApp(platformApp, env, logger, registry);
   const manager = new ServiceManager({ logger, registry });
-  services.services.forEach((service) => manager.register(service));
+  services.forEach((service) => manager.register(service));
   await manager.startAll();
+  const gateway = services.find((service) => service.name === 'api-gateway') as ApiGatewayHost;
   return {
-    baseUrl: `http://127.0.0.1:${services.gateway.port}`,
-    services,
+    baseUrl: `http://127.0.0.1:${gateway.port}`,
+    gateway,
+    configManager: services.find((service) => service.name === 'config-manager') as ConfigManagerHost,
     dataDir,
     stop: async () => {
       await manager.stopAll();

@@ -1,15 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { jetstreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
 import type { EventEnvelope } from '@llmops/contracts';
+import { deleteJetStreamStreams, sleep, TEST_NATS_URL, waitFor } from '@llmops/platform-testing';
 import type { ConsumerOptions, DeliveredEvent, EventBus, Subscription } from './event-bus.js';
 import { InProcessBus } from './in-process-bus.js';
 import { JetStreamBus } from './jetstream-bus.js';
 import { testEvent } from './testing/test-events.js';
-import { sleep, waitFor } from './testing/wait-for.js';
 
-const NATS_URL = process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222';
 const suffix = randomBytes(4).toString('hex');
 
 interface BusUnderTest {
@@ -27,15 +24,13 @@ async function inProcessBus(): Promise<BusUnderTest> {
 async function jetStreamBus(): Promise<BusUnderTest> {
   const subjectRoot = `contract_js_${suffix}`;
   const stream = `CONTRACT_${suffix}`;
-  const bus = await JetStreamBus.connect({ url: NATS_URL, stream, subjectRoot, name: 'messaging-contract-test' });
+  const bus = await JetStreamBus.connect({ url: TEST_NATS_URL, stream, subjectRoot, name: 'messaging-contract-test' });
   return {
     bus,
     subjectRoot,
     dispose: async () => {
       await bus.close();
-      const admin = await connect({ servers: NATS_URL });
-      await (await jetstreamManager(admin)).streams.delete(stream);
-      await admin.close();
+      await deleteJetStreamStreams([stream]);
     },
   };
 }
@@ -94,7 +89,7 @@ describe.each([
 
     const { received } = await subscribe({ durableName: durable, filterSubjects: [filter] });
 
-    await waitFor(() => received.length === events.length, 'all events');
+    await waitFor(() => received.length === events.length, { message: 'timed out waiting for all events' });
     expect(received.map(({ event }) => event.id)).toEqual(events.map((event) => event.id));
     expect(received[3]?.event.payload).toEqual({ n: 3 });
     expect(received[3]?.raw).toMatchObject({ subject: subject('item.created'), eventId: events[3]?.id, deliveryCount: 1 });
@@ -110,7 +105,7 @@ describe.each([
 
     const { received } = await subscribe({ durableName: durable, filterSubjects: [filter] });
 
-    await waitFor(() => received.some(({ event: e }) => e.id === marker.id), 'the marker event');
+    await waitFor(() => received.some(({ event: e }) => e.id === marker.id), { message: 'timed out waiting for the marker event' });
     expect(received.map(({ event: e }) => e.id)).toEqual([event.id, marker.id]);
   });
 
@@ -125,7 +120,7 @@ describe.each([
 
     await bus.publish(event.subject, event.bytes, event.id);
 
-    await waitFor(() => received.length === 2, 'the redelivery');
+    await waitFor(() => received.length === 2, { message: 'timed out waiting for the redelivery' });
     expect(received.map(({ raw }) => raw.deliveryCount)).toEqual([1, 2]);
     await sleep(500);
     expect(received).toHaveLength(2); // acked: no third delivery
@@ -137,14 +132,14 @@ describe.each([
     const options: ConsumerOptions = { durableName: durable, filterSubjects: [filter] };
     await bus.publish(first!.subject, first!.bytes, first!.id);
     const before = await subscribe(options);
-    await waitFor(() => before.received.length === 1, 'the first event');
+    await waitFor(() => before.received.length === 1, { message: 'timed out waiting for the first event' });
     await before.subscription.close();
 
     await bus.publish(second!.subject, second!.bytes, second!.id);
     await bus.publish(third!.subject, third!.bytes, third!.id);
     const after = await subscribe(options);
 
-    await waitFor(() => after.received.length === 2, 'the events published while stopped');
+    await waitFor(() => after.received.length === 2, { message: 'timed out waiting for the events published while stopped' });
     await sleep(300);
     expect(after.received.map(({ event }) => event.id)).toEqual([second!.id, third!.id]);
   });
@@ -158,7 +153,7 @@ describe.each([
 
     const { received } = await subscribe({ durableName: durable, filterSubjects: [filter.replace('>', 'config.*')] });
 
-    await waitFor(() => received.length === 1, 'the matching event');
+    await waitFor(() => received.length === 1, { message: 'timed out waiting for the matching event' });
     await sleep(300);
     expect(received.map(({ event }) => event.id)).toEqual([wanted.id]);
   });
@@ -171,7 +166,7 @@ describe.each([
     const audit = await subscribe({ durableName: `${durable}_audit`, filterSubjects: [filter] });
     const cache = await subscribe({ durableName: `${durable}_cache`, filterSubjects: [filter] });
 
-    await waitFor(() => audit.received.length === 1 && cache.received.length === 1, 'both consumers');
+    await waitFor(() => audit.received.length === 1 && cache.received.length === 1, { message: 'timed out waiting for both consumers' });
   });
 
   it('dead-letters an event after maxDeliver failed deliveries and carries on with the next', async () => {
@@ -190,8 +185,8 @@ describe.each([
     await bus.publish(poison.subject, poison.bytes, poison.id);
     await bus.publish(healthy.subject, healthy.bytes, healthy.id);
 
-    await waitFor(() => handled.includes(healthy.id), 'the healthy event');
-    await waitFor(() => received.filter(({ event }) => event.id === poison.id).length === 3, 'three poison deliveries');
+    await waitFor(() => handled.includes(healthy.id), { message: 'timed out waiting for the healthy event' });
+    await waitFor(() => received.filter(({ event }) => event.id === poison.id).length === 3, { message: 'timed out waiting for three poison deliveries' });
     await sleep(600);
     expect(received.filter(({ event }) => event.id === poison.id).map(({ raw }) => raw.deliveryCount)).toEqual([1, 2, 3]);
   });

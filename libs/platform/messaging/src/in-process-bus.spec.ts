@@ -1,8 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
+import { sleep, waitFor } from '@llmops/platform-testing';
 import { redeliveryDelayMs } from './event-bus.js';
 import { InProcessBus, subjectMatches } from './in-process-bus.js';
 import { testEvent } from './testing/test-events.js';
-import { sleep, waitFor } from './testing/wait-for.js';
 
 describe(InProcessBus.name, () => {
   it('accepts a repeated eventId again once the duplicate window has passed', async () => {
@@ -18,7 +18,7 @@ describe(InProcessBus.name, () => {
     await sleep(80);
     await bus.publish(event.subject, event.bytes, event.id);
 
-    await waitFor(() => received.length === 2, 'two stored copies');
+    await waitFor(() => received.length === 2, { message: 'timed out waiting for two stored copies' });
     expect(received).toEqual([1, 2]);
     await bus.close();
   });
@@ -31,7 +31,7 @@ describe(InProcessBus.name, () => {
 
     await bus.subscribe({ durableName: 'late', filterSubjects: ['events.>'] }, async (event) => void received.push(event.id));
 
-    await waitFor(() => received.length === 3, 'the retained events');
+    await waitFor(() => received.length === 3, { message: 'timed out waiting for the retained events' });
     expect(received).toEqual(events.slice(2).map((event) => event.id));
     await bus.close();
   });
@@ -46,7 +46,7 @@ describe(InProcessBus.name, () => {
 
     await bus.subscribe(options, async (event) => void received.push(event.id));
 
-    await waitFor(() => received.length === 4, 'every event');
+    await waitFor(() => received.length === 4, { message: 'timed out waiting for every event' });
     expect(received).toEqual(events.map((event) => event.id));
     await bus.close();
   });

@@ -2,12 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { StorageType, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, nanos, type NatsConnection } from '@nats-io/transport-node';
+import { deleteJetStreamStreams, sleep, TEST_NATS_URL, waitFor } from '@llmops/platform-testing';
 import { deadLetterSubject } from './event-bus.js';
 import { JetStreamBus } from './jetstream-bus.js';
 import { testEvent } from './testing/test-events.js';
-import { sleep, waitFor } from './testing/wait-for.js';
 
-const NATS_URL = process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222';
 const suffix = randomBytes(4).toString('hex');
 const stream = `JSBUS_${suffix}`;
 const subjectRoot = `jsbus_${suffix}`;
@@ -18,15 +17,15 @@ describe(JetStreamBus.name, () => {
   let bus: JetStreamBus;
 
   beforeAll(async () => {
-    admin = await connect({ servers: NATS_URL });
+    admin = await connect({ servers: TEST_NATS_URL });
     manager = await jetstreamManager(admin);
-    bus = await JetStreamBus.connect({ url: NATS_URL, stream, subjectRoot, duplicateWindowMs: 60_000, name: 'jsbus-test' });
+    bus = await JetStreamBus.connect({ url: TEST_NATS_URL, stream, subjectRoot, duplicateWindowMs: 60_000, name: 'jsbus-test' });
   });
 
   afterAll(async () => {
-    await bus.close();
-    await manager.streams.delete(stream);
-    await admin.close();
+    await bus?.close();
+    await admin?.close();
+    await deleteJetStreamStreams([stream]);
   });
 
   it('creates a file-backed stream for the subject root with the duplicate window', async () => {
@@ -77,17 +76,17 @@ describe(JetStreamBus.name, () => {
     const options = { durableName, filterSubjects: [`${subjectRoot}.restart.>`] };
     const [first, second] = [1, 2].map((n) => testEvent(`${subjectRoot}.restart.item.created`, n));
     await bus.publish(first!.subject, first!.bytes, first!.id);
-    const firstProcess = await JetStreamBus.connect({ url: NATS_URL, stream, subjectRoot });
+    const firstProcess = await JetStreamBus.connect({ url: TEST_NATS_URL, stream, subjectRoot });
     const seenByFirst: string[] = [];
     await firstProcess.subscribe(options, async (event) => void seenByFirst.push(event.id));
-    await waitFor(() => seenByFirst.length === 1, 'the first event');
+    await waitFor(() => seenByFirst.length === 1, { message: 'timed out waiting for the first event' });
     await firstProcess.close();
 
     await bus.publish(second!.subject, second!.bytes, second!.id);
-    const secondProcess = await JetStreamBus.connect({ url: NATS_URL, stream, subjectRoot });
+    const secondProcess = await JetStreamBus.connect({ url: TEST_NATS_URL, stream, subjectRoot });
     const seenBySecond: string[] = [];
     await secondProcess.subscribe(options, async (event) => void seenBySecond.push(event.id));
-    await waitFor(() => seenBySecond.length === 1, 'the second event');
+    await waitFor(() => seenBySecond.length === 1, { message: 'timed out waiting for the second event' });
     await sleep(300);
     await secondProcess.close();
 

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
+import { NatsServerProcess, sleep, waitFor } from '@llmops/platform-testing';
 import { Registry } from 'prom-client';
 import type { DataSource } from 'typeorm';
 import type { Subscription } from './event-bus.js';
@@ -10,9 +11,7 @@ import { Outbox } from './outbox.js';
 import { outboxMigrationSql } from './outbox-migration.js';
 import { OutboxRelay } from './outbox-relay.js';
 import { ProcessedEvents } from './processed-events.js';
-import { NatsServerProcess } from './testing/nats-server-process.js';
-import { createTestDatabase, type TestDatabase } from './testing/test-database.js';
-import { sleep, waitFor } from './testing/wait-for.js';
+import { createTestDataSource, type TestDataSource } from './testing/test-data-source.js';
 
 const schema = 'inventory';
 const suffix = randomBytes(4).toString('hex');
@@ -25,7 +24,7 @@ const TOTAL = BURSTS * EVENTS_PER_BURST;
 // Outbox -> relay -> JetStream -> idempotent consumer, with the NATS server stopped in the middle of the writes.
 describe('outbox delivery across a NATS outage', () => {
   let nats: NatsServerProcess;
-  let database: TestDatabase;
+  let database: TestDataSource;
   let dataSource: DataSource;
   let producerBus: JetStreamBus | undefined;
   let consumerBus: JetStreamBus | undefined;
@@ -34,7 +33,7 @@ describe('outbox delivery across a NATS outage', () => {
 
   beforeAll(async () => {
     nats = await NatsServerProcess.start();
-    database = await createTestDatabase({ poolSize: 4 });
+    database = await createTestDataSource({ poolSize: 4 });
     dataSource = database.dataSource;
     for (const statement of outboxMigrationSql(schema).up) await dataSource.query(statement);
     await dataSource.query(`CREATE TABLE ${schema}.side_effects (event_id text NOT NULL, n int NOT NULL)`);
@@ -83,7 +82,7 @@ describe('outbox delivery across a NATS outage', () => {
       await writeBurst(burst);
       if (burst === 3) {
         await sleep(25); // let the relay start publishing this burst, then crash the server under it
-        await nats.stop('SIGKILL');
+        await nats.kill();
       }
       if (burst === 6) {
         await sleep(3_000); // the outage: writes keep committing, events wait in the outbox
@@ -93,7 +92,7 @@ describe('outbox delivery across a NATS outage', () => {
       await sleep(100);
     }
 
-    await waitFor(async () => (await countRows(dataSource, 'side_effects', 'DISTINCT event_id')) === TOTAL, 'all side effects', 60_000);
+    await waitFor(async () => (await countRows(dataSource, 'side_effects', 'DISTINCT event_id')) === TOTAL, { timeoutMs: 60_000, message: 'timed out waiting for all side effects' });
 
     expect(await countRows(dataSource, 'side_effects')).toBe(TOTAL); // no duplicate side effects
     expect(await countRows(dataSource, 'side_effects', 'DISTINCT n')).toBe(TOTAL);

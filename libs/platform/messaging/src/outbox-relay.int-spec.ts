@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { waitFor } from '@llmops/platform-testing';
 import { Registry } from 'prom-client';
 import type { DataSource } from 'typeorm';
 import { decodeEvent } from './event-codec.js';
@@ -7,8 +8,7 @@ import { Outbox } from './outbox.js';
 import { outboxMigrationSql } from './outbox-migration.js';
 import { OutboxRelay } from './outbox-relay.js';
 import { ProcessedEvents } from './processed-events.js';
-import { createTestDatabase, type TestDatabase } from './testing/test-database.js';
-import { waitFor } from './testing/wait-for.js';
+import { createTestDataSource, type TestDataSource } from './testing/test-data-source.js';
 
 const schema = 'orders';
 
@@ -34,13 +34,13 @@ class RecordingBus implements EventBus {
 }
 
 describe(OutboxRelay.name, () => {
-  let database: TestDatabase;
+  let database: TestDataSource;
   let dataSource: DataSource;
   const outbox = new Outbox({ source: 'order-service', schema });
 
   beforeAll(async () => {
     // One connection, as in the embedded PGlite mode: the relay must never need a second one.
-    database = await createTestDatabase({ poolSize: 1 });
+    database = await createTestDataSource({ poolSize: 1 });
     dataSource = database.dataSource;
     for (const statement of outboxMigrationSql(schema).up) await dataSource.query(statement);
   });
@@ -115,12 +115,12 @@ describe(OutboxRelay.name, () => {
     relay.start();
     try {
       const ids = await addEvents(5);
-      await waitFor(async () => (await registry.getSingleMetricAsString('outbox_pending')).includes('outbox_pending{schema="orders"} 5'), 'pending gauge');
+      await waitFor(async () => (await registry.getSingleMetricAsString('outbox_pending')).includes('outbox_pending{schema="orders"} 5'), { message: 'timed out waiting for the pending gauge' });
 
       bus.failAfter = Infinity;
-      await waitFor(() => bus.published.length === 5, 'the background relay');
+      await waitFor(() => bus.published.length === 5, { message: 'timed out waiting for the background relay' });
       expect(bus.published.map(({ eventId }) => eventId)).toEqual(ids);
-      await waitFor(async () => (await unpublishedCount()) === 0, 'rows marked published');
+      await waitFor(async () => (await unpublishedCount()) === 0, { message: 'timed out waiting for rows marked published' });
     } finally {
       await relay.stop();
     }
@@ -137,7 +137,7 @@ describe(OutboxRelay.name, () => {
       await waitFor(async () => {
         const [row]: { count: number }[] = await dataSource.query(`SELECT count(*)::int AS count FROM ${schema}.outbox`);
         return row?.count === 0;
-      }, 'published rows deleted');
+      }, { message: 'published rows were not deleted' });
     } finally {
       await relay.stop();
     }
@@ -145,11 +145,11 @@ describe(OutboxRelay.name, () => {
 });
 
 describe(ProcessedEvents.name, () => {
-  let database: TestDatabase;
+  let database: TestDataSource;
   const processed = new ProcessedEvents(schema);
 
   beforeAll(async () => {
-    database = await createTestDatabase({ poolSize: 2 });
+    database = await createTestDataSource({ poolSize: 2 });
     for (const statement of outboxMigrationSql(schema).up) await database.dataSource.query(statement);
   });
 

@@ -6,6 +6,7 @@ export {
   type TestDatabase,
 } from './test-database.js';
 export { TEST_NATS_URL, TEST_REDIS_URL, uniqueName } from './test-names.js';
-export { waitFor, type WaitForOptions } from './wait-for.js';
+export { sleep, waitFor, type WaitForOptions } from './wait-for.js';
 export { startAppProcess, type AppProcess } from './app-process.js';
 export { deleteJetStreamStreams } from './jetstream-streams.js';
+export { NatsServerProcess } from './nats-server-process.js';

@@ -26,6 +26,10 @@ export async function waitFor<T>(
       const cause = lastError instanceof Error ? `; last error: ${lastError.message}` : '';
       throw new Error(`${message} (after ${timeoutMs} ms${cause})`);
     }
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    await sleep(intervalMs);
   }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
