@@ -10,3 +10,4 @@ export { sleep, waitFor, type WaitForOptions } from './wait-for.js';
 export { startAppProcess, type AppProcess } from './app-process.js';
 export { deleteJetStreamStreams } from './jetstream-streams.js';
 export { NatsServerProcess } from './nats-server-process.js';
+export { serviceAppScenarios, type ServiceAppContext, type ServiceAppUnderTest } from './service-app-scenarios.js';
