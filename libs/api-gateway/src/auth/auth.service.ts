@@ -126,15 +126,6 @@ export class AuthService {
     return { created: true, generatedPassword };
   }
 
-  /** Creates a user; used by tests and the bootstrap path (user management arrives with its own API). */
-  async createUser(email: string, password: string, roles: Role[]): Promise<string> {
-    const rows: Array<{ id: string }> = await this.database.dataSource.query(
-      `INSERT INTO ${GATEWAY_SCHEMA}.users (email, password_hash, roles) VALUES ($1, $2, $3) RETURNING id`,
-      [email, await hashPassword(password), JSON.stringify(roles)],
-    );
-    return rows[0]!.id;
-  }
-
   private principalOf(user: UserRow): Principal {
     const roles = typeof user.roles === 'string' ? JSON.parse(user.roles) : user.roles;
     return { id: user.id, type: 'user', email: user.email, roles: parseRoles(roles) };
