@@ -11,6 +11,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
+import { requestContext } from '@llmops/platform-observability';
 import { HealthImplementation } from 'grpc-health-check';
 import { Counter, Histogram, register as defaultRegistry, type Registry } from 'prom-client';
 import { methodDefinition } from './codec.js';
@@ -51,11 +52,13 @@ export class GrpcServer {
       definition[method.localName] = methodDefinition(service, method);
       // grpc_* label names (as in go-grpc-prometheus) leave `service` to the registry's default label, the app name.
       const labels = { grpc_service: service.typeName, grpc_method: method.name };
+      // Each call runs in its own request context, so every log line it causes carries the caller's request id.
       handlers[method.localName] =
         method.methodKind === 'server_streaming'
-          ? (call: ServerWritableStream<unknown, unknown>) => void this.serveStream(call, handler, labels, method.output)
+          ? (call: ServerWritableStream<unknown, unknown>) =>
+              requestContext.run({ requestId: requestIdOf(call) }, () => void this.serveStream(call, handler, labels, method.output))
           : (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) =>
-              void this.serveUnary(call, callback, handler, labels, method.output);
+              requestContext.run({ requestId: requestIdOf(call) }, () => void this.serveUnary(call, callback, handler, labels, method.output));
     }
     this.server.addService(definition, handlers);
     this.services.push(service);
@@ -183,7 +186,7 @@ function callContext(call: ServerUnaryCall<unknown, unknown> | ServerWritableStr
   return {
     context: {
       metadata,
-      requestId: metadata['x-request-id'] ?? randomUUID(),
+      requestId: requestContext.getStore()?.requestId ?? requestIdOf(call),
       deadline,
       signal: controller.signal,
       peer: call.getPeer(),
@@ -193,6 +196,12 @@ function callContext(call: ServerUnaryCall<unknown, unknown> | ServerWritableStr
       call.off('cancelled', onCancel);
     },
   };
+}
+
+/** The caller's `x-request-id`, or a fresh one for calls that arrive without. */
+function requestIdOf(call: ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>): string {
+  const value = call.metadata.get('x-request-id')[0];
+  return typeof value === 'string' && value !== '' ? value : randomUUID();
 }
 
 interface ServerMetrics {

@@ -3,6 +3,7 @@ import { ValueSchema } from '@bufbuild/protobuf/wkt';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { Client, credentials, Metadata, status } from '@grpc/grpc-js';
 import { ConfigEntrySchema, ConfigService, type ConfigEntry } from '@llmops/contracts';
+import { currentRequestContext } from '@llmops/platform-observability';
 import { Registry } from 'prom-client';
 import { createGrpcClient, type GrpcClientOptions } from './grpc-client.js';
 import { GrpcCallError, GrpcStatusError } from './grpc-errors.js';
@@ -183,6 +184,21 @@ describe('gRPC server and client on protobuf-es descriptors', () => {
     const deadline = Date.now() + 2000;
     while (!handlerSignal?.aborted && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
     expect(handlerSignal?.aborted).toBe(true);
+  });
+
+  it('runs each handler in a request context carrying the caller\'s request id', async () => {
+    let seenInHandler: string | undefined;
+    const { address } = await serve(
+      implementation({
+        getConfig: async (request) => {
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          seenInHandler = currentRequestContext()?.requestId;
+          return { entry: entry(request.key) };
+        },
+      }),
+    );
+    await client(address).getConfig({ key: 'k' }, { metadata: { 'x-request-id': 'req-ctx-7' } });
+    expect(seenInHandler).toBe('req-ctx-7');
   });
 
   it('propagates the parent deadline and identity to downstream calls', async () => {
