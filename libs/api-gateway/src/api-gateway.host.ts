@@ -19,6 +19,7 @@ import {
   requestContext,
   type Logger,
 } from '@llmops/platform-observability';
+import { Outbox, OutboxRelay, type EventBus } from '@llmops/platform-messaging';
 import { openDatabase, type Database } from '@llmops/platform-persistence';
 import type { HealthReport, HostedService } from '@llmops/platform-runtime';
 import { Redis } from 'ioredis';
@@ -29,7 +30,9 @@ import { AuthService } from './auth/auth.service.js';
 import { loadSigningKey } from './auth/signing-key.js';
 import { toGatewayException } from './errors/error-envelope.filter.js';
 import { httpStatusOf } from './errors/gateway.exception.js';
+import { SecurityEvents } from './auth/security-events.js';
 import { CreateIdentity1763800000000, GATEWAY_SCHEMA } from './migrations/1763800000000-CreateIdentity.js';
+import { AddOutbox1763800000001 } from './migrations/1763800000001-AddOutbox.js';
 import { grpcReachable } from './upstreams/grpc-reachability.js';
 
 export const API_GATEWAY = 'api-gateway';
@@ -39,6 +42,8 @@ const REQUEST_ID = /^[\w.-]{1,128}$/;
 export interface ApiGatewayInfrastructure {
   logger: Logger;
   registry: Registry;
+  /** Carries the gateway's security events to the audit log. */
+  eventBus: () => EventBus;
   /** Where a generated admin password is shown once (the launcher's terminal). */
   announce?: (message: string) => void;
   /** In one process the services may bind ephemeral ports; this tells the gateway where they ended up. */
@@ -48,6 +53,7 @@ export interface ApiGatewayInfrastructure {
 interface Running {
   app: NestFastifyApplication;
   database: Database;
+  relay: OutboxRelay;
   redis?: Redis;
   closeClients: () => void;
 }
@@ -79,9 +85,21 @@ export class ApiGatewayHost implements HostedService {
       url: env.DATABASE_URL,
       dataDir: join(dataDir, 'pg'),
       entities: [],
-      migrations: [CreateIdentity1763800000000],
+      migrations: [CreateIdentity1763800000000, AddOutbox1763800000001],
       logger,
     });
+    const relay = new OutboxRelay({
+      dataSource: database.dataSource,
+      schema: GATEWAY_SCHEMA,
+      bus: this.infra.eventBus(),
+      logger,
+      registry: this.infra.registry,
+    });
+    relay.start();
+    const securityEvents = new SecurityEvents(
+      new Outbox({ source: API_GATEWAY, schema: GATEWAY_SCHEMA, subjectRoot: env.NATS_SUBJECT_ROOT }),
+      database.dataSource.manager,
+    );
     const key = await loadSigningKey({ privateKeyPem: env.JWT_PRIVATE_KEY, publicKeyPem: env.JWT_PUBLIC_KEY, dataDir });
     const tokens = await TokenService.create({
       privateKeyPem: key.privateKeyPem,
@@ -128,6 +146,7 @@ export class ApiGatewayHost implements HostedService {
         configClient,
         auditClient,
         apiKeyPepper: env.API_KEY_PEPPER,
+        securityEvents,
       }),
       adapter,
       { logger: false },
@@ -192,6 +211,7 @@ export class ApiGatewayHost implements HostedService {
     this.running = {
       app,
       database,
+      relay,
       redis,
       closeClients: () => {
         configClient.close();
@@ -206,6 +226,7 @@ export class ApiGatewayHost implements HostedService {
     if (!running) return;
     this.running = undefined;
     await running.app.close();
+    await running.relay.stop();
     running.closeClients();
     running.redis?.disconnect();
     await running.database.close();

@@ -10,6 +10,7 @@ import { ApiKeysService } from './api-keys/api-keys.service.js';
 import { AuditLogsController } from './audit-logs/audit-logs.controller.js';
 import { AuthController } from './auth/auth.controller.js';
 import { AuthService } from './auth/auth.service.js';
+import { SecurityEvents } from './auth/security-events.js';
 import { ConfigsController } from './configs/configs.controller.js';
 import { ErrorEnvelopeFilter } from './errors/error-envelope.filter.js';
 import { GATEWAY_HEALTH, GATEWAY_METRICS, OperationsController } from './operations/operations.controller.js';
@@ -25,6 +26,7 @@ export interface ApiGatewayDependencies {
   configClient: ConfigClient;
   auditClient: AuditClient;
   apiKeyPepper?: string;
+  securityEvents: SecurityEvents;
 }
 
 @Module({})
@@ -34,8 +36,12 @@ export class ApiGatewayModule {
       module: ApiGatewayModule,
       controllers: [AuthController, ApiKeysController, ConfigsController, AuditLogsController, OperationsController],
       providers: [
-        { provide: AuthService, useValue: new AuthService(deps.database, deps.tokens, deps.logger) },
-        { provide: ApiKeysService, useValue: new ApiKeysService(deps.database, deps.apiKeyPepper, deps.logger) },
+        { provide: SecurityEvents, useValue: deps.securityEvents },
+        { provide: AuthService, useValue: new AuthService(deps.database, deps.tokens, deps.logger, deps.securityEvents) },
+        {
+          provide: ApiKeysService,
+          useValue: new ApiKeysService(deps.database, deps.apiKeyPepper, deps.logger, deps.securityEvents),
+        },
         { provide: RATE_LIMITERS, useValue: deps.limiters },
         { provide: CONFIG_CLIENT, useValue: deps.configClient },
         { provide: AUDIT_CLIENT, useValue: deps.auditClient },

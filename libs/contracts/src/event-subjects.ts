@@ -16,3 +16,13 @@ export const ConfigEventType = {
   Deleted: 'config.deleted',
 } as const;
 export type ConfigEventType = (typeof ConfigEventType)[keyof typeof ConfigEventType];
+
+/** Security events emitted by the api-gateway (seed 001 §9.3: authentication, authorization, permission changes). */
+export const SecurityEventType = {
+  LoginSucceeded: 'auth.login_succeeded',
+  LoginFailed: 'auth.login_failed',
+  AccessDenied: 'authz.denied',
+  ApiKeyCreated: 'api_key.created',
+  ApiKeyRevoked: 'api_key.revoked',
+} as const;
+export type SecurityEventType = (typeof SecurityEventType)[keyof typeof SecurityEventType];

@@ -3,7 +3,7 @@ import { request as httpRequest } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createTestDatabase, deleteJetStreamStreams, TEST_NATS_URL, uniqueName, type TestDatabase } from '@llmops/platform-testing';
+import { createTestDatabase, deleteJetStreamStreams, TEST_NATS_URL, uniqueName, waitFor, type TestDatabase } from '@llmops/platform-testing';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { importPKCS8, SignJWT } from 'jose';
 import { call, login, startPlatform, type ApiResponse, type RunningPlatform } from './platform-harness.js';
@@ -228,6 +228,30 @@ describe('bad input gets the right 4xx and the error envelope', () => {
       headers: { 'content-type': 'application/xml' },
     });
     expectEnvelope(xml, 415, 'UNSUPPORTED_MEDIA_TYPE');
+  });
+
+  it('records failed logins, denied requests and API-key changes in the audit log', async () => {
+    const entriesOf = async (eventType: string) =>
+      (await call(platform.baseUrl, 'GET', `/api/v1/audit_logs?event_type=${eventType}`, { token })).body.data as Array<
+        Record<string, unknown> & { details: Record<string, unknown> }
+      >;
+    const failed = await waitFor(async () => {
+      const entries = await entriesOf('auth.login_failed');
+      return entries.length > 0 ? entries : undefined;
+    }, { timeoutMs: 15_000, message: 'no auth.login_failed entry' });
+    expect(failed[0]).toMatchObject({ actor_type: 'anonymous', source: 'api-gateway', resource_type: 'users' });
+    expect(JSON.stringify(failed)).not.toContain('wrong-password');
+    const denied = await waitFor(async () => {
+      const entries = await entriesOf('authz.denied');
+      return entries.length > 0 ? entries : undefined;
+    }, { timeoutMs: 15_000, message: 'no authz.denied entry' });
+    expect(denied.some((entry) => entry.details.permission === 'configs:write' && entry.actor_type === 'api_key')).toBe(true);
+    const created = await waitFor(async () => {
+      const entries = await entriesOf('api_key.created');
+      return entries.length > 0 ? entries : undefined;
+    }, { timeoutMs: 15_000, message: 'no api_key.created entry' });
+    expect(created[0]).toMatchObject({ resource_type: 'api-keys', actor_type: 'user' });
+    expect((await entriesOf('auth.login_succeeded')).length).toBeGreaterThan(0);
   });
 
   it('serves a valid OpenAPI 3 document', async () => {

@@ -1,8 +1,10 @@
 import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { authorize, type Principal, type RateLimiter } from '@llmops/platform-auth';
+import { SecurityEventType } from '@llmops/contracts';
 import { ApiKeysService } from '../api-keys/api-keys.service.js';
 import { AuthService } from '../auth/auth.service.js';
+import { originOf, SecurityEvents } from '../auth/security-events.js';
 import { GatewayErrorCode, GatewayException } from '../errors/gateway.exception.js';
 import { ACCESS_POLICY, type AccessPolicy, type AuthenticatedRequest } from './access-policy.decorator.js';
 
@@ -23,6 +25,7 @@ export class AccessGuard implements CanActivate {
     @Inject(AuthService) private readonly auth: AuthService,
     @Inject(ApiKeysService) private readonly apiKeys: ApiKeysService,
     @Inject(RATE_LIMITERS) private readonly limiters: RateLimiters,
+    @Inject(SecurityEvents) private readonly securityEvents: SecurityEvents,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -41,11 +44,17 @@ export class AccessGuard implements CanActivate {
     request.principal = principal;
     await this.rateLimit(this.limiters.principal, `principal:${principal.id}`);
     if (policy.kind === 'permission') {
-      const decision = authorize(principal, policy.permission, {
-        environment: policy.environment?.(request),
-        ip: request.ip,
-      });
-      if (!decision.allowed) throw new GatewayException(GatewayErrorCode.Forbidden, decision.reason);
+      const environment = policy.environment?.(request);
+      const decision = authorize(principal, policy.permission, { environment, ip: request.ip });
+      if (!decision.allowed) {
+        await this.securityEvents.record(
+          SecurityEventType.AccessDenied,
+          `routes/${request.method} ${request.routeOptions.url ?? request.url}`,
+          { permission: policy.permission, environment: environment ?? null, reason: decision.reason },
+          originOf(request),
+        );
+        throw new GatewayException(GatewayErrorCode.Forbidden, decision.reason);
+      }
     }
     return true;
   }

@@ -1,8 +1,9 @@
-import { Body, Controller, Delete, Get, Inject, Param, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Inject, Param, Post, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiCreatedResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { ROLES, type Principal } from '@llmops/platform-auth';
 import { z } from 'zod';
-import { CurrentPrincipal, RequirePermission } from '../access/access-policy.decorator.js';
+import { CurrentPrincipal, RequirePermission, type AuthenticatedRequest } from '../access/access-policy.decorator.js';
+import { originOf } from '../auth/security-events.js';
 import { ZodBodyPipe } from '../access/zod-body.pipe.js';
 import { jsonSchemaOf } from '../openapi/json-schema.js';
 import { ApiKeysService, type ApiKeyView } from './api-keys.service.js';
@@ -27,6 +28,7 @@ export class ApiKeysController {
   @ApiBody({ schema: jsonSchemaOf(createApiKeyBody) })
   @ApiCreatedResponse({ description: 'the new key, including `key`' })
   create(
+    @Req() request: AuthenticatedRequest,
     @CurrentPrincipal() principal: Principal,
     @Body(new ZodBodyPipe(createApiKeyBody)) body: z.infer<typeof createApiKeyBody>,
   ): Promise<ApiKeyView & { key: string }> {
@@ -35,7 +37,7 @@ export class ApiKeysController {
       roles: body.roles,
       scopes: body.scopes as never,
       expiresInDays: body.expires_in_days,
-    });
+    }, originOf(request));
   }
 
   @Get()
@@ -48,7 +50,11 @@ export class ApiKeysController {
   @Delete(':id')
   @RequirePermission('api-keys:revoke')
   @ApiOperation({ summary: 'Revoke one of your API keys' })
-  revoke(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<ApiKeyView> {
-    return this.apiKeys.revoke(principal, id);
+  revoke(
+    @Req() request: AuthenticatedRequest,
+    @CurrentPrincipal() principal: Principal,
+    @Param('id') id: string,
+  ): Promise<ApiKeyView> {
+    return this.apiKeys.revoke(principal, id, originOf(request));
   }
 }

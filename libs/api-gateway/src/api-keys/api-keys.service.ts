@@ -10,6 +10,8 @@ import {
 } from '@llmops/platform-auth';
 import type { Logger } from '@llmops/platform-observability';
 import type { Database } from '@llmops/platform-persistence';
+import { SecurityEventType } from '@llmops/contracts';
+import { SecurityEvents, type SecurityEventOrigin } from '../auth/security-events.js';
 import { GatewayErrorCode, GatewayException } from '../errors/gateway.exception.js';
 import { GATEWAY_SCHEMA } from '../migrations/1763800000000-CreateIdentity.js';
 
@@ -53,6 +55,7 @@ export class ApiKeysService {
     private readonly database: Database,
     private readonly pepper: string | undefined,
     private readonly logger: Logger,
+    private readonly securityEvents: SecurityEvents,
   ) {}
 
   looksLikeApiKey(credential: string): boolean {
@@ -88,7 +91,7 @@ export class ApiKeysService {
     };
   }
 
-  async create(owner: Principal, input: CreateApiKeyInput): Promise<ApiKeyView & { key: string }> {
+  async create(owner: Principal, input: CreateApiKeyInput, origin: SecurityEventOrigin = {}): Promise<ApiKeyView & { key: string }> {
     if (owner.type !== 'user') {
       throw new GatewayException(GatewayErrorCode.Forbidden, 'only users can create API keys; an API key cannot mint another');
     }
@@ -103,20 +106,30 @@ export class ApiKeysService {
     }
     const generated = generateApiKey({ pepper: this.pepper });
     const expiresAt = input.expiresInDays ? new Date(Date.now() + input.expiresInDays * 86_400_000) : null;
-    const rows: ApiKeyRow[] = await this.database.dataSource.query(
-      `INSERT INTO ${GATEWAY_SCHEMA}.api_keys (id, name, owner_id, secret_hash, roles, scopes, expires_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
-      [
-        generated.id,
-        input.name,
-        owner.id,
-        generated.hash,
-        JSON.stringify(roles),
-        input.scopes ? JSON.stringify(input.scopes) : null,
-        expiresAt,
-      ],
-    );
-    return { ...viewOf(rows[0]!), key: generated.key };
+    const row = await this.database.dataSource.transaction(async (manager) => {
+      const rows: ApiKeyRow[] = await manager.query(
+        `INSERT INTO ${GATEWAY_SCHEMA}.api_keys (id, name, owner_id, secret_hash, roles, scopes, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
+        [
+          generated.id,
+          input.name,
+          owner.id,
+          generated.hash,
+          JSON.stringify(roles),
+          input.scopes ? JSON.stringify(input.scopes) : null,
+          expiresAt,
+        ],
+      );
+      await this.securityEvents.record(
+        SecurityEventType.ApiKeyCreated,
+        `api-keys/${generated.id}`,
+        { name: input.name, roles: roles.join(','), scopes: input.scopes?.join(',') ?? null },
+        { ...origin, principal: owner },
+        manager,
+      );
+      return rows[0]!;
+    });
+    return { ...viewOf(row), key: generated.key };
   }
 
   async list(owner: Principal): Promise<ApiKeyView[]> {
@@ -127,13 +140,19 @@ export class ApiKeysService {
     return rows.map(viewOf);
   }
 
-  async revoke(owner: Principal, id: string): Promise<ApiKeyView> {
-    const rows: ApiKeyRow[] = await this.database.dataSource.query(
-      `WITH revoked AS (UPDATE ${GATEWAY_SCHEMA}.api_keys SET revoked_at = coalesce(revoked_at, now())
-        WHERE id = $1 AND owner_id::text = $2 RETURNING *) SELECT * FROM revoked`,
-      [id, owner.id],
-    );
-    const row = rows[0];
+  async revoke(owner: Principal, id: string, origin: SecurityEventOrigin = {}): Promise<ApiKeyView> {
+    const row = await this.database.dataSource.transaction(async (manager) => {
+      const rows: ApiKeyRow[] = await manager.query(
+        `WITH revoked AS (UPDATE ${GATEWAY_SCHEMA}.api_keys SET revoked_at = coalesce(revoked_at, now())
+          WHERE id = $1 AND owner_id::text = $2 RETURNING *) SELECT * FROM revoked`,
+        [id, owner.id],
+      );
+      const revoked = rows[0];
+      if (revoked) {
+        await this.securityEvents.record(SecurityEventType.ApiKeyRevoked, `api-keys/${id}`, { name: revoked.name }, { ...origin, principal: owner }, manager);
+      }
+      return revoked;
+    });
     if (!row) throw new GatewayException(GatewayErrorCode.NotFound, `API key ${id} not found`);
     return viewOf(row);
   }

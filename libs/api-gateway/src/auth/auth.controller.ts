@@ -1,4 +1,4 @@
-import { Body, Controller, HttpCode, Inject, Post } from '@nestjs/common';
+import { Body, Controller, HttpCode, Inject, Post, Req } from '@nestjs/common';
 import { ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { TokenPair } from '@llmops/platform-auth';
 import { z } from 'zod';
@@ -6,6 +6,8 @@ import { Public } from '../access/access-policy.decorator.js';
 import { ZodBodyPipe } from '../access/zod-body.pipe.js';
 import { jsonSchemaOf } from '../openapi/json-schema.js';
 import { AuthService } from './auth.service.js';
+import { originOf } from './security-events.js';
+import type { FastifyRequest } from 'fastify';
 
 const loginBody = z.strictObject({
   email: z.email({ message: 'must be an email address' }).max(255),
@@ -35,8 +37,8 @@ export class AuthController {
   @ApiOperation({ summary: 'Exchange email and password for an access and a refresh token (JWT RS256)' })
   @ApiBody({ schema: jsonSchemaOf(loginBody) })
   @ApiOkResponse({ schema: tokenPairSchema })
-  login(@Body(new ZodBodyPipe(loginBody)) body: z.infer<typeof loginBody>): Promise<TokenPair> {
-    return this.auth.login(body.email, body.password);
+  login(@Req() request: FastifyRequest, @Body(new ZodBodyPipe(loginBody)) body: z.infer<typeof loginBody>): Promise<TokenPair> {
+    return this.auth.login(body.email, body.password, originOf(request));
   }
 
   @Post('refresh')

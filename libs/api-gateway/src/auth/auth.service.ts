@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { SecurityEventType } from '@llmops/contracts';
 import {
   AuthException,
   hashPassword,
@@ -14,6 +15,7 @@ import type { Database } from '@llmops/platform-persistence';
 import { decodeJwt } from 'jose';
 import { GatewayErrorCode, GatewayException } from '../errors/gateway.exception.js';
 import { GATEWAY_SCHEMA } from '../migrations/1763800000000-CreateIdentity.js';
+import { SecurityEvents, type SecurityEventOrigin } from './security-events.js';
 import { VerifiedTokenCache } from './verified-token-cache.js';
 
 interface UserRow {
@@ -31,9 +33,10 @@ export class AuthService {
     private readonly database: Database,
     private readonly tokens: TokenService,
     private readonly logger: Logger,
+    private readonly securityEvents: SecurityEvents,
   ) {}
 
-  async login(email: string, password: string): Promise<TokenPair> {
+  async login(email: string, password: string, origin: SecurityEventOrigin = {}): Promise<TokenPair> {
     const rows: UserRow[] = await this.database.dataSource.query(
       `SELECT id, email, password_hash, roles FROM ${GATEWAY_SCHEMA}.users WHERE lower(email) = lower($1) AND deleted_at IS NULL`,
       [email],
@@ -42,15 +45,30 @@ export class AuthService {
     // Verify against a dummy hash when the user does not exist, so the response time does not reveal which emails exist.
     const valid = await verifyPasswordOrDummy(password, user?.password_hash);
     if (!user || !valid) {
-      this.logger.info({ event: 'auth.login_failed' }, 'login failed');
+      await this.securityEvents.record(
+        SecurityEventType.LoginFailed,
+        `users/${email.toLowerCase()}`,
+        { email: email.toLowerCase(), reason: user ? 'wrong password' : 'unknown email' },
+        origin,
+      );
       throw new GatewayException(GatewayErrorCode.AuthFailed, 'invalid email or password');
     }
+    const principal = this.principalOf(user);
     const sessionId = randomUUID();
-    const pair = await this.tokens.issue(this.principalOf(user), sessionId);
-    await this.database.dataSource.query(
-      `INSERT INTO ${GATEWAY_SCHEMA}.refresh_sessions (id, user_id, current_jti, expires_at) VALUES ($1, $2, $3, $4)`,
-      [sessionId, user.id, jtiOf(pair.refresh_token), expiryOf(pair.refresh_token)],
-    );
+    const pair = await this.tokens.issue(principal, sessionId);
+    await this.database.dataSource.transaction(async (manager) => {
+      await manager.query(
+        `INSERT INTO ${GATEWAY_SCHEMA}.refresh_sessions (id, user_id, current_jti, expires_at) VALUES ($1, $2, $3, $4)`,
+        [sessionId, user.id, jtiOf(pair.refresh_token), expiryOf(pair.refresh_token)],
+      );
+      await this.securityEvents.record(
+        SecurityEventType.LoginSucceeded,
+        `users/${user.id}`,
+        { email: user.email, session_id: sessionId },
+        { ...origin, principal },
+        manager,
+      );
+    });
     return pair;
   }
 
