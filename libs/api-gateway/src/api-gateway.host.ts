@@ -88,137 +88,151 @@ export class ApiGatewayHost implements HostedService {
       migrations: [CreateIdentity1763800000000, AddOutbox1763800000001],
       logger,
     });
-    const relay = new OutboxRelay({
-      dataSource: database.dataSource,
-      schema: GATEWAY_SCHEMA,
-      bus: this.infra.eventBus(),
-      logger,
-      registry: this.infra.registry,
-    });
-    relay.start();
-    const securityEvents = new SecurityEvents(
-      new Outbox({ source: API_GATEWAY, schema: GATEWAY_SCHEMA, subjectRoot: env.NATS_SUBJECT_ROOT }),
-      database.dataSource.manager,
-    );
-    const key = await loadSigningKey({ privateKeyPem: env.JWT_PRIVATE_KEY, publicKeyPem: env.JWT_PUBLIC_KEY, dataDir });
-    const tokens = await TokenService.create({
-      privateKeyPem: key.privateKeyPem,
-      publicKeyPem: key.publicKeyPem,
-      issuer: env.JWT_ISSUER,
-      audience: env.JWT_AUDIENCE,
-      accessTtlSeconds: env.JWT_ACCESS_TTL_SECONDS,
-      refreshTtlSeconds: env.JWT_REFRESH_TTL_SECONDS,
-    });
-    const redis = env.REDIS_URL
-      ? new Redis(env.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false })
-      : undefined;
-    redis?.on('error', (error: Error) => logger.debug({ err: error }, 'redis connection error'));
-    const limiters = {
-      principal: this.rateLimiter(redis, 'principal', env.RATE_LIMIT_PER_MINUTE),
-      anonymous: this.rateLimiter(redis, 'anonymous', env.RATE_LIMIT_ANONYMOUS_PER_MINUTE),
-    };
-    const upstreams = this.infra.upstreams?.() ?? { configManager: env.CONFIG_MANAGER_URL, auditService: env.AUDIT_SERVICE_URL };
-    const configClient = createGrpcClient(ConfigService, { address: upstreams.configManager, logger, registry: this.infra.registry });
-    const auditClient = createGrpcClient(AuditService, { address: upstreams.auditService, logger, registry: this.infra.registry });
-
-    const health = new HealthRegistry();
-    health.add('database', () => database.ping());
-    health.add('config-manager', () => grpcReachable(upstreams.configManager, 1_500));
-    health.add('audit-service', () => grpcReachable(upstreams.auditService, 1_500));
-    if (redis) health.add('redis', async () => void (await redis.ping()), { critical: false });
-
-    const adapter = new FastifyAdapter({
-      bodyLimit: env.GATEWAY_BODY_LIMIT_BYTES,
-      trustProxy: env.TRUST_PROXY,
-      genReqId: (request: IncomingMessage) => {
-        const header = request.headers['x-request-id'];
-        return typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
-      },
-    });
-    const app = await NestFactory.create<NestFastifyApplication>(
-      ApiGatewayModule.register({
-        database,
-        tokens,
+    // What has been started so far, undone in reverse if a later step fails.
+    const undo: Array<() => unknown> = [() => database.close()];
+    try {
+      const relay = new OutboxRelay({
+        dataSource: database.dataSource,
+        schema: GATEWAY_SCHEMA,
+        bus: this.infra.eventBus(),
         logger,
         registry: this.infra.registry,
-        health,
-        limiters,
-        configClient,
-        auditClient,
-        apiKeyPepper: env.API_KEY_PEPPER,
-        securityEvents,
-      }),
-      adapter,
-      { logger: false },
-    );
-    const fastify = app.getHttpAdapter().getInstance();
-    const requests = getOrCreateCounter(this.infra.registry, {
-      name: 'http_server_requests_total',
-      help: 'HTTP requests answered by the gateway',
-      labelNames: ['method', 'route', 'status'],
-    });
-    const duration = getOrCreateHistogram(this.infra.registry, {
-      name: 'http_server_request_duration_seconds',
-      help: 'HTTP request duration at the gateway',
-      labelNames: ['method', 'route'],
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-    });
-    fastify.addHook('onResponse', async (request, reply) => {
-      // The route pattern, not the URL, keeps the label set bounded.
-      const route = request.routeOptions.url ?? 'unmatched';
-      requests.inc({ method: request.method, route, status: String(reply.statusCode) });
-      duration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
-    });
-    // Every log line written while serving a request carries its request id.
-    fastify.addHook('onRequest', (request, _reply, done) => requestContext.run({ requestId: String(request.id) }, done));
-    fastify.addHook('onSend', async (request, reply) => {
-      reply.header('x-request-id', request.id);
-    });
-    // Errors raised by Fastify itself (body parsing, size limit, content type) never reach Nest's filters.
-    fastify.setErrorHandler((error, request, reply) => {
-      const exception = toGatewayException(error);
-      void reply
-        .status(httpStatusOf(exception.code))
-        .headers(exception.headers)
-        .send({ error: { code: exception.code, message: exception.message, request_id: String(request.id) } });
-    });
-    this.openApi = SwaggerModule.createDocument(
-      app,
-      new DocumentBuilder()
-        .setTitle('LLMOps platform API')
-        .setDescription('Configuration, secrets and audit for LLM applications in production.')
-        .setVersion('1.0.0')
-        .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
-        .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key' }, 'apiKey')
-        .build(),
-    );
-    // Served directly: SwaggerModule.setup's UI assets never finish registering on Fastify here, and the document is
-    // what clients and generators need.
-    const openApi = this.openApi;
-    fastify.get('/api/docs-json', async (_request, reply) => reply.header('cache-control', 'no-cache').send(openApi));
-
-    const auth = app.get(AuthService);
-    const admin = await auth.ensureBootstrapAdmin(env.ADMIN_EMAIL ?? DEFAULT_ADMIN_EMAIL, env.ADMIN_PASSWORD);
-    if (admin.generatedPassword) {
-      (this.infra.announce ?? ((m: string) => process.stdout.write(`${m}\n`)))(
-        `Bootstrap administrator created: ${env.ADMIN_EMAIL ?? DEFAULT_ADMIN_EMAIL} / ${admin.generatedPassword}\n` +
-          'This password is shown once; set ADMIN_EMAIL and ADMIN_PASSWORD to choose your own.',
+      });
+      relay.start();
+      undo.push(() => relay.stop());
+      const securityEvents = new SecurityEvents(
+        new Outbox({ source: API_GATEWAY, schema: GATEWAY_SCHEMA, subjectRoot: env.NATS_SUBJECT_ROOT }),
+        database.dataSource.manager,
       );
-    }
-    await app.listen(env.GATEWAY_PORT, env.GATEWAY_HOST);
-    const address = fastify.server.address();
-    this.port = typeof address === 'object' && address ? address.port : env.GATEWAY_PORT;
-    this.running = {
-      app,
-      database,
-      relay,
-      redis,
-      closeClients: () => {
+      const key = await loadSigningKey({ privateKeyPem: env.JWT_PRIVATE_KEY, publicKeyPem: env.JWT_PUBLIC_KEY, dataDir });
+      const tokens = await TokenService.create({
+        privateKeyPem: key.privateKeyPem,
+        publicKeyPem: key.publicKeyPem,
+        issuer: env.JWT_ISSUER,
+        audience: env.JWT_AUDIENCE,
+        accessTtlSeconds: env.JWT_ACCESS_TTL_SECONDS,
+        refreshTtlSeconds: env.JWT_REFRESH_TTL_SECONDS,
+      });
+      const redis = env.REDIS_URL
+        ? new Redis(env.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false })
+        : undefined;
+      redis?.on('error', (error: Error) => logger.debug({ err: error }, 'redis connection error'));
+      undo.push(() => redis?.disconnect());
+      const limiters = {
+        principal: this.rateLimiter(redis, 'principal', env.RATE_LIMIT_PER_MINUTE),
+        anonymous: this.rateLimiter(redis, 'anonymous', env.RATE_LIMIT_ANONYMOUS_PER_MINUTE),
+      };
+      const upstreams = this.infra.upstreams?.() ?? { configManager: env.CONFIG_MANAGER_URL, auditService: env.AUDIT_SERVICE_URL };
+      const configClient = createGrpcClient(ConfigService, { address: upstreams.configManager, logger, registry: this.infra.registry });
+      const auditClient = createGrpcClient(AuditService, { address: upstreams.auditService, logger, registry: this.infra.registry });
+      undo.push(() => {
         configClient.close();
         auditClient.close();
-      },
-    };
-    logger.info({ port: this.port, embedded: database.embedded }, 'api-gateway listening');
+      });
+
+      const health = new HealthRegistry();
+      health.add('database', () => database.ping());
+      health.add('config-manager', () => grpcReachable(upstreams.configManager, 1_500));
+      health.add('audit-service', () => grpcReachable(upstreams.auditService, 1_500));
+      if (redis) health.add('redis', async () => void (await redis.ping()), { critical: false });
+
+      const adapter = new FastifyAdapter({
+        bodyLimit: env.GATEWAY_BODY_LIMIT_BYTES,
+        trustProxy: env.TRUST_PROXY,
+        genReqId: (request: IncomingMessage) => {
+          const header = request.headers['x-request-id'];
+          return typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
+        },
+      });
+      const app = await NestFactory.create<NestFastifyApplication>(
+        ApiGatewayModule.register({
+          database,
+          tokens,
+          logger,
+          registry: this.infra.registry,
+          health,
+          limiters,
+          configClient,
+          auditClient,
+          apiKeyPepper: env.API_KEY_PEPPER,
+          securityEvents,
+        }),
+        adapter,
+        { logger: false },
+      );
+      undo.push(() => app.close());
+      const fastify = app.getHttpAdapter().getInstance();
+      const requests = getOrCreateCounter(this.infra.registry, {
+        name: 'http_server_requests_total',
+        help: 'HTTP requests answered by the gateway',
+        labelNames: ['method', 'route', 'status'],
+      });
+      const duration = getOrCreateHistogram(this.infra.registry, {
+        name: 'http_server_request_duration_seconds',
+        help: 'HTTP request duration at the gateway',
+        labelNames: ['method', 'route'],
+        buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      });
+      fastify.addHook('onResponse', async (request, reply) => {
+        // The route pattern, not the URL, keeps the label set bounded.
+        const route = request.routeOptions.url ?? 'unmatched';
+        requests.inc({ method: request.method, route, status: String(reply.statusCode) });
+        duration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+      });
+      // Every log line written while serving a request carries its request id.
+      fastify.addHook('onRequest', (request, _reply, done) => requestContext.run({ requestId: String(request.id) }, done));
+      fastify.addHook('onSend', async (request, reply) => {
+        reply.header('x-request-id', request.id);
+      });
+      // Errors raised by Fastify itself (body parsing, size limit, content type) never reach Nest's filters.
+      fastify.setErrorHandler((error, request, reply) => {
+        const exception = toGatewayException(error);
+        void reply
+          .status(httpStatusOf(exception.code))
+          .headers(exception.headers)
+          .send({ error: { code: exception.code, message: exception.message, request_id: String(request.id) } });
+      });
+      this.openApi = SwaggerModule.createDocument(
+        app,
+        new DocumentBuilder()
+          .setTitle('LLMOps platform API')
+          .setDescription('Configuration, secrets and audit for LLM applications in production.')
+          .setVersion('1.0.0')
+          .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
+          .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key' }, 'apiKey')
+          .build(),
+      );
+      // Served directly: SwaggerModule.setup's UI assets never finish registering on Fastify here, and the document is
+      // what clients and generators need.
+      const openApi = this.openApi;
+      fastify.get('/api/docs-json', async (_request, reply) => reply.header('cache-control', 'no-cache').send(openApi));
+
+      const auth = app.get(AuthService);
+      const admin = await auth.ensureBootstrapAdmin(env.ADMIN_EMAIL ?? DEFAULT_ADMIN_EMAIL, env.ADMIN_PASSWORD);
+      if (admin.generatedPassword) {
+        (this.infra.announce ?? ((m: string) => process.stdout.write(`${m}\n`)))(
+          `Bootstrap administrator created: ${env.ADMIN_EMAIL ?? DEFAULT_ADMIN_EMAIL} / ${admin.generatedPassword}\n` +
+            'This password is shown once; set ADMIN_EMAIL and ADMIN_PASSWORD to choose your own.',
+        );
+      }
+      await app.listen(env.GATEWAY_PORT, env.GATEWAY_HOST);
+      const address = fastify.server.address();
+      this.port = typeof address === 'object' && address ? address.port : env.GATEWAY_PORT;
+      this.running = {
+        app,
+        database,
+        relay,
+        redis,
+        closeClients: () => {
+          configClient.close();
+          auditClient.close();
+        },
+      };
+      logger.info({ port: this.port, embedded: database.embedded }, 'api-gateway listening');
+    } catch (error) {
+      for (const step of undo.reverse()) await Promise.resolve().then(step).catch(() => undefined);
+      throw error;
+    }
   }
 
   async stop(): Promise<void> {
