@@ -1,5 +1,8 @@
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 
+const LEGAL_KEY = /^[0-9a-z_.-]+$/;
+const LEGAL_VALUE = /^[ -~]*$/;
+
 /** Thrown by handlers (or produced by a service's error mapper) to answer with a specific status. */
 export class GrpcStatusError extends Error {
   constructor(
@@ -14,7 +17,12 @@ export class GrpcStatusError extends Error {
 
   toServiceError(): Partial<ServiceError> {
     const metadata = new Metadata();
-    for (const [key, value] of Object.entries(this.details)) metadata.set(key, value);
+    for (const [key, value] of Object.entries(this.details)) {
+      // Trailers take printable ASCII only, and grpc-js throws on anything else: a detail quoting user input is
+      // percent-encoded, a detail with an unusable key is dropped, so the status itself always goes out.
+      if (!LEGAL_KEY.test(key.toLowerCase()) || key.endsWith('-bin')) continue;
+      metadata.set(key, LEGAL_VALUE.test(value) ? value : encodeURIComponent(value));
+    }
     return { code: this.code, details: this.message, message: this.message, metadata };
   }
 }
@@ -43,5 +51,3 @@ export function stringEntries(metadata: Metadata | undefined): Record<string, st
   }
   return entries;
 }
-
-export { status as GrpcStatus };

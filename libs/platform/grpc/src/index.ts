@@ -1,6 +1,5 @@
-export { methodDefinition, serviceDefinition } from './codec.js';
 export { createGrpcClient, type GrpcClientOptions } from './grpc-client.js';
-export { GrpcCallError, GrpcStatus, GrpcStatusError } from './grpc-errors.js';
+export { GrpcCallError, GrpcStatusError } from './grpc-errors.js';
 export type { GrpcLogger } from './grpc-logger.js';
 export { GrpcServer, type GrpcServerOptions } from './grpc-server.js';
 export type { CallContext, CallOptions, GrpcClient, ServiceImplementation } from './service-types.js';

@@ -1,10 +1,10 @@
-import { createRequire } from 'node:module';
 import { toBinary, type DescFile, type DescService } from '@bufbuild/protobuf';
 import { FileDescriptorProtoSchema } from '@bufbuild/protobuf/wkt';
 import type { Server } from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
+import { service as healthService } from 'grpc-health-check';
 
-const require = createRequire(import.meta.url);
+const HEALTH_SERVICE = 'grpc.health.v1.Health';
 
 /** Serves gRPC server reflection (v1 and v1alpha) for `services` and the health service. */
 export function addReflection(server: Server, services: readonly DescService[]): void {
@@ -15,15 +15,14 @@ export function addReflection(server: Server, services: readonly DescService[]):
     file.dependencies.forEach(visit);
   };
   services.forEach((service) => visit(service.file));
-  const definitions: Record<string, { fileDescriptorProtos: Buffer[] }> = {};
-  for (const service of services) definitions[service.typeName] = { fileDescriptorProtos: [...files.values()] };
-  Object.assign(definitions, healthPackageDefinition());
-  new ReflectionService(definitions as never).addToServer(server);
-}
-
-/** grpc-health-check ships health.proto; proto-loader (its dependency) turns it into descriptor bytes. */
-function healthPackageDefinition(): Record<string, unknown> {
-  const protoLoader = require('@grpc/proto-loader') as typeof import('@grpc/proto-loader');
-  const { protoPath } = require('grpc-health-check') as { protoPath: string };
-  return protoLoader.loadSync(protoPath, { keepCase: true });
+  // @grpc/reflection wants a proto-loader PackageDefinition but reads only each entry's `fileDescriptorProtos`
+  // (keys are free), so one entry carries all our files. grpc-health-check's own descriptor describes exactly the
+  // Health service it implements.
+  const packageDefinition = {
+    [HEALTH_SERVICE]: healthService.Check!.requestType,
+    protobufEs: { fileDescriptorProtos: [...files.values()] },
+  } as unknown as ConstructorParameters<typeof ReflectionService>[0];
+  // Without the list it would advertise every service of every file, served or not.
+  const served = [...services.map((service) => service.typeName), HEALTH_SERVICE];
+  new ReflectionService(packageDefinition, { services: served }).addToServer(server);
 }

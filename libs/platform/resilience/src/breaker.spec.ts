@@ -4,6 +4,8 @@ import { BreakerOpenError, BreakerTimeoutError, createBreaker } from './breaker.
 
 class NotFound extends Error {}
 
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
 const fail = async (): Promise<never> => {
   throw new Error('upstream down');
 };
@@ -34,21 +36,26 @@ describe(createBreaker.name, () => {
 
   it('half-opens after the reset timeout and closes on a successful trial', async () => {
     let healthy = false;
+    const registry = new Registry();
+    const transitions: string[] = [];
     const breaker = createBreaker(
       async () => {
         if (!healthy) throw new Error('down');
         return 'ok';
       },
-      { name: 'recovers', volumeThreshold: 2, resetTimeoutMs: 50, registry: new Registry() },
+      { name: 'recovers', volumeThreshold: 2, resetTimeoutMs: 50, registry, onStateChange: (state) => transitions.push(state) },
     );
     await expect(breaker.fire()).rejects.toThrow();
     await expect(breaker.fire()).rejects.toThrow();
     expect(breaker.state).toBe('open');
-    await new Promise((resolve) => setTimeout(resolve, 80));
+    await sleep(80);
     expect(breaker.state).toBe('half-open');
+    expect(await registry.metrics()).toContain('circuit_breaker_state{breaker="recovers"} 1');
     healthy = true;
     await expect(breaker.fire()).resolves.toBe('ok');
     expect(breaker.state).toBe('closed');
+    expect(transitions).toEqual(['open', 'half-open', 'closed']);
+    expect(await registry.metrics()).toContain('circuit_breaker_state{breaker="recovers"} 0');
     breaker.shutdown();
   });
 
@@ -63,6 +70,49 @@ describe(createBreaker.name, () => {
     );
     await expect(breaker.fire()).rejects.toBeInstanceOf(BreakerTimeoutError);
     expect(seen?.aborted).toBe(true);
+    breaker.shutdown();
+  });
+
+  it('counts timeouts as failures even when isFailure would not', async () => {
+    const breaker = createBreaker(() => new Promise<never>(() => undefined), {
+      name: 'timeouts-count',
+      timeoutMs: 10,
+      volumeThreshold: 2,
+      isFailure: () => false,
+      registry: new Registry(),
+    });
+    for (let i = 0; i < 2; i++) await expect(breaker.fire()).rejects.toBeInstanceOf(BreakerTimeoutError);
+    expect(breaker.state).toBe('open');
+    breaker.shutdown();
+  });
+
+  it('treats a synchronous throw as a failure and leaves no timer behind', async () => {
+    const registry = new Registry();
+    const breaker = createBreaker(
+      (): Promise<string> => {
+        throw new Error('thrown before any promise');
+      },
+      { name: 'sync-throw', timeoutMs: 20, registry },
+    );
+    await expect(breaker.fire()).rejects.toThrow('thrown before any promise');
+    await sleep(40);
+    const text = await registry.metrics();
+    expect(text).toMatch(/circuit_breaker_events_total\{breaker="sync-throw",event="failure"\} 1/);
+    expect(text).not.toContain('event="timeout"');
+    breaker.shutdown();
+  });
+
+  it('leaves timing to the action when timeoutMs is false', async () => {
+    let seen: AbortSignal | undefined;
+    const breaker = createBreaker(
+      async (signal: AbortSignal, value: string) => {
+        seen = signal;
+        return value;
+      },
+      { name: 'untimed', timeoutMs: false, registry: new Registry() },
+    );
+    await expect(breaker.fire('v')).resolves.toBe('v');
+    expect(seen?.aborted).toBe(false);
     breaker.shutdown();
   });
 

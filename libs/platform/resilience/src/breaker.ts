@@ -3,8 +3,11 @@ import { register as defaultRegistry, Counter, Gauge, type Registry } from 'prom
 
 export interface BreakerOptions {
   name: string;
-  /** Per-call timeout; the call's AbortSignal is aborted when it passes. Default 5000 ms. */
-  timeoutMs?: number;
+  /**
+   * Per-call timeout; the call's AbortSignal is aborted when it passes. Default 5000 ms. `false` when the action
+   * enforces its own per-call deadline (gRPC), which a breaker-wide timeout would cut short.
+   */
+  timeoutMs?: number | false;
   /** Failure percentage over the rolling window that opens the breaker. Default 50. */
   errorThresholdPercentage?: number;
   /** Calls needed in the window before the breaker may open, so one failure never opens it. Default 5. */
@@ -13,8 +16,14 @@ export interface BreakerOptions {
   resetTimeoutMs?: number;
   /** Length of the rolling statistics window. Default 10000 ms. */
   rollingCountTimeoutMs?: number;
-  /** Errors for which this returns false (not found, validation…) pass through without counting as failures. */
+  /**
+   * Errors for which this returns false (not found, validation…) pass through without counting as failures.
+   * Timeouts always count.
+   */
   isFailure?: (error: unknown) => boolean;
+  /** Called on every transition, e.g. to log it. */
+  onStateChange?: (state: BreakerState) => void;
+  /** Where the metrics go; prom-client's default registry otherwise. */
   registry?: Registry;
 }
 
@@ -47,8 +56,9 @@ export class BreakerTimeoutError extends Error {
 const STATE_VALUE: Record<BreakerState, number> = { closed: 0, 'half-open': 1, open: 2 };
 
 /**
- * An opossum circuit breaker with production defaults. Timeouts are ours, per call: opossum's own abort controller
- * is shared by all calls of a breaker, so one slow call would abort every other call in flight.
+ * An opossum circuit breaker with production defaults. Timeouts are ours, per call: opossum 9's `abortController`
+ * option is one controller per breaker, aborted on any timeout and renewed only on half-open/close, so one slow
+ * call would abort every call in flight and every later one.
  */
 export function createBreaker<A extends unknown[], R>(
   action: (signal: AbortSignal, ...args: A) => Promise<R>,
@@ -60,22 +70,17 @@ export function createBreaker<A extends unknown[], R>(
 
   const timed = (...args: A): Promise<R> => {
     const controller = new AbortController();
+    if (timeoutMs === false) return invoke(action, controller.signal, args);
     return new Promise<R>((resolve, reject) => {
       const timer = setTimeout(() => {
+        const error = new BreakerTimeoutError(options.name, timeoutMs);
         metrics.events.inc({ ...labels, event: 'timeout' });
-        controller.abort(new BreakerTimeoutError(options.name, timeoutMs));
-        reject(new BreakerTimeoutError(options.name, timeoutMs));
+        controller.abort(error);
+        reject(error);
       }, timeoutMs);
-      action(controller.signal, ...args).then(
-        (value) => {
-          clearTimeout(timer);
-          resolve(value);
-        },
-        (error: unknown) => {
-          clearTimeout(timer);
-          reject(error);
-        },
-      );
+      invoke(action, controller.signal, args)
+        .then(resolve, reject)
+        .finally(() => clearTimeout(timer));
     });
   };
 
@@ -86,17 +91,24 @@ export function createBreaker<A extends unknown[], R>(
     volumeThreshold: options.volumeThreshold ?? 5,
     resetTimeout: options.resetTimeoutMs ?? 30_000,
     rollingCountTimeout: options.rollingCountTimeoutMs ?? 10_000,
-    errorFilter: (error: unknown) => (options.isFailure ? !options.isFailure(error) : false),
+    // opossum's errorFilter is inverted: true means "not a failure" (it then emits 'success').
+    errorFilter: (error: unknown) =>
+      !(error instanceof BreakerTimeoutError) && options.isFailure !== undefined && !options.isFailure(error),
   });
 
   const stateOf = (): BreakerState => (circuit.opened ? 'open' : circuit.halfOpen ? 'half-open' : 'closed');
-  const recordState = (): void => void metrics.state.set(labels, STATE_VALUE[stateOf()]);
-  recordState();
-  // The typings overload on() per event name; every one of these events is emitted with no arguments we need.
-  for (const event of ['success', 'failure', 'reject', 'open', 'close', 'halfOpen'] as const) {
-    (circuit as unknown as NodeJS.EventEmitter).on(event, () => {
+  metrics.state.set(labels, STATE_VALUE.closed);
+  // The typings overload on() per event name; none of these listeners needs the event's arguments.
+  const events = circuit as unknown as NodeJS.EventEmitter;
+  for (const event of ['success', 'failure', 'reject'] as const) {
+    events.on(event, () => metrics.events.inc({ ...labels, event }));
+  }
+  for (const event of ['open', 'close', 'halfOpen'] as const) {
+    events.on(event, () => {
       metrics.events.inc({ ...labels, event });
-      recordState();
+      const state = stateOf();
+      metrics.state.set(labels, STATE_VALUE[state]);
+      options.onStateChange?.(state);
     });
   }
 
@@ -115,6 +127,15 @@ export function createBreaker<A extends unknown[], R>(
     },
     shutdown: () => circuit.shutdown(),
   };
+}
+
+/** Runs the action so that a synchronous throw becomes a rejection like any other failure. */
+async function invoke<A extends unknown[], R>(
+  action: (signal: AbortSignal, ...args: A) => Promise<R>,
+  signal: AbortSignal,
+  args: A,
+): Promise<R> {
+  return action(signal, ...args);
 }
 
 function isOpossumOpenError(error: unknown): boolean {

@@ -58,4 +58,34 @@ describe(retry.name, () => {
     ).rejects.toThrow('aborted run');
     expect(attempts).toBe(1);
   });
+
+  it('makes no attempt once already aborted', async () => {
+    let attempts = 0;
+    await expect(
+      retry(
+        async () => {
+          attempts++;
+          return 'never';
+        },
+        { signal: AbortSignal.abort() },
+      ),
+    ).rejects.toMatchObject({ name: 'AbortError' });
+    expect(attempts).toBe(0);
+  });
+
+  it('ends a pending backoff when aborted, with the last error', async () => {
+    const controller = new AbortController();
+    let attempts = 0;
+    const running = retry(
+      async () => {
+        attempts++;
+        setTimeout(() => controller.abort(), 5);
+        throw new Error('still down');
+      },
+      // A backoff far beyond the test timeout: only the abort can end it.
+      { signal: controller.signal, baseDelayMs: 600_000, maxDelayMs: 600_000, shouldRetry: () => true },
+    );
+    await expect(running).rejects.toThrow('still down');
+    expect(attempts).toBe(1);
+  });
 });
