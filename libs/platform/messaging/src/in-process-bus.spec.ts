@@ -59,6 +59,16 @@ describe(InProcessBus.name, () => {
     await expect(bus.ping()).rejects.toThrow('closed');
   });
 
+  it('rejects a maxBatchSize that is not a positive integer', async () => {
+    const bus = new InProcessBus();
+    for (const maxBatchSize of [0, 2.5]) {
+      await expect(bus.subscribeBatches({ durableName: 'd', filterSubjects: ['events.>'], maxBatchSize }, async () => undefined)).rejects.toThrow(
+        'maxBatchSize must be a positive integer',
+      );
+    }
+    await bus.close();
+  });
+
   it('does not wait for handlers in publish, so a publisher holding a DB transaction never waits for consumers', async () => {
     const bus = new InProcessBus();
     let releaseHandler = (): void => undefined;

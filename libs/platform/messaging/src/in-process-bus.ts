@@ -1,9 +1,13 @@
 import { EVENTS_SUBJECT_ROOT, type EventEnvelope } from '@llmops/contracts';
+import { deliverBatch, singleEventHandler, type PendingEvent } from './batch-delivery.js';
 import { decodeEvent } from './event-codec.js';
 import {
   DEFAULT_MAX_DELIVER,
   deadLetterSubject,
+  maxBatchSizeOf,
   redeliveryDelayMs,
+  type BatchHandler,
+  type BatchedConsumerOptions,
   type ConsumerOptions,
   type DeliveredEvent,
   type EventBus,
@@ -75,8 +79,8 @@ type NextDelivery = { event: StoredEvent; deliveryCount: number } | { waitMs: nu
  * EventBus in memory for the single-process mode (no NATS_URL), with JetStream's semantics: an ordered log,
  * dedup by eventId within a window, durable consumers that keep their cursor across subscribe() calls, redelivery
  * with backoff when a handler throws, and dead-lettering after maxDeliver. The handler's promise is the ack, so
- * `ackWaitMs` and `batchSize` do not apply. Nothing survives a restart; the outbox still protects events that were
- * not yet published.
+ * `ackWaitMs` and `batchSize` do not apply; a batch is what was published while the previous one was handled.
+ * Nothing survives a restart; the outbox still protects events that were not yet published.
  */
 export class InProcessBus implements EventBus {
   private readonly log = new Map<number, StoredEvent>();
@@ -112,7 +116,12 @@ export class InProcessBus implements EventBus {
   }
 
   async subscribe(options: ConsumerOptions, handler: EventHandler): Promise<Subscription> {
+    return this.subscribeBatches({ ...options, maxBatchSize: 1 }, singleEventHandler(handler));
+  }
+
+  async subscribeBatches(options: BatchedConsumerOptions, handler: BatchHandler): Promise<Subscription> {
     this.assertOpen();
+    const maxBatchSize = maxBatchSizeOf(options);
     let cursor = this.cursors.get(options.durableName);
     if (cursor) cursor.options = options;
     else {
@@ -121,7 +130,7 @@ export class InProcessBus implements EventBus {
       this.cursors.set(options.durableName, cursor);
     }
     const state = { active: true };
-    const pumping = this.pump(cursor, handler, state);
+    const pumping = this.pump(cursor, maxBatchSize, handler, state);
     const subscription: Subscription = {
       close: async () => {
         state.active = false;
@@ -143,12 +152,27 @@ export class InProcessBus implements EventBus {
     await Promise.all([...this.subscriptions].map((subscription) => subscription.close()));
   }
 
-  private async pump(cursor: DurableCursor, handler: EventHandler, state: { active: boolean }): Promise<void> {
+  private async pump(cursor: DurableCursor, maxBatchSize: number, handler: BatchHandler, state: { active: boolean }): Promise<void> {
     while (state.active) {
-      const next = this.nextDelivery(cursor);
+      const next = this.nextBatch(cursor, maxBatchSize);
       if ('waitMs' in next) await cursor.wait(next.waitMs);
-      else await this.deliver(cursor, next.event, next.deliveryCount, handler);
+      else {
+        await deliverBatch(next, handler);
+        this.trim();
+      }
     }
+  }
+
+  /** Whatever is due, up to `maxBatchSize`: the events published while the previous batch was handled. */
+  private nextBatch(cursor: DurableCursor, maxBatchSize: number): PendingEvent[] | { waitMs: number } {
+    const batch: PendingEvent[] = [];
+    for (let taken = 0; taken < maxBatchSize; taken += 1) {
+      const next = this.nextDelivery(cursor);
+      if ('waitMs' in next) return taken === 0 ? next : batch;
+      const pending = this.receive(cursor, next.event, next.deliveryCount);
+      if (pending) batch.push(pending);
+    }
+    return batch;
   }
 
   /** Due redeliveries first (lowest sequence first), then the next new event matching the filters. */
@@ -177,8 +201,7 @@ export class InProcessBus implements EventBus {
     return { waitMs: Math.max(0, earliestDueAt - now) };
   }
 
-  private async deliver(cursor: DurableCursor, stored: StoredEvent, deliveryCount: number, handler: EventHandler): Promise<void> {
-    const { options } = cursor;
+  private receive(cursor: DurableCursor, stored: StoredEvent, deliveryCount: number): PendingEvent | undefined {
     cursor.pending.set(stored.seq, { deliveryCount, dueAt: Infinity });
     const delivered: DeliveredEvent = {
       subject: stored.subject,
@@ -192,24 +215,30 @@ export class InProcessBus implements EventBus {
       event = decodeEvent(stored.data);
     } catch (error) {
       this.deadLetter(cursor, delivered, error);
+      return undefined;
+    }
+    return {
+      event,
+      raw: delivered,
+      ack: () => {
+        cursor.pending.delete(stored.seq); // the pump trims the log once per batch
+      },
+      fail: (error) => this.failed(cursor, delivered, error),
+    };
+  }
+
+  private failed(cursor: DurableCursor, delivered: DeliveredEvent, error: unknown): void {
+    const { options } = cursor;
+    if (delivered.deliveryCount >= (options.maxDeliver ?? DEFAULT_MAX_DELIVER)) {
+      this.deadLetter(cursor, delivered, error);
       return;
     }
-    try {
-      await handler(event, delivered);
-      cursor.pending.delete(stored.seq);
-      this.trim();
-    } catch (error) {
-      if (deliveryCount >= (options.maxDeliver ?? DEFAULT_MAX_DELIVER)) {
-        this.deadLetter(cursor, delivered, error);
-        return;
-      }
-      const delayMs = redeliveryDelayMs(deliveryCount, options.retryBackoff);
-      this.logger.warn(
-        { consumer: options.durableName, eventId: stored.eventId, attempt: deliveryCount, retryInMs: delayMs, err: errorMessage(error) },
-        'event handler failed; will redeliver',
-      );
-      cursor.pending.set(stored.seq, { deliveryCount, dueAt: Date.now() + delayMs });
-    }
+    const delayMs = redeliveryDelayMs(delivered.deliveryCount, options.retryBackoff);
+    this.logger.warn(
+      { consumer: options.durableName, eventId: delivered.eventId, attempt: delivered.deliveryCount, retryInMs: delayMs, err: errorMessage(error) },
+      'event handler failed; will redeliver',
+    );
+    cursor.pending.set(delivered.streamSequence, { deliveryCount: delivered.deliveryCount, dueAt: Date.now() + delayMs });
   }
 
   /** There is no broker to hold dead letters in memory, so the log line is the record. */

@@ -1,11 +1,15 @@
 export { decodeEvent, encodeEvent } from './event-codec.js';
 export {
+  DEFAULT_MAX_BATCH_SIZE,
   deadLetterSubject,
   redeliveryDelayMs,
+  type BatchHandler,
+  type BatchedConsumerOptions,
   type ConsumerOptions,
   type DeliveredEvent,
   type EventBus,
   type EventHandler,
+  type ReceivedEvent,
   type RetryBackoff,
   type Subscription,
 } from './event-bus.js';

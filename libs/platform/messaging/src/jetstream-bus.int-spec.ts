@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { StorageType, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, nanos, type NatsConnection } from '@nats-io/transport-node';
 import { deleteJetStreamStreams, sleep, TEST_NATS_URL, waitFor } from '@llmops/platform-testing';
-import { deadLetterSubject } from './event-bus.js';
+import { deadLetterSubject, type DeliveredEvent } from './event-bus.js';
 import { JetStreamBus } from './jetstream-bus.js';
 import { testEvent } from './testing/test-events.js';
 
@@ -94,6 +94,38 @@ describe(JetStreamBus.name, () => {
     expect(seenBySecond).toEqual([second!.id]);
   });
 
+  it('redelivers the events a crashed process fetched and never acked to the next subscriber, after ackWait', async () => {
+    const options = { durableName: `crash_${suffix}`, filterSubjects: [`${subjectRoot}.crash.>`], ackWaitMs: 1_000, maxBatchSize: 50 };
+    const events = [1, 2, 3].map((n) => testEvent(`${subjectRoot}.crash.item.created`, n));
+    for (const event of events) await bus.publish(event.subject, event.bytes, event.id);
+    const crashing = await JetStreamBus.connect({ url: TEST_NATS_URL, stream, subjectRoot, name: 'jsbus-crashing' });
+    const stuck: string[] = [];
+    await crashing.subscribeBatches(options, (batch) => {
+      stuck.push(...batch.map(({ event }) => event.id));
+      return new Promise<void>(() => undefined); // the commit never finishes
+    });
+    await waitFor(() => stuck.length > 0, { message: 'timed out waiting for the crashing handler' });
+
+    await crash(crashing);
+    const crashedAt = Date.now();
+    const redelivered: DeliveredEvent[] = [];
+    const subscription = await bus.subscribeBatches(options, async (batch) => void redelivered.push(...batch.map(({ raw }) => raw)));
+
+    await waitFor(() => redelivered.length === events.length, { message: 'timed out waiting for the redeliveries' });
+    expect(Date.now() - crashedAt).toBeGreaterThanOrEqual(500);
+    expect(redelivered.map(({ eventId }) => eventId)).toEqual(events.map((event) => event.id));
+    expect(redelivered.map(({ deliveryCount }) => deliveryCount)).toEqual([2, 2, 2]);
+    await subscription.close();
+  });
+
+  it('lets a batch consumer fetch and hold two full batches', async () => {
+    const durableName = `batched_${suffix}`;
+    await (await bus.subscribeBatches({ durableName, filterSubjects: [`${subjectRoot}.batched.>`], maxBatchSize: 800 }, async () => undefined)).close();
+
+    const { config } = await manager.consumers.info(stream, durableName);
+    expect(config.max_ack_pending).toBe(1_600);
+  });
+
   it('updates an existing durable consumer when its options change', async () => {
     const durableName = `update_${suffix}`;
     const filterSubjects = [`${subjectRoot}.update.>`];
@@ -105,3 +137,8 @@ describe(JetStreamBus.name, () => {
     expect(config).toMatchObject({ max_deliver: 7, ack_wait: nanos(10_000), filter_subject: filterSubjects[0] });
   });
 });
+
+/** A process dying mid-batch: its connection drops without close(), which would wait for the handler. */
+async function crash(bus: JetStreamBus): Promise<void> {
+  await (bus as unknown as { connection: NatsConnection }).connection.close();
+}

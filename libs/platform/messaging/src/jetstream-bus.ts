@@ -15,13 +15,18 @@ import {
 } from '@nats-io/jetstream';
 import { connect, headers, nanos, type NatsConnection } from '@nats-io/transport-node';
 import { EVENTS_STREAM, EVENTS_SUBJECT_ROOT, type EventEnvelope } from '@llmops/contracts';
+import { deliverBatch, singleEventHandler, type PendingEvent } from './batch-delivery.js';
+import { bufferedBatches } from './buffered-batches.js';
 import { decodeEvent } from './event-codec.js';
 import {
   DEFAULT_ACK_WAIT_MS,
   DEFAULT_BATCH_SIZE,
   DEFAULT_MAX_DELIVER,
   deadLetterSubject,
+  maxBatchSizeOf,
   redeliveryDelayMs,
+  type BatchHandler,
+  type BatchedConsumerOptions,
   type ConsumerOptions,
   type DeliveredEvent,
   type EventBus,
@@ -47,6 +52,7 @@ export interface JetStreamBusOptions {
 }
 
 const MSG_ID_HEADER = 'Nats-Msg-Id';
+const SERVER_DEFAULT_MAX_ACK_PENDING = 1_000;
 
 /**
  * EventBus on NATS JetStream: one file-backed stream for `<root>.>`, publishes deduplicated by msgID, durable pull
@@ -103,12 +109,21 @@ export class JetStreamBus implements EventBus {
   }
 
   async subscribe(options: ConsumerOptions, handler: EventHandler): Promise<Subscription> {
-    await this.ensureConsumer(options);
+    return this.subscribeBatches({ ...options, maxBatchSize: 1 }, singleEventHandler(handler));
+  }
+
+  async subscribeBatches(options: BatchedConsumerOptions, handler: BatchHandler): Promise<Subscription> {
+    const maxBatchSize = maxBatchSizeOf(options);
+    // Fetching at least a batch ahead is what lets deliveries pile up into a full batch while the handler runs.
+    const fetchAhead = Math.max(options.batchSize ?? DEFAULT_BATCH_SIZE, maxBatchSize);
+    await this.ensureConsumer(options, fetchAhead);
     const consumer = await this.js.consumers.get(this.stream, options.durableName);
-    const messages = await consumer.consume({ max_messages: options.batchSize ?? DEFAULT_BATCH_SIZE });
-    // Handled one at a time so each consumer sees the stream in order.
+    const messages = await consumer.consume({ max_messages: fetchAhead });
+    // One handler call at a time, so each consumer sees the stream in order.
     const handling = (async () => {
-      for await (const message of messages) await this.handle(message, options, handler);
+      for await (const fetched of bufferedBatches(messages, maxBatchSize)) {
+        await deliverBatch(fetched.flatMap((message) => this.receive(message, options) ?? []), handler);
+      }
     })().catch((error: unknown) => {
       this.logger.error({ consumer: options.durableName, err: errorMessage(error) }, 'event consumer stopped');
     });
@@ -137,7 +152,7 @@ export class JetStreamBus implements EventBus {
     else await this.connection.close();
   }
 
-  private async handle(message: JsMsg, options: ConsumerOptions, handler: EventHandler): Promise<void> {
+  private receive(message: JsMsg, options: ConsumerOptions): PendingEvent | undefined {
     const delivered: DeliveredEvent = {
       subject: message.subject,
       eventId: message.headers?.get(MSG_ID_HEADER) ?? '',
@@ -150,25 +165,29 @@ export class JetStreamBus implements EventBus {
       event = decodeEvent(message.data);
     } catch (error) {
       this.deadLetter(message, delivered, options, error); // undecodable: no retry can fix it
-      return;
+      return undefined;
     }
     if (delivered.eventId === '') delivered.eventId = event.id;
-    try {
-      await handler(event, delivered);
-      message.ack();
-    } catch (error) {
-      const maxDeliver = options.maxDeliver ?? DEFAULT_MAX_DELIVER;
-      if (delivered.deliveryCount >= maxDeliver) {
-        this.deadLetter(message, delivered, options, error);
-        return;
-      }
-      const delayMs = redeliveryDelayMs(delivered.deliveryCount, options.retryBackoff);
-      this.logger.warn(
-        { consumer: options.durableName, eventId: delivered.eventId, attempt: delivered.deliveryCount, retryInMs: delayMs, err: errorMessage(error) },
-        'event handler failed; will redeliver',
-      );
-      message.nak(delayMs);
+    return {
+      event,
+      raw: delivered,
+      ack: () => message.ack(),
+      fail: (error) => this.failed(message, delivered, options, error),
+    };
+  }
+
+  private failed(message: JsMsg, delivered: DeliveredEvent, options: ConsumerOptions, error: unknown): void {
+    const maxDeliver = options.maxDeliver ?? DEFAULT_MAX_DELIVER;
+    if (delivered.deliveryCount >= maxDeliver) {
+      this.deadLetter(message, delivered, options, error);
+      return;
     }
+    const delayMs = redeliveryDelayMs(delivered.deliveryCount, options.retryBackoff);
+    this.logger.warn(
+      { consumer: options.durableName, eventId: delivered.eventId, attempt: delivered.deliveryCount, retryInMs: delayMs, err: errorMessage(error) },
+      'event handler failed; will redeliver',
+    );
+    message.nak(delayMs);
   }
 
   private deadLetter(message: JsMsg, delivered: DeliveredEvent, options: ConsumerOptions, error: unknown): void {
@@ -206,12 +225,14 @@ export class JetStreamBus implements EventBus {
     this.logger.info({ stream: this.stream, subjectRoot: this.subjectRoot }, 'created JetStream stream');
   }
 
-  private async ensureConsumer(options: ConsumerOptions): Promise<void> {
+  private async ensureConsumer(options: ConsumerOptions, fetchAhead: number): Promise<void> {
     const [firstFilter, ...moreFilters] = options.filterSubjects;
     if (firstFilter === undefined) throw new Error(`Consumer ${options.durableName} needs at least one filter subject`);
     const updatable = {
       ack_wait: nanos(options.ackWaitMs ?? DEFAULT_ACK_WAIT_MS),
       max_deliver: options.maxDeliver ?? DEFAULT_MAX_DELIVER,
+      // Room for a batch being handled and the next one piling up; the server stops delivering beyond it.
+      max_ack_pending: Math.max(SERVER_DEFAULT_MAX_ACK_PENDING, 2 * fetchAhead),
       // A single filter goes in filter_subject: filter_subjects needs nats-server 2.10.
       ...(moreFilters.length === 0 ? { filter_subject: firstFilter } : { filter_subjects: options.filterSubjects }),
     } satisfies Partial<ConsumerConfig>;
@@ -232,6 +253,7 @@ export class JetStreamBus implements EventBus {
     const unchanged =
       config.ack_wait === updatable.ack_wait &&
       config.max_deliver === updatable.max_deliver &&
+      config.max_ack_pending === updatable.max_ack_pending &&
       (config.filter_subject ?? '') === ('filter_subject' in updatable ? updatable.filter_subject : '') &&
       sameSubjects(config.filter_subjects, 'filter_subjects' in updatable ? updatable.filter_subjects : undefined);
     if (!unchanged) await this.manager.consumers.update(this.stream, options.durableName, updatable);

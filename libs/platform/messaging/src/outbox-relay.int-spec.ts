@@ -26,6 +26,10 @@ class RecordingBus implements EventBus {
     throw new Error('not used');
   }
 
+  async subscribeBatches(): Promise<Subscription> {
+    throw new Error('not used');
+  }
+
   async ping(): Promise<void> {
     if (this.published.length >= this.failAfter) throw new Error('bus unavailable');
   }
