@@ -1,22 +1,8 @@
 import type { Database } from '@llmops/platform-persistence';
 import { AUDIT_SCHEMA } from '../migrations/1763800000000-CreateAuditLogs.js';
+import { AUDIT_ENTRY_COLUMNS, auditRowFromSql, type AuditLogRow } from './audit-entry.js';
+import type { SensitiveDetailHasher } from './sensitive-detail-hasher.js';
 import { AuditException, AuditExceptionCode } from './exceptions/audit.exception.js';
-
-export interface AuditLogRow {
-  id: string;
-  eventType: string;
-  actorId: string | null;
-  actorType: string;
-  resourceType: string | null;
-  resourceId: string | null;
-  action: string;
-  details: Record<string, unknown>;
-  ipAddress: string | null;
-  userAgent: string | null;
-  source: string;
-  correlationId: string | null;
-  createdAt: Date;
-}
 
 export interface AuditLogFilter {
   from?: Date;
@@ -26,6 +12,8 @@ export interface AuditLogFilter {
   resourceId?: string;
   action?: string;
   eventType?: string;
+  /** Exact matches on top-level detail fields; sensitive fields are compared by their HMAC. */
+  details?: Record<string, string>;
   cursor?: string;
   limit?: number;
 }
@@ -35,7 +23,10 @@ export const MAX_PAGE_SIZE = 500;
 
 /** Audit entries newest first, with a keyset cursor (created_at, id) that stays stable while entries arrive. */
 export class AuditLogQuery {
-  constructor(private readonly database: Database) {}
+  constructor(
+    private readonly database: Database,
+    private readonly hasher: SensitiveDetailHasher,
+  ) {}
 
   async page(filter: AuditLogFilter): Promise<{ entries: AuditLogRow[]; nextCursor?: string }> {
     const limit = filter.limit && filter.limit > 0 ? filter.limit : DEFAULT_PAGE_SIZE;
@@ -55,6 +46,15 @@ export class AuditLogQuery {
     if (filter.resourceId) add('resource_id = ?', filter.resourceId);
     if (filter.action) add('action = ?', filter.action);
     if (filter.eventType) add('event_type = ?', filter.eventType);
+    for (const [field, value] of Object.entries(filter.details ?? {})) {
+      if (!/^[A-Za-z0-9_.-]{1,64}$/.test(field)) {
+        throw new AuditException(AuditExceptionCode.InvalidQuery, `detail field ${JSON.stringify(field)} is not a field name`, 'details');
+      }
+      // Containment matches the string, and a number or boolean written the same way.
+      const stored = this.hasher.isSensitive(field) ? this.hasher.hashValue(value) : value;
+      const alternatives = [{ [field]: stored }, ...scalarReadingsOf(stored).map((scalar) => ({ [field]: scalar }))];
+      add(`details @> ANY(?::jsonb[])`, alternatives.map((candidate) => JSON.stringify(candidate)));
+    }
     if (filter.cursor) {
       const { createdAt, id } = decodeCursor(filter.cursor);
       params.push(createdAt, id);
@@ -62,36 +62,24 @@ export class AuditLogQuery {
     }
     params.push(limit + 1);
     const rows: Array<Record<string, unknown>> = await this.database.dataSource.query(
-      `SELECT id, event_type, actor_id, actor_type, resource_type, resource_id, action, details, host(ip_address) AS ip_address,
-              user_agent, source, correlation_id, created_at
+      `SELECT ${AUDIT_ENTRY_COLUMNS}
          FROM ${AUDIT_SCHEMA}.audit_logs
         ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
         ORDER BY created_at DESC, id DESC
         LIMIT $${params.length}`,
       params,
     );
-    const entries = rows.slice(0, limit).map(toRow);
+    const entries = rows.slice(0, limit).map(auditRowFromSql);
     const last = entries.at(-1);
     return { entries, nextCursor: rows.length > limit && last ? encodeCursor(last) : undefined };
   }
 }
 
-function toRow(row: Record<string, unknown>): AuditLogRow {
-  return {
-    id: String(row.id),
-    eventType: String(row.event_type),
-    actorId: (row.actor_id as string | null) ?? null,
-    actorType: String(row.actor_type),
-    resourceType: (row.resource_type as string | null) ?? null,
-    resourceId: (row.resource_id as string | null) ?? null,
-    action: String(row.action),
-    details: (typeof row.details === 'string' ? JSON.parse(row.details) : row.details) as Record<string, unknown>,
-    ipAddress: (row.ip_address as string | null) ?? null,
-    userAgent: (row.user_agent as string | null) ?? null,
-    source: String(row.source),
-    correlationId: (row.correlation_id as string | null) ?? null,
-    createdAt: new Date(row.created_at as string | Date),
-  };
+/** `42` may be stored as the number 42, `true` as the boolean. */
+function scalarReadingsOf(value: string): unknown[] {
+  if (value === 'true' || value === 'false') return [value === 'true'];
+  const number = Number(value);
+  return value.trim() !== '' && Number.isFinite(number) && String(number) === value ? [number] : [];
 }
 
 export function encodeCursor(row: Pick<AuditLogRow, 'createdAt' | 'id'>): string {

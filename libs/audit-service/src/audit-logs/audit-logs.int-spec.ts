@@ -1,52 +1,23 @@
-import { randomUUID } from 'node:crypto';
-import { create } from '@bufbuild/protobuf';
-import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { EventEnvelopeSchema, type EventEnvelope } from '@llmops/contracts';
-import { createLogger } from '@llmops/platform-observability';
-import { openDatabase, type Database } from '@llmops/platform-persistence';
-import { createTestDatabase, type TestDatabase } from '@llmops/platform-testing';
-import { AUDIT_SCHEMA, CreateAuditLogs1763800000000 } from '../migrations/1763800000000-CreateAuditLogs.js';
-import { AuditLogQuery } from './audit-log-query.js';
+import { AUDIT_SCHEMA } from '../migrations/1763800000000-CreateAuditLogs.js';
+import { auditEvent as event, openAuditLogFixture, type AuditLogFixture } from '../testing/audit-log-fixture.js';
+import type { AuditLogQuery } from './audit-log-query.js';
 import { AuditLogRecorder } from './audit-log-recorder.js';
 import { ensureMonthlyPartitions } from './audit-partitions.js';
 import { AuditException, AuditExceptionCode } from './exceptions/audit.exception.js';
 
-function event(overrides: Partial<{ id: string; type: string; subject: string; time: Date; actorId: string }> = {}): EventEnvelope {
-  return create(EventEnvelopeSchema, {
-    id: overrides.id ?? randomUUID(),
-    type: overrides.type ?? 'config.updated',
-    source: 'config-manager',
-    subject: overrides.subject ?? 'configs/acme/app/model@production',
-    time: timestampFromDate(overrides.time ?? new Date()),
-    actor: { id: overrides.actorId ?? 'user-1', type: 'user', ipAddress: '10.0.0.7', userAgent: 'curl/8' },
-    payload: { version: 3 },
-    correlationId: 'req-1',
-  });
-}
-
 describe(AuditLogRecorder.name, () => {
-  let testDatabase: TestDatabase;
-  let database: Database;
+  let fixture: AuditLogFixture;
   let recorder: AuditLogRecorder;
   let query: AuditLogQuery;
 
   beforeAll(async () => {
-    testDatabase = await createTestDatabase({ prefix: 'audit' });
-    database = await openDatabase({
-      service: 'audit-service',
-      schema: AUDIT_SCHEMA,
-      url: testDatabase.url,
-      entities: [],
-      migrations: [CreateAuditLogs1763800000000],
-    });
-    recorder = new AuditLogRecorder(database, createLogger({ service: 'audit-test', version: 'test', level: 'silent' }));
-    query = new AuditLogQuery(database);
+    fixture = await openAuditLogFixture();
+    ({ recorder, query } = fixture);
   });
 
   afterAll(async () => {
-    await database?.close();
-    await testDatabase?.drop();
+    await fixture?.close();
   });
 
   it('stores a redelivered event once', async () => {
@@ -91,11 +62,11 @@ describe(AuditLogRecorder.name, () => {
     const future = new Date(Date.UTC(2031, 4, 10));
     const stored = event({ time: future, subject: 'configs/future/k@base' });
     await recorder.record(stored);
-    const created = await ensureMonthlyPartitions(database.dataSource, future, 0);
+    const created = await ensureMonthlyPartitions(fixture.database.dataSource, future, 0);
     expect(created).toEqual(['audit_logs_2031_05']);
-    const inPartition = await database.dataSource.query(`SELECT id FROM ${AUDIT_SCHEMA}.audit_logs_2031_05`);
+    const inPartition = await fixture.database.dataSource.query(`SELECT id FROM ${AUDIT_SCHEMA}.audit_logs_2031_05`);
     expect(inPartition).toEqual([{ id: stored.id }]);
-    expect(await ensureMonthlyPartitions(database.dataSource, future, 0)).toEqual([]);
+    expect(await ensureMonthlyPartitions(fixture.database.dataSource, future, 0)).toEqual([]);
   });
 
   it('refuses a cursor it did not issue and a page size above the limit', async () => {

@@ -43,7 +43,16 @@ function configImplementation(overrides: Partial<ConfigImpl> = {}): ConfigImpl {
   };
 }
 
+/** The audit handlers these tests call; every other AuditService method answers UNIMPLEMENTED. */
 const auditImplementation: AuditImpl = {
+  ...(Object.fromEntries(
+    Object.keys(AuditService.method).map((name) => [
+      name,
+      async () => {
+        throw new GrpcStatusError(status.UNIMPLEMENTED, `${name} is not served in this test`);
+      },
+    ]),
+  ) as unknown as AuditImpl),
   queryAuditLog: async function* () {
     yield { entry: { id: 'e1', action: 'config.set', sequence: 0n }, cursor: 'c1' };
   },

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Client, credentials } from '@grpc/grpc-js';
-import { AuditService } from '@llmops/contracts';
+import { SecretService } from '@llmops/contracts';
 import { GrpcStatusError } from '@llmops/platform-grpc';
 import { createLogger, createMetricsRegistry } from '@llmops/platform-observability';
 import { sqlMigration } from '@llmops/platform-persistence';
@@ -13,6 +13,10 @@ const CreateThings1763800000000 = sqlMigration(
   ['CREATE TABLE host_test.things (id int PRIMARY KEY)'],
   ['DROP TABLE host_test.things'],
 );
+
+const notHere = async (): Promise<never> => {
+  throw new GrpcStatusError(status.UNIMPLEMENTED, 'not here');
+};
 
 describe(GrpcServiceHost.name, () => {
   let database: TestDatabase;
@@ -47,11 +51,10 @@ describe(GrpcServiceHost.name, () => {
       journal.push('composed');
       return {
         register: (server) =>
-          server.addService(AuditService, {
-            queryAuditLog: async function* () {},
-            verifyIntegrity: async () => {
-              throw new GrpcStatusError(status.UNIMPLEMENTED, 'not here');
-            },
+          server.addService(SecretService, {
+            getSecret: notHere,
+            setSecret: notHere,
+            rotateSecret: notHere,
           }),
         stop: async () => void journal.push('components stopped'),
       };

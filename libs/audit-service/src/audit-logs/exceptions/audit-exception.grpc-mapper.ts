@@ -17,8 +17,8 @@ function grpcStatusOf(code: AuditExceptionCode): status {
       return status.PERMISSION_DENIED;
     case AuditExceptionCode.Unauthenticated:
       return status.UNAUTHENTICATED;
-    case AuditExceptionCode.NotAvailable:
-      return status.UNIMPLEMENTED;
+    case AuditExceptionCode.NotFound:
+      return status.NOT_FOUND;
     default:
       return assertUnreachable(code);
   }

@@ -1,8 +1,8 @@
 export enum AuditExceptionCode {
   InvalidQuery = 'INVALID_QUERY',
+  NotFound = 'NOT_FOUND',
   PermissionDenied = 'PERMISSION_DENIED',
   Unauthenticated = 'UNAUTHENTICATED',
-  NotAvailable = 'NOT_AVAILABLE',
 }
 
 export class AuditException extends Error {

@@ -12,7 +12,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file llmops/audit/v1/audit.proto.
  */
 export const file_llmops_audit_v1_audit: GenFile = /*@__PURE__*/
-  fileDesc("ChtsbG1vcHMvYXVkaXQvdjEvYXVkaXQucHJvdG8SD2xsbW9wcy5hdWRpdC52MSK1AgoNQXVkaXRMb2dFbnRyeRIKCgJpZBgBIAEoCRISCgpldmVudF90eXBlGAIgASgJEhAKCGFjdG9yX2lkGAMgASgJEhIKCmFjdG9yX3R5cGUYBCABKAkSFQoNcmVzb3VyY2VfdHlwZRgFIAEoCRITCgtyZXNvdXJjZV9pZBgGIAEoCRIOCgZhY3Rpb24YByABKAkSKAoHZGV0YWlscxgIIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSEgoKaXBfYWRkcmVzcxgJIAEoCRISCgp1c2VyX2FnZW50GAogASgJEi4KCmNyZWF0ZWRfYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBnNvdXJjZRgMIAEoCRIQCghzZXF1ZW5jZRgNIAEoAyLpAQoUUXVlcnlBdWRpdExvZ1JlcXVlc3QSKAoEZnJvbRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJgoCdG8YAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCGFjdG9yX2lkGAMgASgJEhUKDXJlc291cmNlX3R5cGUYBCABKAkSEwoLcmVzb3VyY2VfaWQYBSABKAkSDgoGYWN0aW9uGAYgASgJEhIKCmV2ZW50X3R5cGUYByABKAkSDgoGY3Vyc29yGAggASgJEg0KBWxpbWl0GAkgASgFIlYKFVF1ZXJ5QXVkaXRMb2dSZXNwb25zZRItCgVlbnRyeRgBIAEoCzIeLmxsbW9wcy5hdWRpdC52MS5BdWRpdExvZ0VudHJ5Eg4KBmN1cnNvchgCIAEoCSIrChZWZXJpZnlJbnRlZ3JpdHlSZXF1ZXN0EhEKCXRyZWVfc2l6ZRgBIAEoAyJ0ChdWZXJpZnlJbnRlZ3JpdHlSZXNwb25zZRINCgV2YWxpZBgBIAEoCBIRCgl0cmVlX3NpemUYAiABKAMSNwoKdmlvbGF0aW9ucxgDIAMoCzIjLmxsbW9wcy5hdWRpdC52MS5JbnRlZ3JpdHlWaW9sYXRpb24iQQoSSW50ZWdyaXR5VmlvbGF0aW9uEg0KBWluZGV4GAEgASgDEgwKBGtpbmQYAiABKAkSDgoGZGV0YWlsGAMgASgJMuABCgxBdWRpdFNlcnZpY2USZQoNUXVlcnlBdWRpdExvZxIlLmxsbW9wcy5hdWRpdC52MS5RdWVyeUF1ZGl0TG9nUmVxdWVzdBomLmxsbW9wcy5hdWRpdC52MS5RdWVyeUF1ZGl0TG9nUmVzcG9uc2UiA5ACATABEmkKD1ZlcmlmeUludGVncml0eRInLmxsbW9wcy5hdWRpdC52MS5WZXJpZnlJbnRlZ3JpdHlSZXF1ZXN0GigubGxtb3BzLmF1ZGl0LnYxLlZlcmlmeUludGVncml0eVJlc3BvbnNlIgOQAgFiBnByb3RvMw", [file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("ChtsbG1vcHMvYXVkaXQvdjEvYXVkaXQucHJvdG8SD2xsbW9wcy5hdWRpdC52MSLNAgoNQXVkaXRMb2dFbnRyeRIKCgJpZBgBIAEoCRISCgpldmVudF90eXBlGAIgASgJEhAKCGFjdG9yX2lkGAMgASgJEhIKCmFjdG9yX3R5cGUYBCABKAkSFQoNcmVzb3VyY2VfdHlwZRgFIAEoCRITCgtyZXNvdXJjZV9pZBgGIAEoCRIOCgZhY3Rpb24YByABKAkSKAoHZGV0YWlscxgIIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSEgoKaXBfYWRkcmVzcxgJIAEoCRISCgp1c2VyX2FnZW50GAogASgJEi4KCmNyZWF0ZWRfYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBnNvdXJjZRgMIAEoCRIQCghzZXF1ZW5jZRgNIAEoAxIWCg5jb3JyZWxhdGlvbl9pZBgOIAEoCSLeAgoUUXVlcnlBdWRpdExvZ1JlcXVlc3QSKAoEZnJvbRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJgoCdG8YAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCGFjdG9yX2lkGAMgASgJEhUKDXJlc291cmNlX3R5cGUYBCABKAkSEwoLcmVzb3VyY2VfaWQYBSABKAkSDgoGYWN0aW9uGAYgASgJEhIKCmV2ZW50X3R5cGUYByABKAkSDgoGY3Vyc29yGAggASgJEg0KBWxpbWl0GAkgASgFEkMKB2RldGFpbHMYCiADKAsyMi5sbG1vcHMuYXVkaXQudjEuUXVlcnlBdWRpdExvZ1JlcXVlc3QuRGV0YWlsc0VudHJ5Gi4KDERldGFpbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIlYKFVF1ZXJ5QXVkaXRMb2dSZXNwb25zZRItCgVlbnRyeRgBIAEoCzIeLmxsbW9wcy5hdWRpdC52MS5BdWRpdExvZ0VudHJ5Eg4KBmN1cnNvchgCIAEoCSIrChZWZXJpZnlJbnRlZ3JpdHlSZXF1ZXN0EhEKCXRyZWVfc2l6ZRgBIAEoAyK7AQoXVmVyaWZ5SW50ZWdyaXR5UmVzcG9uc2USDQoFdmFsaWQYASABKAgSEQoJdHJlZV9zaXplGAIgASgDEjcKCnZpb2xhdGlvbnMYAyADKAsyIy5sbG1vcHMuYXVkaXQudjEuSW50ZWdyaXR5VmlvbGF0aW9uEhEKCXJvb3RfaGFzaBgEIAEoDBIaChJ0cmVlX2hlYWRzX2NoZWNrZWQYBSABKAMSFgoOZW50cmllc19wcnVuZWQYBiABKAMiUwoSSW50ZWdyaXR5VmlvbGF0aW9uEg0KBWluZGV4GAEgASgDEgwKBGtpbmQYAiABKAkSDgoGZGV0YWlsGAMgASgJEhAKCGVudHJ5X2lkGAQgASgJImwKDlNpZ25lZFRyZWVIZWFkEhEKCXRyZWVfc2l6ZRgBIAEoAxIRCglyb290X2hhc2gYAiABKAwSEQoJdGltZXN0YW1wGAMgASgDEg4KBmtleV9pZBgEIAEoCRIRCglzaWduYXR1cmUYBSABKAwiLQoYR2V0U2lnbmVkVHJlZUhlYWRSZXF1ZXN0EhEKCXRyZWVfc2l6ZRgBIAEoAyJPChlHZXRTaWduZWRUcmVlSGVhZFJlc3BvbnNlEjIKCXRyZWVfaGVhZBgBIAEoCzIfLmxsbW9wcy5hdWRpdC52MS5TaWduZWRUcmVlSGVhZCI/ChhHZXRJbmNsdXNpb25Qcm9vZlJlcXVlc3QSEAoIZW50cnlfaWQYASABKAkSEQoJdHJlZV9zaXplGAIgASgDIswBChlHZXRJbmNsdXNpb25Qcm9vZlJlc3BvbnNlEhIKCmxlYWZfaW5kZXgYASABKAMSEQoJdHJlZV9zaXplGAIgASgDEhEKCWxlYWZfaGFzaBgDIAEoDBISCgphdWRpdF9wYXRoGAQgAygMEi0KBWVudHJ5GAUgASgLMh4ubGxtb3BzLmF1ZGl0LnYxLkF1ZGl0TG9nRW50cnkSMgoJdHJlZV9oZWFkGAYgASgLMh8ubGxtb3BzLmF1ZGl0LnYxLlNpZ25lZFRyZWVIZWFkIjsKGkdldENvbnNpc3RlbmN5UHJvb2ZSZXF1ZXN0Eg0KBWZpcnN0GAEgASgDEg4KBnNlY29uZBgCIAEoAyJLChtHZXRDb25zaXN0ZW5jeVByb29mUmVzcG9uc2USDQoFZmlyc3QYASABKAMSDgoGc2Vjb25kGAIgASgDEg0KBXByb29mGAMgAygMIhgKFkxpc3RTaWduaW5nS2V5c1JlcXVlc3QiqQEKClNpZ25pbmdLZXkSDgoGa2V5X2lkGAEgASgJEhEKCWFsZ29yaXRobRgCIAEoCRIWCg5wdWJsaWNfa2V5X3BlbRgDIAEoCRIwCgxhY3RpdmF0ZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnJldGlyZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkQKF0xpc3RTaWduaW5nS2V5c1Jlc3BvbnNlEikKBGtleXMYASADKAsyGy5sbG1vcHMuYXVkaXQudjEuU2lnbmluZ0tleSJIChdFeHBvcnRMb2dTZWdtZW50UmVxdWVzdBINCgVzdGFydBgBIAEoAxILCgNlbmQYAiABKAMSEQoJdHJlZV9zaXplGAMgASgDIowCChBMb2dTZWdtZW50SGVhZGVyEjIKCXRyZWVfaGVhZBgBIAEoCzIfLmxsbW9wcy5hdWRpdC52MS5TaWduZWRUcmVlSGVhZBINCgVzdGFydBgCIAEoAxILCgNlbmQYAyABKAMSEgoKbGVmdF9wcm9vZhgEIAMoDBITCgtyaWdodF9wcm9vZhgFIAMoDBJKCg1wcnVuZWRfbGVhdmVzGAYgAygLMjMubGxtb3BzLmF1ZGl0LnYxLkxvZ1NlZ21lbnRIZWFkZXIuUHJ1bmVkTGVhdmVzRW50cnkaMwoRUHJ1bmVkTGVhdmVzRW50cnkSCwoDa2V5GAEgASgDEg0KBXZhbHVlGAIgASgMOgI4ASKIAQoYRXhwb3J0TG9nU2VnbWVudFJlc3BvbnNlEjMKBmhlYWRlchgBIAEoCzIhLmxsbW9wcy5hdWRpdC52MS5Mb2dTZWdtZW50SGVhZGVySAASLwoFZW50cnkYAiABKAsyHi5sbG1vcHMuYXVkaXQudjEuQXVkaXRMb2dFbnRyeUgAQgYKBGl0ZW0iJwoWSGFzaERldGFpbFZhbHVlUmVxdWVzdBINCgV2YWx1ZRgBIAEoCSInChdIYXNoRGV0YWlsVmFsdWVSZXNwb25zZRIMCgRoYXNoGAEgASgJIm4KGkdldENvbXBsaWFuY2VSZXBvcnRSZXF1ZXN0EigKBGZyb20YASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiYKAnRvGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCItCg9Db21wbGlhbmNlQ291bnQSCwoDa2V5GAEgASgJEg0KBWNvdW50GAIgASgDIp8BChFDb21wbGlhbmNlU2VjdGlvbhIMCgRuYW1lGAEgASgJEg0KBXRvdGFsGAIgASgDEjcKDWJ5X2V2ZW50X3R5cGUYAyADKAsyIC5sbG1vcHMuYXVkaXQudjEuQ29tcGxpYW5jZUNvdW50EjQKCnRvcF9hY3RvcnMYBCADKAsyIC5sbG1vcHMuYXVkaXQudjEuQ29tcGxpYW5jZUNvdW50Iu8BChtHZXRDb21wbGlhbmNlUmVwb3J0UmVzcG9uc2USKAoEZnJvbRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJgoCdG8YAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhQKDHRvdGFsX2V2ZW50cxgDIAEoAxI0CghzZWN0aW9ucxgEIAMoCzIiLmxsbW9wcy5hdWRpdC52MS5Db21wbGlhbmNlU2VjdGlvbhIyCgl0cmVlX2hlYWQYBSABKAsyHy5sbG1vcHMuYXVkaXQudjEuU2lnbmVkVHJlZUhlYWQy9gcKDEF1ZGl0U2VydmljZRJlCg1RdWVyeUF1ZGl0TG9nEiUubGxtb3BzLmF1ZGl0LnYxLlF1ZXJ5QXVkaXRMb2dSZXF1ZXN0GiYubGxtb3BzLmF1ZGl0LnYxLlF1ZXJ5QXVkaXRMb2dSZXNwb25zZSIDkAIBMAESaQoPVmVyaWZ5SW50ZWdyaXR5EicubGxtb3BzLmF1ZGl0LnYxLlZlcmlmeUludGVncml0eVJlcXVlc3QaKC5sbG1vcHMuYXVkaXQudjEuVmVyaWZ5SW50ZWdyaXR5UmVzcG9uc2UiA5ACARJvChFHZXRTaWduZWRUcmVlSGVhZBIpLmxsbW9wcy5hdWRpdC52MS5HZXRTaWduZWRUcmVlSGVhZFJlcXVlc3QaKi5sbG1vcHMuYXVkaXQudjEuR2V0U2lnbmVkVHJlZUhlYWRSZXNwb25zZSIDkAIBEm8KEUdldEluY2x1c2lvblByb29mEikubGxtb3BzLmF1ZGl0LnYxLkdldEluY2x1c2lvblByb29mUmVxdWVzdBoqLmxsbW9wcy5hdWRpdC52MS5HZXRJbmNsdXNpb25Qcm9vZlJlc3BvbnNlIgOQAgESdQoTR2V0Q29uc2lzdGVuY3lQcm9vZhIrLmxsbW9wcy5hdWRpdC52MS5HZXRDb25zaXN0ZW5jeVByb29mUmVxdWVzdBosLmxsbW9wcy5hdWRpdC52MS5HZXRDb25zaXN0ZW5jeVByb29mUmVzcG9uc2UiA5ACARJpCg9MaXN0U2lnbmluZ0tleXMSJy5sbG1vcHMuYXVkaXQudjEuTGlzdFNpZ25pbmdLZXlzUmVxdWVzdBooLmxsbW9wcy5hdWRpdC52MS5MaXN0U2lnbmluZ0tleXNSZXNwb25zZSIDkAIBEm4KEEV4cG9ydExvZ1NlZ21lbnQSKC5sbG1vcHMuYXVkaXQudjEuRXhwb3J0TG9nU2VnbWVudFJlcXVlc3QaKS5sbG1vcHMuYXVkaXQudjEuRXhwb3J0TG9nU2VnbWVudFJlc3BvbnNlIgOQAgEwARJpCg9IYXNoRGV0YWlsVmFsdWUSJy5sbG1vcHMuYXVkaXQudjEuSGFzaERldGFpbFZhbHVlUmVxdWVzdBooLmxsbW9wcy5hdWRpdC52MS5IYXNoRGV0YWlsVmFsdWVSZXNwb25zZSIDkAIBEnUKE0dldENvbXBsaWFuY2VSZXBvcnQSKy5sbG1vcHMuYXVkaXQudjEuR2V0Q29tcGxpYW5jZVJlcG9ydFJlcXVlc3QaLC5sbG1vcHMuYXVkaXQudjEuR2V0Q29tcGxpYW5jZVJlcG9ydFJlc3BvbnNlIgOQAgFiBnByb3RvMw", [file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * AuditLogEntry has the columns of seed 000's audit_logs table.
@@ -83,11 +83,16 @@ export type AuditLogEntry = Message<"llmops.audit.v1.AuditLogEntry"> & {
   source: string;
 
   /**
-   * Position of the entry in the log, from 0.
+   * Position of the entry in the log (its leaf index in the Merkle tree), from 0.
    *
    * @generated from field: int64 sequence = 13;
    */
   sequence: bigint;
+
+  /**
+   * @generated from field: string correlation_id = 14;
+   */
+  correlationId: string;
 };
 
 /**
@@ -147,6 +152,13 @@ export type QueryAuditLogRequest = Message<"llmops.audit.v1.QueryAuditLogRequest
    * @generated from field: int32 limit = 9;
    */
   limit: number;
+
+  /**
+   * Exact matches on top-level detail fields; a sensitive field is matched by the HMAC of the given value.
+   *
+   * @generated from field: map<string, string> details = 10;
+   */
+  details: { [key: string]: string };
 };
 
 /**
@@ -217,6 +229,27 @@ export type VerifyIntegrityResponse = Message<"llmops.audit.v1.VerifyIntegrityRe
    * @generated from field: repeated llmops.audit.v1.IntegrityViolation violations = 3;
    */
   violations: IntegrityViolation[];
+
+  /**
+   * Root rebuilt from the stored entries at tree_size.
+   *
+   * @generated from field: bytes root_hash = 4;
+   */
+  rootHash: Uint8Array;
+
+  /**
+   * Signed tree heads whose signature and root were checked.
+   *
+   * @generated from field: int64 tree_heads_checked = 5;
+   */
+  treeHeadsChecked: bigint;
+
+  /**
+   * Entries removed by retention, whose leaves remain in the tree.
+   *
+   * @generated from field: int64 entries_pruned = 6;
+   */
+  entriesPruned: bigint;
 };
 
 /**
@@ -231,11 +264,15 @@ export const VerifyIntegrityResponseSchema: GenMessage<VerifyIntegrityResponse> 
  */
 export type IntegrityViolation = Message<"llmops.audit.v1.IntegrityViolation"> & {
   /**
+   * Leaf index concerned; -1 when the row has none (a row inserted behind the service's back).
+   *
    * @generated from field: int64 index = 1;
    */
   index: bigint;
 
   /**
+   * modified, deleted, inserted, reordered, tree_head_mismatch, bad_signature, leaf_mismatch.
+   *
    * @generated from field: string kind = 2;
    */
   kind: string;
@@ -244,6 +281,13 @@ export type IntegrityViolation = Message<"llmops.audit.v1.IntegrityViolation"> &
    * @generated from field: string detail = 3;
    */
   detail: string;
+
+  /**
+   * The entry's id when a row is concerned.
+   *
+   * @generated from field: string entry_id = 4;
+   */
+  entryId: string;
 };
 
 /**
@@ -252,6 +296,538 @@ export type IntegrityViolation = Message<"llmops.audit.v1.IntegrityViolation"> &
  */
 export const IntegrityViolationSchema: GenMessage<IntegrityViolation> = /*@__PURE__*/
   messageDesc(file_llmops_audit_v1_audit, 5);
+
+/**
+ * @generated from message llmops.audit.v1.SignedTreeHead
+ */
+export type SignedTreeHead = Message<"llmops.audit.v1.SignedTreeHead"> & {
+  /**
+   * @generated from field: int64 tree_size = 1;
+   */
+  treeSize: bigint;
+
+  /**
+   * @generated from field: bytes root_hash = 2;
+   */
+  rootHash: Uint8Array;
+
+  /**
+   * Milliseconds since the Unix epoch, as signed.
+   *
+   * @generated from field: int64 timestamp = 3;
+   */
+  timestamp: bigint;
+
+  /**
+   * Hex SHA-256 of the signing key's SubjectPublicKeyInfo.
+   *
+   * @generated from field: string key_id = 4;
+   */
+  keyId: string;
+
+  /**
+   * Ed25519 signature over RFC 6962's TreeHeadSignature (version, signature_type, timestamp, tree_size, root_hash).
+   *
+   * @generated from field: bytes signature = 5;
+   */
+  signature: Uint8Array;
+};
+
+/**
+ * Describes the message llmops.audit.v1.SignedTreeHead.
+ * Use `create(SignedTreeHeadSchema)` to create a new message.
+ */
+export const SignedTreeHeadSchema: GenMessage<SignedTreeHead> = /*@__PURE__*/
+  messageDesc(file_llmops_audit_v1_audit, 6);
+
+/**
+ * @generated from message llmops.audit.v1.GetSignedTreeHeadRequest
+ */
+export type GetSignedTreeHeadRequest = Message<"llmops.audit.v1.GetSignedTreeHeadRequest"> & {
+  /**
+   * 0 asks for the newest tree head.
+   *
+   * @generated from field: int64 tree_size = 1;
+   */
+  treeSize: bigint;
+};
+
+/**
+ * Describes the message llmops.audit.v1.GetSignedTreeHeadRequest.
+ * Use `create(GetSignedTreeHeadRequestSchema)` to create a new message.
+ */
+export const GetSignedTreeHeadRequestSchema: GenMessage<GetSignedTreeHeadRequest> = /*@__PURE__*/
+  messageDesc(file_llmops_audit_v1_audit, 7);
+
+/**
+ * @generated from message llmops.audit.v1.GetSignedTreeHeadResponse
+ */
+export type GetSignedTreeHeadResponse = Message<"llmops.audit.v1.GetSignedTreeHeadResponse"> & {
+  /**
+   * @generated from field: llmops.audit.v1.SignedTreeHead tree_head = 1;
+   */
+  treeHead?: SignedTreeHead | undefined;
+};
+
+/**
+ * Describes the message llmops.audit.v1.GetSignedTreeHeadResponse.
+ * Use `create(GetSignedTreeHeadResponseSchema)` to create a new message.
+ */
+export const GetSignedTreeHeadResponseSchema: GenMessage<GetSignedTreeHeadResponse> = /*@__PURE__*/
+  messageDesc(file_llmops_audit_v1_audit, 8);
+
+/**
+ * @generated from message llmops.audit.v1.GetInclusionProofRequest
+ */
+export type GetInclusionProofRequest = Message<"llmops.audit.v1.GetInclusionProofRequest"> & {
+  /**
+   * @generated from field: string entry_id = 1;
+   */
+  entryId: string;
+
+  /**
+   * 0 proves against the newest tree head.
+   *
+   * @generated from field: int64 tree_size = 2;
+   */
+  treeSize: bigint;
+};
+
+/**
+ * Describes the message llmops.audit.v1.GetInclusionProofRequest.
+ * Use `create(GetInclusionProofRequestSchema)` to create a new message.
+ */
+export const GetInclusionProofRequestSchema: GenMessage<GetInclusionProofRequest> = /*@__PURE__*/
+  messageDesc(file_llmops_audit_v1_audit, 9);
+
+/**
+ * @generated from message llmops.audit.v1.GetInclusionProofResponse
+ */
+export type GetInclusionProofResponse = Message<"llmops.audit.v1.GetInclusionProofResponse"> & {
+  /**
+   * @generated from field: int64 leaf_index = 1;
+   */
+  leafIndex: bigint;
+
+  /**
+   * @generated from field: int64 tree_size = 2;
+   */
+  treeSize: bigint;
+
+  /**
+   * @generated from field: bytes leaf_hash = 3;
+   */
+  leafHash: Uint8Array;
+
+  /**
+   * @generated from field: repeated bytes audit_path = 4;
+   */
+  auditPath: Uint8Array[];
+
+  /**
+   * The entry as stored; its canonical bytes are the leaf.
+   *
+   * @generated from field: llmops.audit.v1.AuditLogEntry entry = 5;
+   */
+  entry?: AuditLogEntry | undefined;
+
+  /**
+   * The signed head of tree_size, when one was issued at exactly that size.
+   *
+   * @generated from field: llmops.audit.v1.SignedTreeHead tree_head = 6;
+   */
+  treeHead?: SignedTreeHead | undefined;
+};
+
+/**
+ * Describes the message llmops.audit.v1.GetInclusionProofResponse.
+ * Use `create(GetInclusionProofResponseSchema)` to create a new message.
+ */
+export const GetInclusionProofResponseSchema: GenMessage<GetInclusionProofResponse> = /*@__PURE__*/
+  messageDesc(file_llmops_audit_v1_audit, 10);
+
+/**
+ * @generated from message llmops.audit.v1.GetConsistencyProofRequest
+ */
+export type GetConsistencyProofRequest = Message<"llmops.audit.v1.GetConsistencyProofRequest"> & {
+  /**
+   * @generated from field: int64 first = 1;
+   */
+  first: bigint;
+
+  /**
+   * @generated from field: int64 second = 2;
+   */
+  second: bigint;
+};
+
+/**
+ * Describes the message llmops.audit.v1.GetConsistencyProofRequest.
+ * Use `create(GetConsistencyProofRequestSchema)` to create a new message.
+ */
+export const GetConsistencyProofRequestSchema: GenMessage<GetConsistencyProofRequest> = /*@__PURE__*/
+  messageDesc(file_llmops_audit_v1_audit, 11);
+
+/**
+ * @generated from message llmops.audit.v1.GetConsistencyProofResponse
+ */
+export type GetConsistencyProofResponse = Message<"llmops.audit.v1.GetConsistencyProofResponse"> & {
+  /**
+   * @generated from field: int64 first = 1;
+   */
+  first: bigint;
+
+  /**
+   * @generated from field: int64 second = 2;
+   */
+  second: bigint;
+
+  /**
+   * @generated from field: repeated bytes proof = 3;
+   */
+  proof: Uint8Array[];
+};
+
+/**
+ * Describes the message llmops.audit.v1.GetConsistencyProofResponse.
+ * Use `create(GetConsistencyProofResponseSchema)` to create a new message.
+ */
+export const GetConsistencyProofResponseSchema: GenMessage<GetConsistencyProofResponse> = /*@__PURE__*/
+  messageDesc(file_llmops_audit_v1_audit, 12);
+
+/**
+ * @generated from message llmops.audit.v1.ListSigningKeysRequest
+ */
+export type ListSigningKeysRequest = Message<"llmops.audit.v1.ListSigningKeysRequest"> & {
+};
+
+/**
+ * Describes the message llmops.audit.v1.ListSigningKeysRequest.
+ * Use `create(ListSigningKeysRequestSchema)` to create a new message.
+ */
+export const ListSigningKeysRequestSchema: GenMessage<ListSigningKeysRequest> = /*@__PURE__*/
+  messageDesc(file_llmops_audit_v1_audit, 13);
+
+/**
+ * @generated from message llmops.audit.v1.SigningKey
+ */
+export type SigningKey = Message<"llmops.audit.v1.SigningKey"> & {
+  /**
+   * @generated from field: string key_id = 1;
+   */
+  keyId: string;
+
+  /**
+   * @generated from field: string algorithm = 2;
+   */
+  algorithm: string;
+
+  /**
+   * SubjectPublicKeyInfo, PEM.
+   *
+   * @generated from field: string public_key_pem = 3;
+   */
+  publicKeyPem: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp activated_at = 4;
+   */
+  activatedAt?: Timestamp | undefined;
+
+  /**
+   * Unset while the key is the active one.
+   *
+   * @generated from field: google.protobuf.Timestamp retired_at = 5;
+   */
+  retiredAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message llmops.audit.v1.SigningKey.
+ * Use `create(SigningKeySchema)` to create a new message.
+ */
+export const SigningKeySchema: GenMessage<SigningKey> = /*@__PURE__*/
+  messageDesc(file_llmops_audit_v1_audit, 14);
+
+/**
+ * @generated from message llmops.audit.v1.ListSigningKeysResponse
+ */
+export type ListSigningKeysResponse = Message<"llmops.audit.v1.ListSigningKeysResponse"> & {
+  /**
+   * @generated from field: repeated llmops.audit.v1.SigningKey keys = 1;
+   */
+  keys: SigningKey[];
+};
+
+/**
+ * Describes the message llmops.audit.v1.ListSigningKeysResponse.
+ * Use `create(ListSigningKeysResponseSchema)` to create a new message.
+ */
+export const ListSigningKeysResponseSchema: GenMessage<ListSigningKeysResponse> = /*@__PURE__*/
+  messageDesc(file_llmops_audit_v1_audit, 15);
+
+/**
+ * @generated from message llmops.audit.v1.ExportLogSegmentRequest
+ */
+export type ExportLogSegmentRequest = Message<"llmops.audit.v1.ExportLogSegmentRequest"> & {
+  /**
+   * @generated from field: int64 start = 1;
+   */
+  start: bigint;
+
+  /**
+   * Exclusive; 0 means tree_size.
+   *
+   * @generated from field: int64 end = 2;
+   */
+  end: bigint;
+
+  /**
+   * 0 exports against the newest tree head.
+   *
+   * @generated from field: int64 tree_size = 3;
+   */
+  treeSize: bigint;
+};
+
+/**
+ * Describes the message llmops.audit.v1.ExportLogSegmentRequest.
+ * Use `create(ExportLogSegmentRequestSchema)` to create a new message.
+ */
+export const ExportLogSegmentRequestSchema: GenMessage<ExportLogSegmentRequest> = /*@__PURE__*/
+  messageDesc(file_llmops_audit_v1_audit, 16);
+
+/**
+ * @generated from message llmops.audit.v1.LogSegmentHeader
+ */
+export type LogSegmentHeader = Message<"llmops.audit.v1.LogSegmentHeader"> & {
+  /**
+   * @generated from field: llmops.audit.v1.SignedTreeHead tree_head = 1;
+   */
+  treeHead?: SignedTreeHead | undefined;
+
+  /**
+   * @generated from field: int64 start = 2;
+   */
+  start: bigint;
+
+  /**
+   * @generated from field: int64 end = 3;
+   */
+  end: bigint;
+
+  /**
+   * Hashes of the perfect subtrees covering [0, start), left to right.
+   *
+   * @generated from field: repeated bytes left_proof = 4;
+   */
+  leftProof: Uint8Array[];
+
+  /**
+   * Hashes of the perfect subtrees covering [end, tree_size), left to right.
+   *
+   * @generated from field: repeated bytes right_proof = 5;
+   */
+  rightProof: Uint8Array[];
+
+  /**
+   * Leaf hashes of entries in the segment that retention removed, by leaf index.
+   *
+   * @generated from field: map<int64, bytes> pruned_leaves = 6;
+   */
+  prunedLeaves: { [key: string]: Uint8Array };
+};
+
+/**
+ * Describes the message llmops.audit.v1.LogSegmentHeader.
+ * Use `create(LogSegmentHeaderSchema)` to create a new message.
+ */
+export const LogSegmentHeaderSchema: GenMessage<LogSegmentHeader> = /*@__PURE__*/
+  messageDesc(file_llmops_audit_v1_audit, 17);
+
+/**
+ * @generated from message llmops.audit.v1.ExportLogSegmentResponse
+ */
+export type ExportLogSegmentResponse = Message<"llmops.audit.v1.ExportLogSegmentResponse"> & {
+  /**
+   * @generated from oneof llmops.audit.v1.ExportLogSegmentResponse.item
+   */
+  item: {
+    /**
+     * @generated from field: llmops.audit.v1.LogSegmentHeader header = 1;
+     */
+    value: LogSegmentHeader;
+    case: "header";
+  } | {
+    /**
+     * @generated from field: llmops.audit.v1.AuditLogEntry entry = 2;
+     */
+    value: AuditLogEntry;
+    case: "entry";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message llmops.audit.v1.ExportLogSegmentResponse.
+ * Use `create(ExportLogSegmentResponseSchema)` to create a new message.
+ */
+export const ExportLogSegmentResponseSchema: GenMessage<ExportLogSegmentResponse> = /*@__PURE__*/
+  messageDesc(file_llmops_audit_v1_audit, 18);
+
+/**
+ * @generated from message llmops.audit.v1.HashDetailValueRequest
+ */
+export type HashDetailValueRequest = Message<"llmops.audit.v1.HashDetailValueRequest"> & {
+  /**
+   * @generated from field: string value = 1;
+   */
+  value: string;
+};
+
+/**
+ * Describes the message llmops.audit.v1.HashDetailValueRequest.
+ * Use `create(HashDetailValueRequestSchema)` to create a new message.
+ */
+export const HashDetailValueRequestSchema: GenMessage<HashDetailValueRequest> = /*@__PURE__*/
+  messageDesc(file_llmops_audit_v1_audit, 19);
+
+/**
+ * @generated from message llmops.audit.v1.HashDetailValueResponse
+ */
+export type HashDetailValueResponse = Message<"llmops.audit.v1.HashDetailValueResponse"> & {
+  /**
+   * `hmac-sha256:<hex>`, as stored.
+   *
+   * @generated from field: string hash = 1;
+   */
+  hash: string;
+};
+
+/**
+ * Describes the message llmops.audit.v1.HashDetailValueResponse.
+ * Use `create(HashDetailValueResponseSchema)` to create a new message.
+ */
+export const HashDetailValueResponseSchema: GenMessage<HashDetailValueResponse> = /*@__PURE__*/
+  messageDesc(file_llmops_audit_v1_audit, 20);
+
+/**
+ * @generated from message llmops.audit.v1.GetComplianceReportRequest
+ */
+export type GetComplianceReportRequest = Message<"llmops.audit.v1.GetComplianceReportRequest"> & {
+  /**
+   * @generated from field: google.protobuf.Timestamp from = 1;
+   */
+  from?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp to = 2;
+   */
+  to?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message llmops.audit.v1.GetComplianceReportRequest.
+ * Use `create(GetComplianceReportRequestSchema)` to create a new message.
+ */
+export const GetComplianceReportRequestSchema: GenMessage<GetComplianceReportRequest> = /*@__PURE__*/
+  messageDesc(file_llmops_audit_v1_audit, 21);
+
+/**
+ * @generated from message llmops.audit.v1.ComplianceCount
+ */
+export type ComplianceCount = Message<"llmops.audit.v1.ComplianceCount"> & {
+  /**
+   * The event type, or the actor, resource or action the count is about.
+   *
+   * @generated from field: string key = 1;
+   */
+  key: string;
+
+  /**
+   * @generated from field: int64 count = 2;
+   */
+  count: bigint;
+};
+
+/**
+ * Describes the message llmops.audit.v1.ComplianceCount.
+ * Use `create(ComplianceCountSchema)` to create a new message.
+ */
+export const ComplianceCountSchema: GenMessage<ComplianceCount> = /*@__PURE__*/
+  messageDesc(file_llmops_audit_v1_audit, 22);
+
+/**
+ * @generated from message llmops.audit.v1.ComplianceSection
+ */
+export type ComplianceSection = Message<"llmops.audit.v1.ComplianceSection"> & {
+  /**
+   * authentication_failures, authorization_denied, permission_changes, secret_access, configuration_changes.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: int64 total = 2;
+   */
+  total: bigint;
+
+  /**
+   * @generated from field: repeated llmops.audit.v1.ComplianceCount by_event_type = 3;
+   */
+  byEventType: ComplianceCount[];
+
+  /**
+   * @generated from field: repeated llmops.audit.v1.ComplianceCount top_actors = 4;
+   */
+  topActors: ComplianceCount[];
+};
+
+/**
+ * Describes the message llmops.audit.v1.ComplianceSection.
+ * Use `create(ComplianceSectionSchema)` to create a new message.
+ */
+export const ComplianceSectionSchema: GenMessage<ComplianceSection> = /*@__PURE__*/
+  messageDesc(file_llmops_audit_v1_audit, 23);
+
+/**
+ * @generated from message llmops.audit.v1.GetComplianceReportResponse
+ */
+export type GetComplianceReportResponse = Message<"llmops.audit.v1.GetComplianceReportResponse"> & {
+  /**
+   * @generated from field: google.protobuf.Timestamp from = 1;
+   */
+  from?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp to = 2;
+   */
+  to?: Timestamp | undefined;
+
+  /**
+   * @generated from field: int64 total_events = 3;
+   */
+  totalEvents: bigint;
+
+  /**
+   * @generated from field: repeated llmops.audit.v1.ComplianceSection sections = 4;
+   */
+  sections: ComplianceSection[];
+
+  /**
+   * The newest signed tree head when the report was made, so the report can be tied to the log's state.
+   *
+   * @generated from field: llmops.audit.v1.SignedTreeHead tree_head = 5;
+   */
+  treeHead?: SignedTreeHead | undefined;
+};
+
+/**
+ * Describes the message llmops.audit.v1.GetComplianceReportResponse.
+ * Use `create(GetComplianceReportResponseSchema)` to create a new message.
+ */
+export const GetComplianceReportResponseSchema: GenMessage<GetComplianceReportResponse> = /*@__PURE__*/
+  messageDesc(file_llmops_audit_v1_audit, 24);
 
 /**
  * AuditService stores every service's audit events and answers queries over them (seed 001 §7.2, §9.3).
@@ -270,7 +846,8 @@ export const AuditService: GenService<{
     output: typeof QueryAuditLogResponseSchema;
   },
   /**
-   * VerifyIntegrity rebuilds the log's hash tree and compares it with the signed tree heads.
+   * VerifyIntegrity rebuilds the log's hash tree from the stored entries and compares it with the stored leaves and
+   * the signed tree heads; every entry modified, deleted, inserted or reordered behind the service's back is reported.
    *
    * @generated from rpc llmops.audit.v1.AuditService.VerifyIntegrity
    */
@@ -278,6 +855,77 @@ export const AuditService: GenService<{
     methodKind: "unary";
     input: typeof VerifyIntegrityRequestSchema;
     output: typeof VerifyIntegrityResponseSchema;
+  },
+  /**
+   * GetSignedTreeHead returns the newest signed tree head, or the one issued at a given tree size.
+   *
+   * @generated from rpc llmops.audit.v1.AuditService.GetSignedTreeHead
+   */
+  getSignedTreeHead: {
+    methodKind: "unary";
+    input: typeof GetSignedTreeHeadRequestSchema;
+    output: typeof GetSignedTreeHeadResponseSchema;
+  },
+  /**
+   * GetInclusionProof proves that an entry is in the tree of a given size (RFC 9162 §2.1.3).
+   *
+   * @generated from rpc llmops.audit.v1.AuditService.GetInclusionProof
+   */
+  getInclusionProof: {
+    methodKind: "unary";
+    input: typeof GetInclusionProofRequestSchema;
+    output: typeof GetInclusionProofResponseSchema;
+  },
+  /**
+   * GetConsistencyProof proves that the tree of size `second` extends the tree of size `first` (RFC 9162 §2.1.4).
+   *
+   * @generated from rpc llmops.audit.v1.AuditService.GetConsistencyProof
+   */
+  getConsistencyProof: {
+    methodKind: "unary";
+    input: typeof GetConsistencyProofRequestSchema;
+    output: typeof GetConsistencyProofResponseSchema;
+  },
+  /**
+   * ListSigningKeys returns every public key that ever signed a tree head, retired ones included.
+   *
+   * @generated from rpc llmops.audit.v1.AuditService.ListSigningKeys
+   */
+  listSigningKeys: {
+    methodKind: "unary";
+    input: typeof ListSigningKeysRequestSchema;
+    output: typeof ListSigningKeysResponseSchema;
+  },
+  /**
+   * ExportLogSegment streams entries [start, end) of the tree of size `tree_size`, first a header carrying the tree
+   * head and the range proof, so an offline verifier can check the segment against the signed root.
+   *
+   * @generated from rpc llmops.audit.v1.AuditService.ExportLogSegment
+   */
+  exportLogSegment: {
+    methodKind: "server_streaming";
+    input: typeof ExportLogSegmentRequestSchema;
+    output: typeof ExportLogSegmentResponseSchema;
+  },
+  /**
+   * HashDetailValue returns the HMAC under which a sensitive detail value is stored, to search for a known value.
+   *
+   * @generated from rpc llmops.audit.v1.AuditService.HashDetailValue
+   */
+  hashDetailValue: {
+    methodKind: "unary";
+    input: typeof HashDetailValueRequestSchema;
+    output: typeof HashDetailValueResponseSchema;
+  },
+  /**
+   * GetComplianceReport summarizes security-relevant events of a time range.
+   *
+   * @generated from rpc llmops.audit.v1.AuditService.GetComplianceReport
+   */
+  getComplianceReport: {
+    methodKind: "unary";
+    input: typeof GetComplianceReportRequestSchema;
+    output: typeof GetComplianceReportResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_llmops_audit_v1_audit, 0);

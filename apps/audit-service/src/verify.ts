@@ -1,0 +1,3 @@
+import { runVerifyCli } from '@llmops/audit-service';
+
+process.exitCode = await runVerifyCli(process.argv.slice(2));
