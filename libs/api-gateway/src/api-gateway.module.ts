@@ -8,6 +8,7 @@ import { AccessGuard, RATE_LIMITERS, type RateLimiters } from './access/access.g
 import { ApiKeysController } from './api-keys/api-keys.controller.js';
 import { ApiKeysService } from './api-keys/api-keys.service.js';
 import { AuditLogsController } from './audit-logs/audit-logs.controller.js';
+import { ComplianceController } from './audit-logs/compliance.controller.js';
 import { AuthController } from './auth/auth.controller.js';
 import { AuthService } from './auth/auth.service.js';
 import { SecurityEvents } from './auth/security-events.js';
@@ -34,7 +35,14 @@ export class ApiGatewayModule {
   static register(deps: ApiGatewayDependencies): DynamicModule {
     return {
       module: ApiGatewayModule,
-      controllers: [AuthController, ApiKeysController, ConfigsController, AuditLogsController, OperationsController],
+      controllers: [
+        AuthController,
+        ApiKeysController,
+        ConfigsController,
+        AuditLogsController,
+        ComplianceController,
+        OperationsController,
+      ],
       providers: [
         { provide: SecurityEvents, useValue: deps.securityEvents },
         { provide: AuthService, useValue: new AuthService(deps.database, deps.tokens, deps.logger, deps.securityEvents) },

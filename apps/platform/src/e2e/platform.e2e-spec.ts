@@ -8,6 +8,7 @@ import {
   type TestDatabase,
 } from '@llmops/platform-testing';
 import { call, startPlatform, type RunningPlatform } from './platform-harness.js';
+import { walkTheAuditTrail } from './audit-trail-scenario.js';
 import { walkTheSlice } from './slice-scenario.js';
 
 describe('platform on real PostgreSQL, Redis and NATS JetStream', () => {
@@ -36,6 +37,10 @@ describe('platform on real PostgreSQL, Redis and NATS JetStream', () => {
     await walkTheSlice(platform);
   });
 
+  it('keeps a verifiable audit trail, and catches an entry edited with psql', async () => {
+    await walkTheAuditTrail(platform, { databaseUrl: database.url });
+  });
+
   it('reports every dependency ready', async () => {
     const ready = await call(platform.baseUrl, 'GET', '/health/ready');
     expect(ready.status).toBe(200);
@@ -60,5 +65,9 @@ describe('platform on embedded defaults (PGlite, in-memory cache, in-process bus
 
   it('logs in, writes and reads a config, and audits the write', async () => {
     await walkTheSlice(platform);
+  });
+
+  it('keeps a verifiable audit trail', async () => {
+    await walkTheAuditTrail(platform);
   });
 });

@@ -47,7 +47,8 @@ export class AuthService {
     if (!user || !valid) {
       await this.securityEvents.record(
         SecurityEventType.LoginFailed,
-        `users/${email.toLowerCase()}`,
+        // The attempted email goes only in the details, which the audit log stores as an HMAC; never in the subject.
+        user ? `users/${user.id}` : 'users',
         { email: email.toLowerCase(), reason: user ? 'wrong password' : 'unknown email' },
         origin,
       );

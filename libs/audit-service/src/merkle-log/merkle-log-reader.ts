@@ -38,9 +38,12 @@ export interface SegmentHeader {
 }
 
 const EXPORT_CHUNK = 2_000;
+const CACHED_HEADS = 10_000;
 
 /** Reads the Merkle log: signed tree heads, proofs from the stored subtree hashes, keys and verifiable segments. */
 export class MerkleLogReader {
+  private readonly headsBySize = new Map<number, StoredTreeHead>();
+
   constructor(private readonly database: Database) {}
 
   async latestTreeHead(): Promise<StoredTreeHead | undefined> {
@@ -53,12 +56,7 @@ export class MerkleLogReader {
   /** The newest head (treeSize 0) or the one issued at exactly treeSize. */
   async treeHead(treeSize = 0): Promise<StoredTreeHead> {
     this.checkSize(treeSize, 'tree_size');
-    const head =
-      treeSize === 0
-        ? await this.latestTreeHead()
-        : await this.database.dataSource
-            .query(`SELECT * FROM ${AUDIT_SCHEMA}.tree_heads WHERE tree_size = $1`, [treeSize])
-            .then((rows: Array<Record<string, unknown>>) => (rows[0] ? treeHeadOf(rows[0]) : undefined));
+    const head = treeSize === 0 ? await this.latestTreeHead() : await this.treeHeadAt(treeSize);
     if (!head) {
       throw new AuditException(
         AuditExceptionCode.NotFound,
@@ -69,16 +67,34 @@ export class MerkleLogReader {
     return head;
   }
 
+  /** The head signed at exactly `treeSize`, if any. Heads never change once signed, so they are cached. */
+  private async treeHeadAt(treeSize: number): Promise<StoredTreeHead | undefined> {
+    const cached = this.headsBySize.get(treeSize);
+    if (cached) return cached;
+    const rows = (await this.database.dataSource.query(`SELECT * FROM ${AUDIT_SCHEMA}.tree_heads WHERE tree_size = $1`, [
+      treeSize,
+    ])) as Array<Record<string, unknown>>;
+    const head = rows[0] ? treeHeadOf(rows[0]) : undefined;
+    if (head) {
+      if (this.headsBySize.size >= CACHED_HEADS) this.headsBySize.delete(this.headsBySize.keys().next().value!);
+      this.headsBySize.set(treeSize, head);
+    }
+    return head;
+  }
+
+  /** Three reads at most (entry with the log's size, subtree hashes, the head), the last two side by side. */
   async inclusionProof(entryId: string, treeSize = 0): Promise<InclusionProof> {
     if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(entryId)) {
       throw new AuditException(AuditExceptionCode.InvalidQuery, 'entry id must be a UUID', 'id');
     }
-    const size = await this.resolveSize(treeSize);
+    this.checkSize(treeSize, 'tree_size');
     const rows = (await this.database.dataSource.query(
-      `SELECT ${AUDIT_ENTRY_COLUMNS} FROM ${AUDIT_SCHEMA}.audit_logs WHERE id = $1 AND leaf_index IS NOT NULL LIMIT 1`,
+      `SELECT ${AUDIT_ENTRY_COLUMNS}, (SELECT max(tree_size) FROM ${AUDIT_SCHEMA}.tree_heads) AS latest_size
+         FROM ${AUDIT_SCHEMA}.audit_logs WHERE id = $1 AND leaf_index IS NOT NULL LIMIT 1`,
       [entryId],
     )) as Array<Record<string, unknown>>;
     if (!rows[0]) throw new AuditException(AuditExceptionCode.NotFound, `audit entry ${entryId} does not exist`, 'id');
+    const size = this.sizeWithin(treeSize, Number(rows[0].latest_size ?? 0));
     const entry = auditRowFromSql(rows[0]);
     const leafIndex = entry.leafIndex!;
     if (leafIndex >= size) {
@@ -88,10 +104,18 @@ export class MerkleLogReader {
         'tree_size',
       );
     }
-    const [leafHash] = await this.fetchNodes([{ level: 0, index: leafIndex }]);
-    const auditPath = await buildInclusionProof(leafIndex, size, (nodes) => this.fetchNodes(nodes));
-    const treeHead = await this.treeHead(size).catch(() => undefined);
-    return { leafIndex, treeSize: size, leafHash: leafHash!, auditPath, entry, treeHead };
+    const leaf = { level: 0, index: leafIndex };
+    let leafHash: Buffer | undefined;
+    const [auditPath, treeHead] = await Promise.all([
+      buildInclusionProof(leafIndex, size, async (nodes) => {
+        const [hash, ...path] = await this.fetchNodes([leaf, ...nodes]);
+        leafHash = hash;
+        return path;
+      }),
+      this.treeHeadAt(size),
+    ]);
+    leafHash ??= (await this.fetchNodes([leaf]))[0]!;
+    return { leafIndex, treeSize: size, leafHash, auditPath, entry, treeHead };
   }
 
   async consistencyProof(first: number, second: number): Promise<Buffer[]> {
@@ -182,14 +206,16 @@ export class MerkleLogReader {
   /** 0 → the newest signed size; otherwise the size itself, which must not exceed it. */
   private async resolveSize(treeSize: number): Promise<number> {
     this.checkSize(treeSize, 'tree_size');
-    const latest = await this.latestTreeHead();
-    const current = latest?.treeSize ?? 0;
+    return this.sizeWithin(treeSize, (await this.latestTreeHead())?.treeSize ?? 0);
+  }
+
+  private sizeWithin(treeSize: number, latest: number): number {
     if (treeSize === 0) {
-      if (current === 0) throw new AuditException(AuditExceptionCode.NotFound, 'the log is empty: no tree head has been signed yet');
-      return current;
+      if (latest === 0) throw new AuditException(AuditExceptionCode.NotFound, 'the log is empty: no tree head has been signed yet');
+      return latest;
     }
-    if (treeSize > current) {
-      throw new AuditException(AuditExceptionCode.InvalidQuery, `tree_size ${treeSize} exceeds the log's size ${current}`, 'tree_size');
+    if (treeSize > latest) {
+      throw new AuditException(AuditExceptionCode.InvalidQuery, `tree_size ${treeSize} exceeds the log's size ${latest}`, 'tree_size');
     }
     return treeSize;
   }
