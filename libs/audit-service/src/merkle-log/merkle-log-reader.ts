@@ -47,8 +47,10 @@ export class MerkleLogReader {
   constructor(private readonly database: Database) {}
 
   async latestTreeHead(): Promise<StoredTreeHead | undefined> {
-    const [row] = await this.database.dataSource.query(
+    const [row] = await this.database.preparedQuery(
+      'audit-latest-tree-head',
       `SELECT * FROM ${AUDIT_SCHEMA}.tree_heads ORDER BY tree_size DESC LIMIT 1`,
+      [],
     );
     return row ? treeHeadOf(row) : undefined;
   }
@@ -71,9 +73,9 @@ export class MerkleLogReader {
   private async treeHeadAt(treeSize: number): Promise<StoredTreeHead | undefined> {
     const cached = this.headsBySize.get(treeSize);
     if (cached) return cached;
-    const rows = (await this.database.dataSource.query(`SELECT * FROM ${AUDIT_SCHEMA}.tree_heads WHERE tree_size = $1`, [
+    const rows = await this.database.preparedQuery('audit-tree-head-at', `SELECT * FROM ${AUDIT_SCHEMA}.tree_heads WHERE tree_size = $1`, [
       treeSize,
-    ])) as Array<Record<string, unknown>>;
+    ]);
     const head = rows[0] ? treeHeadOf(rows[0]) : undefined;
     if (head) {
       if (this.headsBySize.size >= CACHED_HEADS) this.headsBySize.delete(this.headsBySize.keys().next().value!);
@@ -88,11 +90,13 @@ export class MerkleLogReader {
       throw new AuditException(AuditExceptionCode.InvalidQuery, 'entry id must be a UUID', 'id');
     }
     this.checkSize(treeSize, 'tree_size');
-    const rows = (await this.database.dataSource.query(
+    // Prepared: planning a lookup over every partition costs several times what running it does.
+    const rows = await this.database.preparedQuery(
+      'audit-proof-entry',
       `SELECT ${AUDIT_ENTRY_COLUMNS}, (SELECT max(tree_size) FROM ${AUDIT_SCHEMA}.tree_heads) AS latest_size
          FROM ${AUDIT_SCHEMA}.audit_logs WHERE id = $1 AND leaf_index IS NOT NULL LIMIT 1`,
       [entryId],
-    )) as Array<Record<string, unknown>>;
+    );
     if (!rows[0]) throw new AuditException(AuditExceptionCode.NotFound, `audit entry ${entryId} does not exist`, 'id');
     const size = this.sizeWithin(treeSize, Number(rows[0].latest_size ?? 0));
     const entry = auditRowFromSql(rows[0]);
@@ -161,7 +165,7 @@ export class MerkleLogReader {
     const pruned = (await this.database.dataSource.query(
       `SELECT p.leaf_index, n.hash FROM ${AUDIT_SCHEMA}.pruned_leaves p
          JOIN ${AUDIT_SCHEMA}.merkle_nodes n ON n.level = 0 AND n.index = p.leaf_index
-        WHERE p.leaf_index >= $1 AND p.leaf_index < $2`,
+        WHERE p.leaf_index >= $1 AND p.leaf_index < $2 ORDER BY p.leaf_index`,
       [start, last],
     )) as Array<{ leaf_index: string; hash: Buffer }>;
     const header: SegmentHeader = {
@@ -190,11 +194,12 @@ export class MerkleLogReader {
   /** Hashes of perfect subtrees, in the order asked, in one indexed read. */
   async fetchNodes(nodes: PerfectNode[]): Promise<Buffer[]> {
     if (nodes.length === 0) return [];
-    const rows = (await this.database.dataSource.query(
+    const rows = await this.database.preparedQuery<{ level: number; index: string; hash: Buffer }>(
+      'audit-merkle-nodes',
       `SELECT n.level, n.index, n.hash FROM ${AUDIT_SCHEMA}.merkle_nodes n
          JOIN unnest($1::smallint[], $2::bigint[]) AS wanted(level, index) USING (level, index)`,
       [nodes.map((node) => node.level), nodes.map((node) => node.index)],
-    )) as Array<{ level: number; index: string; hash: Buffer }>;
+    );
     const byKey = new Map(rows.map((row) => [`${row.level}:${row.index}`, row.hash]));
     return nodes.map((node) => {
       const hash = byKey.get(`${node.level}:${node.index}`);

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { verifyConsistency, verifyInclusion, verifyTreeHead, leafHash } from '@llmops/platform-merkle';
+import { leafHash, ReferenceMerkleTree, verifyConsistency, verifyInclusion, verifyTreeHead } from '@llmops/platform-merkle';
 import { openDatabase } from '@llmops/platform-persistence';
 import { createTestDatabase } from '@llmops/platform-testing';
 import { auditLeafData, canonicalEntryOf, type AuditLogRow } from '../audit-logs/audit-entry.js';
@@ -95,8 +95,19 @@ describe('Merkle audit log', () => {
       expect(proof.leafHash).toEqual(leafHash(auditLeafData(canonicalEntryOf(proof.entry))));
       expect(verifyInclusion(proof.leafHash, index, 37, proof.auditPath, heads[3]!.rootHash)).toBe(true);
     }
-    const early = await log.reader.inclusionProof(events[3]!.id, 8);
-    expect(verifyInclusion(early.leafHash, 3, 8, early.auditPath, heads[1]!.rootHash)).toBe(true);
+    // Every leaf against every older signed head: the ragged right edge differs per size.
+    for (const head of heads.slice(0, 3)) {
+      for (const [index, event] of events.slice(0, head.treeSize).entries()) {
+        const proof = await log.reader.inclusionProof(event.id, head.treeSize);
+        expect(proof.treeHead).toEqual(head);
+        expect(verifyInclusion(proof.leafHash, index, head.treeSize, proof.auditPath, head.rootHash)).toBe(true);
+      }
+    }
+    await expect(log.reader.inclusionProof(events[20]!.id, 8)).rejects.toMatchObject({ code: AuditExceptionCode.InvalidQuery, field: 'tree_size' });
+    const unsigned = await log.reader.inclusionProof(events[2]!.id, 5);
+    expect(unsigned.treeHead).toBeUndefined();
+    const firstFive = await Promise.all(events.slice(0, 5).map(async (event) => (await log.reader.inclusionProof(event.id)).leafHash));
+    expect(verifyInclusion(unsigned.leafHash, 2, 5, unsigned.auditPath, new ReferenceMerkleTree(firstFive).root())).toBe(true);
     for (const [a, b] of [[0, 1], [1, 2], [2, 3], [0, 3]] as const) {
       const first = heads[a]!;
       const second = heads[b]!;

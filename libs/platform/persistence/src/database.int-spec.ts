@@ -59,6 +59,9 @@ describe('openDatabase on PostgreSQL', () => {
       await db.dataSource.query(`INSERT INTO widgets (batch, step) VALUES (1, 1)`);
       expect(await db.dataSource.query(`SELECT batch FROM ${schema}.widgets`)).toEqual([{ batch: 1 }]);
       expect(await db.dataSource.query(`SELECT current_setting('application_name') AS name`)).toEqual([{ name: 'widgets' }]);
+      for (const step of [1, 2]) {
+        expect(await db.preparedQuery('widget-steps', 'SELECT batch, $1::int AS step FROM widgets', [step])).toEqual([{ batch: 1, step }]);
+      }
       await db.ping();
     } finally {
       await db.close();

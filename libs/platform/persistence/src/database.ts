@@ -31,6 +31,12 @@ export interface Database {
   embedded: boolean;
   /** Where the DataSource connects; for embedded mode, the loopback socket server. */
   url: string;
+  /**
+   * Runs `text` as the named prepared statement `name` on whichever pooled connection serves it, so each connection
+   * parses and plans it once. For hot reads on partitioned tables, where planning costs more than executing; one
+   * name must always carry the same text.
+   */
+  preparedQuery<T = Record<string, unknown>>(name: string, text: string, values: unknown[]): Promise<T[]>;
   /** `SELECT 1`, rejected if no answer within `timeoutMs` (default 2000); for readiness checks. */
   ping(timeoutMs?: number): Promise<void>;
   /** Destroys the DataSource, then stops the embedded server and PGlite if any. */
@@ -93,6 +99,11 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     schema: options.schema,
     embedded: embedded !== undefined,
     url,
+    preparedQuery: async <T>(name: string, text: string, values: unknown[]): Promise<T[]> => {
+      // TypeORM's query() cannot name a statement; its pg pool can.
+      const pool = (dataSource.driver as unknown as { master: { query(config: object): Promise<{ rows: T[] }> } }).master;
+      return (await pool.query({ name, text, values })).rows;
+    },
     ping: (timeoutMs = 2_000) => ping(dataSource, timeoutMs),
     close: async () => {
       try {

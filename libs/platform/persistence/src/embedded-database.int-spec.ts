@@ -56,6 +56,11 @@ describe('openDatabase on embedded PGlite', () => {
       { name: 'CreateEmbeddings1763800000001' },
     ]);
     expect(await db.dataSource.query(`SELECT current_schema() AS schema`)).toEqual([{ schema: 'widgets_svc' }]);
+    for (const value of ['a', 'b']) {
+      expect(await db.preparedQuery('schema-and-value', 'SELECT current_schema() AS schema, $1::text AS value', [value])).toEqual([
+        { schema: 'widgets_svc', value },
+      ]);
+    }
   });
 
   it('runs concurrent transactions and plain writes without interleaving or hanging', async () => {
