@@ -3,40 +3,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
-import { freePort, load, startProcess, waitForHttp, writeResult } from './lib/harness.mjs';
-
-// Real PostgreSQL when one is reachable (as in production); BENCH_EMBEDDED=1 measures the embedded PGlite instead.
-const adminUrl = process.env.BENCH_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-
-async function createDatabase() {
-  if (process.env.BENCH_EMBEDDED === '1') return undefined;
-  const name = `bench_${Date.now()}`;
-  const client = new pg.Client({ connectionString: adminUrl });
-  try {
-    await client.connect();
-    await client.query(`CREATE DATABASE ${name}`);
-  } catch {
-    return undefined;
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    drop: async () => {
-      const admin = new pg.Client({ connectionString: adminUrl });
-      await admin.connect();
-      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await admin.end();
-    },
-  };
-}
+import { createBenchDatabase, freePort, load, startProcess, waitForHttp, writeResult } from './lib/harness.mjs';
 
 export async function run() {
   const dataDir = await mkdtemp(join(tmpdir(), 'llmops-bench-'));
-  const database = await createDatabase();
+  // Real PostgreSQL when one is reachable (as in production); BENCH_EMBEDDED=1 measures the embedded PGlite instead.
+  const database = process.env.BENCH_EMBEDDED === '1' ? undefined : await createBenchDatabase();
   const gatewayPort = await freePort();
   const env = {
     NODE_ENV: 'development',
