@@ -1,25 +1,11 @@
 import { CompactRange, leafHash, type PerfectNode } from '@llmops/platform-merkle';
 import type { EntityManager } from 'typeorm';
-import { AUDIT_ENTRY_COLUMNS, auditLeafData, auditRowFromSql, canonicalEntryOf } from '../audit-logs/audit-entry.js';
+import { AUDIT_ENTRY_COLUMNS, auditLeafData, auditRowFromSql, canonicalEntryOf, type AuditLogRow } from '../audit-logs/audit-entry.js';
 import { AUDIT_SCHEMA } from '../migrations/1763800000000-CreateAuditLogs.js';
 import type { TreeHeadSigner } from './tree-head-signer.js';
 
-/** An entry about to be appended; details already have their sensitive fields hashed. */
-export interface NewAuditEntry {
-  id: string;
-  eventType: string;
-  actorId: string | null;
-  actorType: string;
-  resourceType: string | null;
-  resourceId: string | null;
-  action: string;
-  details: Record<string, unknown>;
-  ipAddress: string | null;
-  userAgent: string | null;
-  source: string;
-  correlationId: string | null;
-  createdAt: Date;
-}
+/** An entry about to be appended (its leaf index is assigned on append); sensitive details already hashed. */
+export type NewAuditEntry = Omit<AuditLogRow, 'leafIndex'>;
 
 /** The tree's state row, read under its row lock. */
 export interface LockedTreeState {
