@@ -14,6 +14,8 @@ export const ConfigEventType = {
   Created: 'config.created',
   Updated: 'config.updated',
   Deleted: 'config.deleted',
+  RolledBack: 'config.rolled_back',
+  Restored: 'config.restored',
 } as const;
 export type ConfigEventType = (typeof ConfigEventType)[keyof typeof ConfigEventType];
 

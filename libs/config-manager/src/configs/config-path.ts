@@ -4,6 +4,8 @@ import { ConfigException, ConfigExceptionCode } from './exceptions/config.except
 const SEGMENT = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 const ENVIRONMENT = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 export const MAX_NAMESPACE_SEGMENTS = 7;
+/** Words the REST API puts after a key path (`…/model/history`), so no key may be one of them. */
+export const RESERVED_SEGMENTS = ['history', 'rollback', 'undelete', 'validate', 'watch', 'bulk'] as const;
 
 /** Environments from least to most specific; a read resolves the most specific value at or below the one asked for. */
 export const DEFAULT_ENVIRONMENT_CHAIN = ['base', 'development', 'staging', 'production'] as const;
@@ -22,6 +24,13 @@ export function assertNamespace(namespace: string): void {
 
 export function assertKey(key: string): void {
   assertSegment(key, 'key', 'key');
+  if ((RESERVED_SEGMENTS as readonly string[]).includes(key)) {
+    throw new ConfigException(
+      ConfigExceptionCode.InvalidPath,
+      `key ${JSON.stringify(key)} is reserved by the API (${RESERVED_SEGMENTS.join(', ')})`,
+      'key',
+    );
+  }
 }
 
 export function assertEnvironment(environment: string): void {

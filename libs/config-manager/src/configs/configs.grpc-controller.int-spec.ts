@@ -71,6 +71,24 @@ describe('ConfigService over gRPC', () => {
     expect((anonymous as GrpcCallError).code).toBe(status.UNAUTHENTICATED);
   });
 
+  it('serves history, rollback and undelete, with conflicts as FAILED_PRECONDITION and ABORTED', async () => {
+    const ref = { namespace: 'acme/grpc', key: 'history-key', environment: 'staging' };
+    await put('history-key', 1);
+    await put('history-key', 2);
+    await client.deleteConfig(ref, { metadata: admin });
+    const history = await client.getConfigHistory({ ...ref, limit: 2 }, { metadata: admin });
+    expect(history.entries.map((entry) => [entry.version, entry.deleted])).toEqual([[3n, true], [2n, false]]);
+    expect(history.nextBeforeVersion).toBe(2n);
+    const restored = await client.undeleteConfig(ref, { metadata: admin });
+    expect(restored.entry).toMatchObject({ version: 4n, deleted: false, value: { kind: { case: 'numberValue', value: 2 } } });
+    const live = await client.undeleteConfig(ref, { metadata: admin }).catch((e: unknown) => e);
+    expect((live as GrpcCallError).code).toBe(status.FAILED_PRECONDITION);
+    const rolled = await client.rollbackConfig({ ...ref, version: 1n, expectedVersion: 4n }, { metadata: admin });
+    expect(rolled.entry).toMatchObject({ version: 5n, value: { kind: { case: 'numberValue', value: 1 } } });
+    const stale = await client.rollbackConfig({ ...ref, version: 2n, expectedVersion: 4n }, { metadata: admin }).catch((e: unknown) => e);
+    expect((stale as GrpcCallError).code).toBe(status.ABORTED);
+  });
+
   it('streams every change from a start revision, in order, then follows new ones', async () => {
     const first = await put('watched', 1);
     await put('watched', 2);

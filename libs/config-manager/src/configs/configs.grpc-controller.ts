@@ -37,7 +37,7 @@ export class ConfigsGrpcController {
           environment: request.environment,
           value: request.value ? toJson(ValueSchema, request.value) : undefined,
           classification: classificationFromProto(request.classification),
-          expectedVersion: request.expectedVersion === undefined ? undefined : Number(request.expectedVersion),
+          expectedVersion: optionalNumber(request.expectedVersion),
         });
         return { entry: toProto(entry) };
       },
@@ -46,9 +46,38 @@ export class ConfigsGrpcController {
           namespace: request.namespace,
           key: request.key,
           environment: request.environment,
-          expectedVersion: request.expectedVersion === undefined ? undefined : Number(request.expectedVersion),
+          expectedVersion: optionalNumber(request.expectedVersion),
         });
         return { version: BigInt(result.version), revision: BigInt(result.revision) };
+      },
+      getConfigHistory: async (request, ctx) => {
+        const page = await this.configs.history(actorOf(ctx), {
+          namespace: request.namespace,
+          key: request.key,
+          environment: request.environment,
+          beforeVersion: Number(request.beforeVersion),
+          limit: request.limit,
+        });
+        return { entries: page.entries.map(toProto), nextBeforeVersion: BigInt(page.nextBeforeVersion ?? 0) };
+      },
+      rollbackConfig: async (request, ctx) => {
+        const entry = await this.configs.rollback(actorOf(ctx), {
+          namespace: request.namespace,
+          key: request.key,
+          environment: request.environment,
+          version: Number(request.version),
+          expectedVersion: optionalNumber(request.expectedVersion),
+        });
+        return { entry: toProto(entry) };
+      },
+      undeleteConfig: async (request, ctx) => {
+        const entry = await this.configs.undelete(actorOf(ctx), {
+          namespace: request.namespace,
+          key: request.key,
+          environment: request.environment,
+          expectedVersion: optionalNumber(request.expectedVersion),
+        });
+        return { entry: toProto(entry) };
       },
       listConfigs: (request, ctx) => this.listConfigs(request.namespace, request.environment, ctx),
       watchConfigs: (request, ctx) => this.watchConfigs(request.namespacePrefix, Number(request.startRevision), ctx),
@@ -105,7 +134,12 @@ function toProto(entry: ConfigEntryEntity): ConfigEntry {
     classification: classificationToProto(entry.classification as Classification),
     updatedBy: entry.createdBy,
     updatedAt: timestampFromDate(entry.createdAt),
+    deleted: entry.deleted,
   });
+}
+
+function optionalNumber(value: bigint | undefined): number | undefined {
+  return value === undefined ? undefined : Number(value);
 }
 
 const classificationNames: Record<Classification, ClassificationProto> = {

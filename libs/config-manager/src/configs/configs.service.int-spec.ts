@@ -164,4 +164,64 @@ describe(ConfigsService.name, () => {
     const afterFirst = await configs.changesSince(developer, 'team/watch', start + 1);
     expect(afterFirst.changes.map((c) => c.key)).toEqual(['visible']);
   });
+
+  it('lists history newest first with deletions, and pages through it', async () => {
+    const ref = { namespace: 'team/history', key: 'prompt', environment: 'development' };
+    for (const value of ['v1', 'v2', 'v3']) await configs.set(admin, { ...ref, value });
+    await configs.delete(admin, ref);
+    const first = await configs.history(admin, { ...ref, limit: 3 });
+    expect(first.entries.map((e) => [e.version, e.deleted, e.value, e.createdBy])).toEqual([
+      [4, true, null, 'admin-1'],
+      [3, false, 'v3', 'admin-1'],
+      [2, false, 'v2', 'admin-1'],
+    ]);
+    expect(first.nextBeforeVersion).toBe(2);
+    const second = await configs.history(admin, { ...ref, limit: 3, beforeVersion: first.nextBeforeVersion });
+    expect(second.entries.map((e) => e.version)).toEqual([1]);
+    expect(second.nextBeforeVersion).toBeUndefined();
+    expect((await failure(configs.history(admin, { ...ref, limit: 501 }))).field).toBe('limit');
+    expect((await failure(configs.history(admin, { ...ref, key: 'never-written' }))).code).toBe(ConfigExceptionCode.NotFound);
+    expect((await failure(configs.history(developer, { ...ref, environment: 'production' }))).code).toBe(ConfigExceptionCode.PermissionDenied);
+  });
+
+  it('rolls back by writing an old value as a new version, with its event', async () => {
+    const ref = { namespace: 'team/rollback', key: 'model', environment: 'staging' };
+    await configs.set(admin, { ...ref, value: { model: 'gpt-4o' }, classification: 'confidential' });
+    await configs.set(admin, { ...ref, value: { model: 'broken' }, classification: 'public' });
+    const before = await outboxCount();
+    const rolled = await configs.rollback(admin, { ...ref, version: 1, expectedVersion: 2 });
+    expect(rolled).toMatchObject({ version: 3, value: { model: 'gpt-4o' }, classification: 'confidential', deleted: false });
+    expect(await outboxCount()).toBe(before + 1);
+    const [event] = await database.dataSource.query(
+      `SELECT subject FROM ${CONFIG_MANAGER_SCHEMA}.outbox ORDER BY seq DESC LIMIT 1`,
+    );
+    expect(event.subject).toBe('events.config-manager.config.rolled_back');
+    expect((await configs.get(admin, ref)).entry.value).toEqual({ model: 'gpt-4o' });
+    expect((await failure(configs.rollback(admin, { ...ref, version: 1, expectedVersion: 2 }))).code).toBe(ConfigExceptionCode.VersionConflict);
+    expect((await failure(configs.rollback(admin, { ...ref, version: 9 }))).code).toBe(ConfigExceptionCode.NotFound);
+    expect((await failure(configs.rollback(admin, { ...ref, version: 0 }))).field).toBe('version');
+    await configs.delete(admin, ref);
+    expect((await failure(configs.rollback(admin, { ...ref, version: 4 }))).message).toContain('deleted the key');
+    expect((await configs.rollback(admin, { ...ref, version: 2 })).value).toEqual({ model: 'broken' });
+  });
+
+  it('undeletes a deleted key with its last value, and refuses a live one', async () => {
+    const ref = { namespace: 'team/undelete', key: 'flag', environment: 'development' };
+    await configs.set(admin, { ...ref, value: true });
+    expect((await failure(configs.undelete(admin, ref))).code).toBe(ConfigExceptionCode.Conflict);
+    await configs.delete(admin, ref);
+    await expect(configs.get(admin, { ...ref, exact: true })).rejects.toMatchObject({ code: ConfigExceptionCode.NotFound });
+    const restored = await configs.undelete(admin, { ...ref, expectedVersion: 2 });
+    expect(restored).toMatchObject({ version: 3, value: true, deleted: false });
+    expect((await configs.get(admin, { ...ref, exact: true })).entry.version).toBe(3);
+    expect((await failure(configs.undelete(admin, { ...ref, key: 'missing' }))).code).toBe(ConfigExceptionCode.NotFound);
+  });
+
+  it('reserves the words the API puts after a key path as key names', async () => {
+    const error = await failure(configs.set(admin, { namespace: 'team/history', key: 'rollback', environment: 'development', value: 1 }));
+    expect(error).toMatchObject({ code: ConfigExceptionCode.InvalidPath, field: 'key' });
+    expect(error.message).toContain('reserved');
+    // A namespace segment may be one: only the last segment of a path is read as an action.
+    expect((await configs.set(admin, { namespace: 'watch/history', key: 'k', environment: 'development', value: 1 })).version).toBe(1);
+  });
 });

@@ -38,6 +38,8 @@ export interface SetConfigCommand extends ConfigKeyRef {
 /** Values above this are refused: configuration is not a blob store, and every read path caches values. */
 export const MAX_VALUE_BYTES = 512 * 1024;
 const WATCH_BATCH = 500;
+const DEFAULT_HISTORY_PAGE = 50;
+const MAX_HISTORY_PAGE = 500;
 
 export class ConfigsService {
   constructor(
@@ -79,33 +81,11 @@ export class ConfigsService {
       const current = await this.latest(manager, command);
       const liveVersion = current && !current.deleted ? current.version : 0;
       this.checkExpectedVersion(command, command.expectedVersion, liveVersion);
-      const entry = manager.create(ConfigEntryEntity, {
-        namespace: command.namespace,
-        key: command.key,
-        environment: command.environment,
-        version: (current?.version ?? 0) + 1,
-        revision,
+      return this.appendVersion(manager, actor, command, current, revision, {
         value: command.value,
-        classification: command.classification ?? current?.classification ?? 'internal',
-        deleted: false,
-        createdBy: actor.principal.id,
-      });
-      const saved = await manager.save(entry);
-      await this.outbox.add(manager, {
+        classification: command.classification ?? (current?.classification as Classification | undefined) ?? 'internal',
         type: liveVersion === 0 ? ConfigEventType.Created : ConfigEventType.Updated,
-        subject: subjectOf(command),
-        payload: {
-          namespace: command.namespace,
-          key: command.key,
-          environment: command.environment,
-          version: saved.version,
-          revision,
-          classification: saved.classification,
-        },
-        actor: actorOf(actor),
-        correlationId: actor.requestId,
       });
-      return saved;
     });
   }
 
@@ -125,33 +105,111 @@ export class ConfigsService {
         );
       }
       this.checkExpectedVersion(ref, ref.expectedVersion, current.version);
-      const tombstone = await manager.save(
-        manager.create(ConfigEntryEntity, {
-          namespace: ref.namespace,
-          key: ref.key,
-          environment: ref.environment,
-          version: current.version + 1,
-          revision,
-          value: null,
-          classification: current.classification,
-          deleted: true,
-          createdBy: actor.principal.id,
-        }),
-      );
-      await this.outbox.add(manager, {
+      const tombstone = await this.appendVersion(manager, actor, ref, current, revision, {
+        value: null,
+        classification: current.classification as Classification,
+        deleted: true,
         type: ConfigEventType.Deleted,
-        subject: subjectOf(ref),
-        payload: {
-          namespace: ref.namespace,
-          key: ref.key,
-          environment: ref.environment,
-          version: tombstone.version,
-          revision,
-        },
-        actor: actorOf(actor),
-        correlationId: actor.requestId,
       });
-      return { version: tombstone.version, revision };
+      return { version: tombstone.version, revision: tombstone.revision };
+    });
+  }
+
+  /** A key's versions in one environment, newest first, deletions included; `nextBeforeVersion` pages on. */
+  async history(
+    actor: ConfigActor,
+    ref: ConfigKeyRef & { beforeVersion?: number; limit?: number },
+  ): Promise<{ entries: ConfigEntryEntity[]; nextBeforeVersion?: number }> {
+    this.assertRef(ref);
+    this.authorize(actor, 'configs:read', ref.environment);
+    const limit = ref.limit || DEFAULT_HISTORY_PAGE;
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_HISTORY_PAGE) {
+      throw new ConfigException(ConfigExceptionCode.InvalidValue, `limit must be between 1 and ${MAX_HISTORY_PAGE}`, 'limit');
+    }
+    const query = this.database.dataSource
+      .getRepository(ConfigEntryEntity)
+      .createQueryBuilder('e')
+      .where('e.namespace = :namespace AND e.key = :key AND e.environment = :environment', ref)
+      .orderBy('e.version', 'DESC')
+      .limit(limit + 1);
+    if (ref.beforeVersion) query.andWhere('e.version < :before', { before: ref.beforeVersion });
+    const rows = await query.getMany();
+    if (rows.length === 0 && !ref.beforeVersion) {
+      throw new ConfigException(ConfigExceptionCode.NotFound, `config ${ref.namespace}/${ref.key} has no history in ${ref.environment}`);
+    }
+    const entries = rows.slice(0, limit);
+    return { entries, nextBeforeVersion: rows.length > limit ? entries.at(-1)!.version : undefined };
+  }
+
+  /** Writes the value of `version` as a new version: history only grows, so a rollback can itself be rolled back. */
+  async rollback(actor: ConfigActor, ref: ConfigKeyRef & { version: number; expectedVersion?: number }): Promise<ConfigEntryEntity> {
+    this.assertRef(ref);
+    this.authorize(actor, 'configs:write', ref.environment);
+    if (!Number.isInteger(ref.version) || ref.version < 1) {
+      throw new ConfigException(ConfigExceptionCode.InvalidValue, 'version must be a positive integer', 'version');
+    }
+    return this.database.dataSource.transaction(async (manager) => {
+      const revision = await this.nextRevision(manager);
+      const current = await this.latest(manager, ref);
+      this.checkExpectedVersion(ref, ref.expectedVersion, current?.version ?? 0);
+      const target = await manager.findOne(ConfigEntryEntity, {
+        where: { namespace: ref.namespace, key: ref.key, environment: ref.environment, version: ref.version },
+      });
+      if (!target) {
+        throw new ConfigException(
+          ConfigExceptionCode.NotFound,
+          `config ${ref.namespace}/${ref.key} has no version ${ref.version} in ${ref.environment}`,
+          'version',
+        );
+      }
+      if (target.deleted) {
+        throw new ConfigException(
+          ConfigExceptionCode.InvalidValue,
+          `version ${ref.version} deleted the key; roll back to a version that has a value`,
+          'version',
+        );
+      }
+      return this.appendVersion(manager, actor, ref, current, revision, {
+        value: target.value,
+        classification: target.classification as Classification,
+        type: ConfigEventType.RolledBack,
+        details: { rolled_back_to: target.version },
+      });
+    });
+  }
+
+  /** Brings a deleted key back with the value it had before the deletion, as a new version. */
+  async undelete(actor: ConfigActor, ref: ConfigKeyRef & { expectedVersion?: number }): Promise<ConfigEntryEntity> {
+    this.assertRef(ref);
+    this.authorize(actor, 'configs:write', ref.environment);
+    return this.database.dataSource.transaction(async (manager) => {
+      const revision = await this.nextRevision(manager);
+      const current = await this.latest(manager, ref);
+      if (!current) {
+        throw new ConfigException(ConfigExceptionCode.NotFound, `config ${ref.namespace}/${ref.key} not found in ${ref.environment}`);
+      }
+      if (!current.deleted) {
+        throw new ConfigException(
+          ConfigExceptionCode.Conflict,
+          `config ${ref.namespace}/${ref.key} in ${ref.environment} is not deleted (version ${current.version} is live)`,
+        );
+      }
+      this.checkExpectedVersion(ref, ref.expectedVersion, current.version);
+      const restored = await manager
+        .getRepository(ConfigEntryEntity)
+        .createQueryBuilder('e')
+        .where('e.namespace = :namespace AND e.key = :key AND e.environment = :environment AND NOT e.deleted', ref)
+        .orderBy('e.version', 'DESC')
+        .getOne();
+      if (!restored) {
+        throw new ConfigException(ConfigExceptionCode.NotFound, `config ${ref.namespace}/${ref.key} never had a value in ${ref.environment}`);
+      }
+      return this.appendVersion(manager, actor, ref, current, revision, {
+        value: restored.value,
+        classification: restored.classification as Classification,
+        type: ConfigEventType.Restored,
+        details: { restored_from: restored.version },
+      });
     });
   }
 
@@ -219,6 +277,49 @@ export class ConfigsService {
       changes: rows.filter((row) => authorize(actor.principal, 'configs:read', { environment: row.environment }).allowed),
       scannedTo: rows.at(-1)?.revision ?? afterRevision,
     };
+  }
+
+  /**
+   * Appends the version after `current`, and its event, in `manager`'s transaction. Callers take `revision` first:
+   * its row lock serializes writers, so `current` and any check-and-set on it cannot race.
+   */
+  private async appendVersion(
+    manager: EntityManager,
+    actor: ConfigActor,
+    ref: ConfigKeyRef,
+    current: ConfigEntryEntity | null,
+    revision: number,
+    write: { value: unknown; classification: Classification; deleted?: boolean; type: ConfigEventType; details?: Record<string, number> },
+  ): Promise<ConfigEntryEntity> {
+    const saved = await manager.save(
+      manager.create(ConfigEntryEntity, {
+        namespace: ref.namespace,
+        key: ref.key,
+        environment: ref.environment,
+        version: (current?.version ?? 0) + 1,
+        revision,
+        value: write.value,
+        classification: write.classification,
+        deleted: write.deleted ?? false,
+        createdBy: actor.principal.id,
+      }),
+    );
+    await this.outbox.add(manager, {
+      type: write.type,
+      subject: subjectOf(ref),
+      payload: {
+        namespace: ref.namespace,
+        key: ref.key,
+        environment: ref.environment,
+        version: saved.version,
+        revision,
+        ...(write.deleted ? {} : { classification: saved.classification }),
+        ...write.details,
+      },
+      actor: actorOf(actor),
+      correlationId: actor.requestId,
+    });
+    return saved;
   }
 
   private assertRef(ref: ConfigKeyRef): void {

@@ -1,4 +1,4 @@
-import { create } from '@bufbuild/protobuf';
+import { create, type DescService } from '@bufbuild/protobuf';
 import { ValueSchema } from '@bufbuild/protobuf/wkt';
 import { BinaryReader, BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 import { afterEach, describe, expect, it } from '@jest/globals';
@@ -28,8 +28,20 @@ const entry = (key: string, revision = 1, value = `v-${key}`): ConfigEntry =>
 
 class DomainNotFound extends Error {}
 
+/** Every method of `service` answering UNIMPLEMENTED, for tests that serve only some of them. */
+function unimplemented<S extends DescService>(service: S): ServiceImplementation<S> {
+  const handlers = Object.keys(service.method).map((name) => [
+    name,
+    async () => {
+      throw new GrpcStatusError(status.UNIMPLEMENTED, `${name} is not served in this test`);
+    },
+  ]);
+  return Object.fromEntries(handlers) as ServiceImplementation<S>;
+}
+
 function configImplementation(overrides: Partial<ConfigImpl> = {}): ConfigImpl {
   return {
+    ...unimplemented(ConfigService),
     getConfig: async (request) => ({ entry: entry(request.key), resolvedFrom: request.environment }),
     setConfig: async (request) => ({ entry: entry(request.key) }),
     deleteConfig: async () => ({ version: 2n, revision: 3n }),
@@ -45,14 +57,7 @@ function configImplementation(overrides: Partial<ConfigImpl> = {}): ConfigImpl {
 
 /** The audit handlers these tests call; every other AuditService method answers UNIMPLEMENTED. */
 const auditImplementation: AuditImpl = {
-  ...(Object.fromEntries(
-    Object.keys(AuditService.method).map((name) => [
-      name,
-      async () => {
-        throw new GrpcStatusError(status.UNIMPLEMENTED, `${name} is not served in this test`);
-      },
-    ]),
-  ) as unknown as AuditImpl),
+  ...unimplemented(AuditService),
   queryAuditLog: async function* () {
     yield { entry: { id: 'e1', action: 'config.set', sequence: 0n }, cursor: 'c1' };
   },

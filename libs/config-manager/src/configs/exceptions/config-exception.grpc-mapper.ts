@@ -21,6 +21,8 @@ function grpcStatusOf(code: ConfigExceptionCode): status {
       return status.NOT_FOUND;
     case ConfigExceptionCode.VersionConflict:
       return status.ABORTED;
+    case ConfigExceptionCode.Conflict:
+      return status.FAILED_PRECONDITION;
     case ConfigExceptionCode.PermissionDenied:
       return status.PERMISSION_DENIED;
     case ConfigExceptionCode.Unauthenticated:

@@ -4,6 +4,8 @@ export enum ConfigExceptionCode {
   ValueTooLarge = 'VALUE_TOO_LARGE',
   NotFound = 'NOT_FOUND',
   VersionConflict = 'VERSION_CONFLICT',
+  /** The key is not in the state the operation needs (e.g. undelete of a live key). */
+  Conflict = 'CONFLICT',
   PermissionDenied = 'PERMISSION_DENIED',
   Unauthenticated = 'UNAUTHENTICATED',
 }

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file llmops/config/v1/config.proto.
  */
 export const file_llmops_config_v1_config: GenFile = /*@__PURE__*/
-  fileDesc("Ch1sbG1vcHMvY29uZmlnL3YxL2NvbmZpZy5wcm90bxIQbGxtb3BzLmNvbmZpZy52MSKKAgoLQ29uZmlnRW50cnkSEQoJbmFtZXNwYWNlGAEgASgJEgsKA2tleRgCIAEoCRITCgtlbnZpcm9ubWVudBgDIAEoCRIlCgV2YWx1ZRgEIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZRIPCgd2ZXJzaW9uGAUgASgDEhAKCHJldmlzaW9uGAYgASgDEjgKDmNsYXNzaWZpY2F0aW9uGAcgASgOMiAubGxtb3BzLmNvbmZpZy52MS5DbGFzc2lmaWNhdGlvbhISCgp1cGRhdGVkX2J5GAggASgJEi4KCnVwZGF0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIlYKEEdldENvbmZpZ1JlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEgsKA2tleRgCIAEoCRITCgtlbnZpcm9ubWVudBgDIAEoCRINCgVleGFjdBgEIAEoCCJYChFHZXRDb25maWdSZXNwb25zZRIsCgVlbnRyeRgBIAEoCzIdLmxsbW9wcy5jb25maWcudjEuQ29uZmlnRW50cnkSFQoNcmVzb2x2ZWRfZnJvbRgCIAEoCSLcAQoQU2V0Q29uZmlnUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSCwoDa2V5GAIgASgJEhMKC2Vudmlyb25tZW50GAMgASgJEiUKBXZhbHVlGAQgASgLMhYuZ29vZ2xlLnByb3RvYnVmLlZhbHVlEjgKDmNsYXNzaWZpY2F0aW9uGAUgASgOMiAubGxtb3BzLmNvbmZpZy52MS5DbGFzc2lmaWNhdGlvbhIdChBleHBlY3RlZF92ZXJzaW9uGAYgASgDSACIAQFCEwoRX2V4cGVjdGVkX3ZlcnNpb24iQQoRU2V0Q29uZmlnUmVzcG9uc2USLAoFZW50cnkYASABKAsyHS5sbG1vcHMuY29uZmlnLnYxLkNvbmZpZ0VudHJ5In4KE0RlbGV0ZUNvbmZpZ1JlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEgsKA2tleRgCIAEoCRITCgtlbnZpcm9ubWVudBgDIAEoCRIdChBleHBlY3RlZF92ZXJzaW9uGAQgASgDSACIAQFCEwoRX2V4cGVjdGVkX3ZlcnNpb24iOQoURGVsZXRlQ29uZmlnUmVzcG9uc2USDwoHdmVyc2lvbhgBIAEoAxIQCghyZXZpc2lvbhgCIAEoAyI8ChJMaXN0Q29uZmlnc1JlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEhMKC2Vudmlyb25tZW50GAIgASgJIkMKE0xpc3RDb25maWdzUmVzcG9uc2USLAoFZW50cnkYASABKAsyHS5sbG1vcHMuY29uZmlnLnYxLkNvbmZpZ0VudHJ5IkcKE1dhdGNoQ29uZmlnc1JlcXVlc3QSGAoQbmFtZXNwYWNlX3ByZWZpeBgBIAEoCRIWCg5zdGFydF9yZXZpc2lvbhgCIAEoAyKCAQoUV2F0Y2hDb25maWdzUmVzcG9uc2USKgoEdHlwZRgBIAEoDjIcLmxsbW9wcy5jb25maWcudjEuQ2hhbmdlVHlwZRIsCgVlbnRyeRgCIAEoCzIdLmxsbW9wcy5jb25maWcudjEuQ29uZmlnRW50cnkSEAoIcmV2aXNpb24YAyABKAMqiQEKDkNsYXNzaWZpY2F0aW9uEh4KGkNMQVNTSUZJQ0FUSU9OX1VOU1BFQ0lGSUVEEAASGQoVQ0xBU1NJRklDQVRJT05fUFVCTElDEAESGwoXQ0xBU1NJRklDQVRJT05fSU5URVJOQUwQAhIfChtDTEFTU0lGSUNBVElPTl9DT05GSURFTlRJQUwQAypWCgpDaGFuZ2VUeXBlEhsKF0NIQU5HRV9UWVBFX1VOU1BFQ0lGSUVEEAASEwoPQ0hBTkdFX1RZUEVfUFVUEAESFgoSQ0hBTkdFX1RZUEVfREVMRVRFEAIy6AMKDUNvbmZpZ1NlcnZpY2USWQoJR2V0Q29uZmlnEiIubGxtb3BzLmNvbmZpZy52MS5HZXRDb25maWdSZXF1ZXN0GiMubGxtb3BzLmNvbmZpZy52MS5HZXRDb25maWdSZXNwb25zZSIDkAIBElQKCVNldENvbmZpZxIiLmxsbW9wcy5jb25maWcudjEuU2V0Q29uZmlnUmVxdWVzdBojLmxsbW9wcy5jb25maWcudjEuU2V0Q29uZmlnUmVzcG9uc2USXQoMRGVsZXRlQ29uZmlnEiUubGxtb3BzLmNvbmZpZy52MS5EZWxldGVDb25maWdSZXF1ZXN0GiYubGxtb3BzLmNvbmZpZy52MS5EZWxldGVDb25maWdSZXNwb25zZRJhCgtMaXN0Q29uZmlncxIkLmxsbW9wcy5jb25maWcudjEuTGlzdENvbmZpZ3NSZXF1ZXN0GiUubGxtb3BzLmNvbmZpZy52MS5MaXN0Q29uZmlnc1Jlc3BvbnNlIgOQAgEwARJkCgxXYXRjaENvbmZpZ3MSJS5sbG1vcHMuY29uZmlnLnYxLldhdGNoQ29uZmlnc1JlcXVlc3QaJi5sbG1vcHMuY29uZmlnLnYxLldhdGNoQ29uZmlnc1Jlc3BvbnNlIgOQAgEwAWIGcHJvdG8z", [file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("Ch1sbG1vcHMvY29uZmlnL3YxL2NvbmZpZy5wcm90bxIQbGxtb3BzLmNvbmZpZy52MSKbAgoLQ29uZmlnRW50cnkSEQoJbmFtZXNwYWNlGAEgASgJEgsKA2tleRgCIAEoCRITCgtlbnZpcm9ubWVudBgDIAEoCRIlCgV2YWx1ZRgEIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZRIPCgd2ZXJzaW9uGAUgASgDEhAKCHJldmlzaW9uGAYgASgDEjgKDmNsYXNzaWZpY2F0aW9uGAcgASgOMiAubGxtb3BzLmNvbmZpZy52MS5DbGFzc2lmaWNhdGlvbhISCgp1cGRhdGVkX2J5GAggASgJEi4KCnVwZGF0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB2RlbGV0ZWQYCiABKAgiVgoQR2V0Q29uZmlnUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSCwoDa2V5GAIgASgJEhMKC2Vudmlyb25tZW50GAMgASgJEg0KBWV4YWN0GAQgASgIIlgKEUdldENvbmZpZ1Jlc3BvbnNlEiwKBWVudHJ5GAEgASgLMh0ubGxtb3BzLmNvbmZpZy52MS5Db25maWdFbnRyeRIVCg1yZXNvbHZlZF9mcm9tGAIgASgJItwBChBTZXRDb25maWdSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRILCgNrZXkYAiABKAkSEwoLZW52aXJvbm1lbnQYAyABKAkSJQoFdmFsdWUYBCABKAsyFi5nb29nbGUucHJvdG9idWYuVmFsdWUSOAoOY2xhc3NpZmljYXRpb24YBSABKA4yIC5sbG1vcHMuY29uZmlnLnYxLkNsYXNzaWZpY2F0aW9uEh0KEGV4cGVjdGVkX3ZlcnNpb24YBiABKANIAIgBAUITChFfZXhwZWN0ZWRfdmVyc2lvbiJBChFTZXRDb25maWdSZXNwb25zZRIsCgVlbnRyeRgBIAEoCzIdLmxsbW9wcy5jb25maWcudjEuQ29uZmlnRW50cnkifgoTRGVsZXRlQ29uZmlnUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSCwoDa2V5GAIgASgJEhMKC2Vudmlyb25tZW50GAMgASgJEh0KEGV4cGVjdGVkX3ZlcnNpb24YBCABKANIAIgBAUITChFfZXhwZWN0ZWRfdmVyc2lvbiI5ChREZWxldGVDb25maWdSZXNwb25zZRIPCgd2ZXJzaW9uGAEgASgDEhAKCHJldmlzaW9uGAIgASgDIjwKEkxpc3RDb25maWdzUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSEwoLZW52aXJvbm1lbnQYAiABKAkiQwoTTGlzdENvbmZpZ3NSZXNwb25zZRIsCgVlbnRyeRgBIAEoCzIdLmxsbW9wcy5jb25maWcudjEuQ29uZmlnRW50cnkiRwoTV2F0Y2hDb25maWdzUmVxdWVzdBIYChBuYW1lc3BhY2VfcHJlZml4GAEgASgJEhYKDnN0YXJ0X3JldmlzaW9uGAIgASgDIoIBChRXYXRjaENvbmZpZ3NSZXNwb25zZRIqCgR0eXBlGAEgASgOMhwubGxtb3BzLmNvbmZpZy52MS5DaGFuZ2VUeXBlEiwKBWVudHJ5GAIgASgLMh0ubGxtb3BzLmNvbmZpZy52MS5Db25maWdFbnRyeRIQCghyZXZpc2lvbhgDIAEoAyJ1ChdHZXRDb25maWdIaXN0b3J5UmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSCwoDa2V5GAIgASgJEhMKC2Vudmlyb25tZW50GAMgASgJEhYKDmJlZm9yZV92ZXJzaW9uGAQgASgDEg0KBWxpbWl0GAUgASgFImcKGEdldENvbmZpZ0hpc3RvcnlSZXNwb25zZRIuCgdlbnRyaWVzGAEgAygLMh0ubGxtb3BzLmNvbmZpZy52MS5Db25maWdFbnRyeRIbChNuZXh0X2JlZm9yZV92ZXJzaW9uGAIgASgDIpEBChVSb2xsYmFja0NvbmZpZ1JlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEgsKA2tleRgCIAEoCRITCgtlbnZpcm9ubWVudBgDIAEoCRIPCgd2ZXJzaW9uGAQgASgDEh0KEGV4cGVjdGVkX3ZlcnNpb24YBSABKANIAIgBAUITChFfZXhwZWN0ZWRfdmVyc2lvbiJGChZSb2xsYmFja0NvbmZpZ1Jlc3BvbnNlEiwKBWVudHJ5GAEgASgLMh0ubGxtb3BzLmNvbmZpZy52MS5Db25maWdFbnRyeSKAAQoVVW5kZWxldGVDb25maWdSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRILCgNrZXkYAiABKAkSEwoLZW52aXJvbm1lbnQYAyABKAkSHQoQZXhwZWN0ZWRfdmVyc2lvbhgEIAEoA0gAiAEBQhMKEV9leHBlY3RlZF92ZXJzaW9uIkYKFlVuZGVsZXRlQ29uZmlnUmVzcG9uc2USLAoFZW50cnkYASABKAsyHS5sbG1vcHMuY29uZmlnLnYxLkNvbmZpZ0VudHJ5KokBCg5DbGFzc2lmaWNhdGlvbhIeChpDTEFTU0lGSUNBVElPTl9VTlNQRUNJRklFRBAAEhkKFUNMQVNTSUZJQ0FUSU9OX1BVQkxJQxABEhsKF0NMQVNTSUZJQ0FUSU9OX0lOVEVSTkFMEAISHwobQ0xBU1NJRklDQVRJT05fQ09ORklERU5USUFMEAMqVgoKQ2hhbmdlVHlwZRIbChdDSEFOR0VfVFlQRV9VTlNQRUNJRklFRBAAEhMKD0NIQU5HRV9UWVBFX1BVVBABEhYKEkNIQU5HRV9UWVBFX0RFTEVURRACMqIGCg1Db25maWdTZXJ2aWNlElkKCUdldENvbmZpZxIiLmxsbW9wcy5jb25maWcudjEuR2V0Q29uZmlnUmVxdWVzdBojLmxsbW9wcy5jb25maWcudjEuR2V0Q29uZmlnUmVzcG9uc2UiA5ACARJUCglTZXRDb25maWcSIi5sbG1vcHMuY29uZmlnLnYxLlNldENvbmZpZ1JlcXVlc3QaIy5sbG1vcHMuY29uZmlnLnYxLlNldENvbmZpZ1Jlc3BvbnNlEl0KDERlbGV0ZUNvbmZpZxIlLmxsbW9wcy5jb25maWcudjEuRGVsZXRlQ29uZmlnUmVxdWVzdBomLmxsbW9wcy5jb25maWcudjEuRGVsZXRlQ29uZmlnUmVzcG9uc2USYQoLTGlzdENvbmZpZ3MSJC5sbG1vcHMuY29uZmlnLnYxLkxpc3RDb25maWdzUmVxdWVzdBolLmxsbW9wcy5jb25maWcudjEuTGlzdENvbmZpZ3NSZXNwb25zZSIDkAIBMAESbgoQR2V0Q29uZmlnSGlzdG9yeRIpLmxsbW9wcy5jb25maWcudjEuR2V0Q29uZmlnSGlzdG9yeVJlcXVlc3QaKi5sbG1vcHMuY29uZmlnLnYxLkdldENvbmZpZ0hpc3RvcnlSZXNwb25zZSIDkAIBEmMKDlJvbGxiYWNrQ29uZmlnEicubGxtb3BzLmNvbmZpZy52MS5Sb2xsYmFja0NvbmZpZ1JlcXVlc3QaKC5sbG1vcHMuY29uZmlnLnYxLlJvbGxiYWNrQ29uZmlnUmVzcG9uc2USYwoOVW5kZWxldGVDb25maWcSJy5sbG1vcHMuY29uZmlnLnYxLlVuZGVsZXRlQ29uZmlnUmVxdWVzdBooLmxsbW9wcy5jb25maWcudjEuVW5kZWxldGVDb25maWdSZXNwb25zZRJkCgxXYXRjaENvbmZpZ3MSJS5sbG1vcHMuY29uZmlnLnYxLldhdGNoQ29uZmlnc1JlcXVlc3QaJi5sbG1vcHMuY29uZmlnLnYxLldhdGNoQ29uZmlnc1Jlc3BvbnNlIgOQAgEwAWIGcHJvdG8z", [file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * ConfigEntry is one version of one key in one environment.
@@ -68,6 +68,13 @@ export type ConfigEntry = Message<"llmops.config.v1.ConfigEntry"> & {
    * @generated from field: google.protobuf.Timestamp updated_at = 9;
    */
   updatedAt?: Timestamp | undefined;
+
+  /**
+   * This version deleted the key (a tombstone; its value is empty).
+   *
+   * @generated from field: bool deleted = 10;
+   */
+  deleted: boolean;
 };
 
 /**
@@ -345,6 +352,178 @@ export const WatchConfigsResponseSchema: GenMessage<WatchConfigsResponse> = /*@_
   messageDesc(file_llmops_config_v1_config, 10);
 
 /**
+ * @generated from message llmops.config.v1.GetConfigHistoryRequest
+ */
+export type GetConfigHistoryRequest = Message<"llmops.config.v1.GetConfigHistoryRequest"> & {
+  /**
+   * @generated from field: string namespace = 1;
+   */
+  namespace: string;
+
+  /**
+   * @generated from field: string key = 2;
+   */
+  key: string;
+
+  /**
+   * @generated from field: string environment = 3;
+   */
+  environment: string;
+
+  /**
+   * Lists versions below this one; 0 starts at the newest.
+   *
+   * @generated from field: int64 before_version = 4;
+   */
+  beforeVersion: bigint;
+
+  /**
+   * At most this many versions; 0 means 50, the largest is 500.
+   *
+   * @generated from field: int32 limit = 5;
+   */
+  limit: number;
+};
+
+/**
+ * Describes the message llmops.config.v1.GetConfigHistoryRequest.
+ * Use `create(GetConfigHistoryRequestSchema)` to create a new message.
+ */
+export const GetConfigHistoryRequestSchema: GenMessage<GetConfigHistoryRequest> = /*@__PURE__*/
+  messageDesc(file_llmops_config_v1_config, 11);
+
+/**
+ * @generated from message llmops.config.v1.GetConfigHistoryResponse
+ */
+export type GetConfigHistoryResponse = Message<"llmops.config.v1.GetConfigHistoryResponse"> & {
+  /**
+   * @generated from field: repeated llmops.config.v1.ConfigEntry entries = 1;
+   */
+  entries: ConfigEntry[];
+
+  /**
+   * Pass as before_version for the next page; 0 when there is none.
+   *
+   * @generated from field: int64 next_before_version = 2;
+   */
+  nextBeforeVersion: bigint;
+};
+
+/**
+ * Describes the message llmops.config.v1.GetConfigHistoryResponse.
+ * Use `create(GetConfigHistoryResponseSchema)` to create a new message.
+ */
+export const GetConfigHistoryResponseSchema: GenMessage<GetConfigHistoryResponse> = /*@__PURE__*/
+  messageDesc(file_llmops_config_v1_config, 12);
+
+/**
+ * @generated from message llmops.config.v1.RollbackConfigRequest
+ */
+export type RollbackConfigRequest = Message<"llmops.config.v1.RollbackConfigRequest"> & {
+  /**
+   * @generated from field: string namespace = 1;
+   */
+  namespace: string;
+
+  /**
+   * @generated from field: string key = 2;
+   */
+  key: string;
+
+  /**
+   * @generated from field: string environment = 3;
+   */
+  environment: string;
+
+  /**
+   * The version whose value becomes current again.
+   *
+   * @generated from field: int64 version = 4;
+   */
+  version: bigint;
+
+  /**
+   * When set, the rollback succeeds only if the key's current version equals it.
+   *
+   * @generated from field: optional int64 expected_version = 5;
+   */
+  expectedVersion?: bigint | undefined;
+};
+
+/**
+ * Describes the message llmops.config.v1.RollbackConfigRequest.
+ * Use `create(RollbackConfigRequestSchema)` to create a new message.
+ */
+export const RollbackConfigRequestSchema: GenMessage<RollbackConfigRequest> = /*@__PURE__*/
+  messageDesc(file_llmops_config_v1_config, 13);
+
+/**
+ * @generated from message llmops.config.v1.RollbackConfigResponse
+ */
+export type RollbackConfigResponse = Message<"llmops.config.v1.RollbackConfigResponse"> & {
+  /**
+   * @generated from field: llmops.config.v1.ConfigEntry entry = 1;
+   */
+  entry?: ConfigEntry | undefined;
+};
+
+/**
+ * Describes the message llmops.config.v1.RollbackConfigResponse.
+ * Use `create(RollbackConfigResponseSchema)` to create a new message.
+ */
+export const RollbackConfigResponseSchema: GenMessage<RollbackConfigResponse> = /*@__PURE__*/
+  messageDesc(file_llmops_config_v1_config, 14);
+
+/**
+ * @generated from message llmops.config.v1.UndeleteConfigRequest
+ */
+export type UndeleteConfigRequest = Message<"llmops.config.v1.UndeleteConfigRequest"> & {
+  /**
+   * @generated from field: string namespace = 1;
+   */
+  namespace: string;
+
+  /**
+   * @generated from field: string key = 2;
+   */
+  key: string;
+
+  /**
+   * @generated from field: string environment = 3;
+   */
+  environment: string;
+
+  /**
+   * @generated from field: optional int64 expected_version = 4;
+   */
+  expectedVersion?: bigint | undefined;
+};
+
+/**
+ * Describes the message llmops.config.v1.UndeleteConfigRequest.
+ * Use `create(UndeleteConfigRequestSchema)` to create a new message.
+ */
+export const UndeleteConfigRequestSchema: GenMessage<UndeleteConfigRequest> = /*@__PURE__*/
+  messageDesc(file_llmops_config_v1_config, 15);
+
+/**
+ * @generated from message llmops.config.v1.UndeleteConfigResponse
+ */
+export type UndeleteConfigResponse = Message<"llmops.config.v1.UndeleteConfigResponse"> & {
+  /**
+   * @generated from field: llmops.config.v1.ConfigEntry entry = 1;
+   */
+  entry?: ConfigEntry | undefined;
+};
+
+/**
+ * Describes the message llmops.config.v1.UndeleteConfigResponse.
+ * Use `create(UndeleteConfigResponseSchema)` to create a new message.
+ */
+export const UndeleteConfigResponseSchema: GenMessage<UndeleteConfigResponse> = /*@__PURE__*/
+  messageDesc(file_llmops_config_v1_config, 16);
+
+/**
  * Classification of a configuration value (seed 001 §2.1); secrets live in SecretService.
  *
  * @generated from enum llmops.config.v1.Classification
@@ -450,6 +629,36 @@ export const ConfigService: GenService<{
     methodKind: "server_streaming";
     input: typeof ListConfigsRequestSchema;
     output: typeof ListConfigsResponseSchema;
+  },
+  /**
+   * GetConfigHistory lists a key's versions in one environment, newest first, deletions included.
+   *
+   * @generated from rpc llmops.config.v1.ConfigService.GetConfigHistory
+   */
+  getConfigHistory: {
+    methodKind: "unary";
+    input: typeof GetConfigHistoryRequestSchema;
+    output: typeof GetConfigHistoryResponseSchema;
+  },
+  /**
+   * RollbackConfig writes the value of an earlier version as a new version; history is never rewritten.
+   *
+   * @generated from rpc llmops.config.v1.ConfigService.RollbackConfig
+   */
+  rollbackConfig: {
+    methodKind: "unary";
+    input: typeof RollbackConfigRequestSchema;
+    output: typeof RollbackConfigResponseSchema;
+  },
+  /**
+   * UndeleteConfig writes a deleted key's last value as a new version.
+   *
+   * @generated from rpc llmops.config.v1.ConfigService.UndeleteConfig
+   */
+  undeleteConfig: {
+    methodKind: "unary";
+    input: typeof UndeleteConfigRequestSchema;
+    output: typeof UndeleteConfigResponseSchema;
   },
   /**
    * WatchConfigs streams every change after start_revision, in revision order, then follows new changes.
