@@ -9,6 +9,7 @@ import {
 } from '@llmops/platform-testing';
 import { call, startPlatform, type RunningPlatform } from './platform-harness.js';
 import { walkTheAuditTrail } from './audit-trail-scenario.js';
+import { walkConfigHistory } from './config-history-scenario.js';
 import { walkTheSlice } from './slice-scenario.js';
 
 describe('platform on real PostgreSQL, Redis and NATS JetStream', () => {
@@ -35,6 +36,10 @@ describe('platform on real PostgreSQL, Redis and NATS JetStream', () => {
 
   it('logs in, writes and reads a config, and audits the write', async () => {
     await walkTheSlice(platform);
+  });
+
+  it('undoes a bad config: history, racing rollbacks, undelete, all audited', async () => {
+    await walkConfigHistory(platform);
   });
 
   it('keeps a verifiable audit trail, and catches an entry edited with psql', async () => {
@@ -65,6 +70,10 @@ describe('platform on embedded defaults (PGlite, in-memory cache, in-process bus
 
   it('logs in, writes and reads a config, and audits the write', async () => {
     await walkTheSlice(platform);
+  });
+
+  it('undoes a bad config: history, racing rollbacks, undelete, all audited', async () => {
+    await walkConfigHistory(platform);
   });
 
   it('keeps a verifiable audit trail', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { GatewayErrorCode, GatewayException } from '../errors/gateway.exception.js';
+import { validationMessage } from '../testing/route-testing.js';
 import {
   complianceQuery,
   consistencyQuery,
@@ -9,22 +9,6 @@ import {
   parseQuery,
   treeSizeQuery,
 } from './audit-log-requests.js';
-
-function rejection(run: () => unknown): GatewayException {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof GatewayException) return error;
-    throw error;
-  }
-  throw new Error('expected a validation error');
-}
-
-function message(run: () => unknown): string {
-  const error = rejection(run);
-  expect(error.code).toBe(GatewayErrorCode.ValidationError);
-  return error.message;
-}
 
 describe('audit log request parsing', () => {
   describe(parseAuditLogQuery.name, () => {
@@ -44,28 +28,28 @@ describe('audit log request parsing', () => {
     });
 
     it('names a detail field that is not a field name', () => {
-      expect(message(() => parseAuditLogQuery({ 'details.e mail': 'x' }))).toMatch(/^details\.e mail: a detail field name is 1 to 64/);
-      expect(message(() => parseAuditLogQuery({ 'details.': 'x' }))).toMatch(/^details\.: /);
-      expect(message(() => parseAuditLogQuery({ [`details.${'f'.repeat(65)}`]: 'x' }))).toMatch(/^details\.f+: a detail field name/);
+      expect(validationMessage(() => parseAuditLogQuery({ 'details.e mail': 'x' }))).toMatch(/^details\.e mail: a detail field name is 1 to 64/);
+      expect(validationMessage(() => parseAuditLogQuery({ 'details.': 'x' }))).toMatch(/^details\.: /);
+      expect(validationMessage(() => parseAuditLogQuery({ [`details.${'f'.repeat(65)}`]: 'x' }))).toMatch(/^details\.f+: a detail field name/);
     });
 
     it('refuses a detail filter given twice and a bare details parameter', () => {
-      expect(message(() => parseAuditLogQuery({ 'details.email': ['a', 'b'] }))).toBe('details.email: must be given once');
-      expect(message(() => parseAuditLogQuery({ details: 'email=a' }))).toMatch(/^details: filter on a detail field with details\.<field>=<value>/);
+      expect(validationMessage(() => parseAuditLogQuery({ 'details.email': ['a', 'b'] }))).toBe('details.email: must be given once');
+      expect(validationMessage(() => parseAuditLogQuery({ details: 'email=a' }))).toMatch(/^details: filter on a detail field with details\.<field>=<value>/);
     });
 
     it('allows ten detail filters and refuses eleven', () => {
       const filters = (n: number): Record<string, string> => Object.fromEntries(Array.from({ length: n }, (_, i) => [`details.f${i}`, 'v']));
       expect(Object.keys(parseAuditLogQuery(filters(10)).details)).toHaveLength(10);
-      expect(message(() => parseAuditLogQuery(filters(11)))).toBe('details: at most 10 detail filters per query');
+      expect(validationMessage(() => parseAuditLogQuery(filters(11)))).toBe('details: at most 10 detail filters per query');
     });
 
     it('names unknown and malformed parameters alongside detail problems', () => {
-      const text = message(() => parseAuditLogQuery({ colour: 'red', limit: '0', 'details.a b': 'x' }));
+      const text = validationMessage(() => parseAuditLogQuery({ colour: 'red', limit: '0', 'details.a b': 'x' }));
       expect(text).toContain('unknown query parameter(s): colour');
       expect(text).toContain('limit: ');
       expect(text).toContain('details.a b: ');
-      expect(message(() => parseAuditLogQuery({ from: 'yesterday' }))).toMatch(/^from: must be an ISO 8601 date-time/);
+      expect(validationMessage(() => parseAuditLogQuery({ from: 'yesterday' }))).toMatch(/^from: must be an ISO 8601 date-time/);
     });
   });
 
@@ -74,20 +58,20 @@ describe('audit log request parsing', () => {
       expect(parseQuery(treeSizeQuery, {})).toEqual({});
       expect(parseQuery(treeSizeQuery, { tree_size: '42' })).toEqual({ tree_size: 42 });
       for (const bad of ['0', '-1', '1.5', '1e3', '0x10', '', ' 7', 'abc', '1234567890123456']) {
-        expect(message(() => parseQuery(treeSizeQuery, { tree_size: bad }))).toBe('tree_size: must be a positive integer');
+        expect(validationMessage(() => parseQuery(treeSizeQuery, { tree_size: bad }))).toBe('tree_size: must be a positive integer');
       }
-      expect(message(() => parseQuery(treeSizeQuery, { tree_size: ['1', '2'] }))).toMatch(/^tree_size: /);
-      expect(message(() => parseQuery(treeSizeQuery, { size: '1' }))).toBe('unknown query parameter(s): size');
+      expect(validationMessage(() => parseQuery(treeSizeQuery, { tree_size: ['1', '2'] }))).toMatch(/^tree_size: /);
+      expect(validationMessage(() => parseQuery(treeSizeQuery, { size: '1' }))).toBe('unknown query parameter(s): size');
     });
   });
 
   describe('consistency', () => {
     it('needs first and second, non-negative, first not past second', () => {
       expect(parseQuery(consistencyQuery, { first: '0', second: '7' })).toEqual({ first: 0, second: 7 });
-      expect(message(() => parseQuery(consistencyQuery, { second: '7' }))).toBe('first: is required');
-      expect(message(() => parseQuery(consistencyQuery, { first: '3' }))).toBe('second: is required');
-      expect(message(() => parseQuery(consistencyQuery, { first: '-1', second: '7' }))).toBe('first: must be a non-negative integer');
-      expect(message(() => parseQuery(consistencyQuery, { first: '8', second: '7' }))).toBe('first: must not exceed second');
+      expect(validationMessage(() => parseQuery(consistencyQuery, { second: '7' }))).toBe('first: is required');
+      expect(validationMessage(() => parseQuery(consistencyQuery, { first: '3' }))).toBe('second: is required');
+      expect(validationMessage(() => parseQuery(consistencyQuery, { first: '-1', second: '7' }))).toBe('first: must be a non-negative integer');
+      expect(validationMessage(() => parseQuery(consistencyQuery, { first: '8', second: '7' }))).toBe('first: must not exceed second');
     });
   });
 
@@ -95,10 +79,10 @@ describe('audit log request parsing', () => {
     it('takes an optional range and tree size', () => {
       expect(parseQuery(exportQuery, {})).toEqual({});
       expect(parseQuery(exportQuery, { start: '0', end: '10', tree_size: '12' })).toEqual({ start: 0, end: 10, tree_size: 12 });
-      expect(message(() => parseQuery(exportQuery, { start: '5', end: '5' }))).toBe('end: must be greater than start');
-      expect(message(() => parseQuery(exportQuery, { end: '0' }))).toBe('end: must be a positive integer');
-      expect(message(() => parseQuery(exportQuery, { start: 'x' }))).toBe('start: must be a non-negative integer');
-      expect(message(() => parseQuery(exportQuery, { start: '5', end: 'x' }))).toBe('end: must be a positive integer');
+      expect(validationMessage(() => parseQuery(exportQuery, { start: '5', end: '5' }))).toBe('end: must be greater than start');
+      expect(validationMessage(() => parseQuery(exportQuery, { end: '0' }))).toBe('end: must be a positive integer');
+      expect(validationMessage(() => parseQuery(exportQuery, { start: 'x' }))).toBe('start: must be a non-negative integer');
+      expect(validationMessage(() => parseQuery(exportQuery, { start: '5', end: 'x' }))).toBe('end: must be a positive integer');
     });
   });
 
@@ -109,15 +93,15 @@ describe('audit log request parsing', () => {
         to: '2025-02-01T00:00:00+01:00',
         format: 'csv',
       });
-      expect(message(() => parseQuery(complianceQuery, { to: '2025-02-01T00:00:00Z' }))).toBe('from: is required');
-      expect(message(() => parseQuery(complianceQuery, { from: '2025-01-01', to: '2025-02-01T00:00:00Z' }))).toMatch(
+      expect(validationMessage(() => parseQuery(complianceQuery, { to: '2025-02-01T00:00:00Z' }))).toBe('from: is required');
+      expect(validationMessage(() => parseQuery(complianceQuery, { from: '2025-01-01', to: '2025-02-01T00:00:00Z' }))).toMatch(
         /^from: must be an ISO 8601 date-time/,
       );
-      expect(message(() => parseQuery(complianceQuery, { from: '2025-02-01T00:00:00Z', to: '2025-01-01T00:00:00Z' }))).toBe(
+      expect(validationMessage(() => parseQuery(complianceQuery, { from: '2025-02-01T00:00:00Z', to: '2025-01-01T00:00:00Z' }))).toBe(
         'to: must be after from',
       );
       expect(
-        message(() => parseQuery(complianceQuery, { from: '2025-01-01T00:00:00Z', to: '2025-02-01T00:00:00Z', format: 'xml' })),
+        validationMessage(() => parseQuery(complianceQuery, { from: '2025-01-01T00:00:00Z', to: '2025-02-01T00:00:00Z', format: 'xml' })),
       ).toMatch(/^format: /);
     });
   });
@@ -125,7 +109,7 @@ describe('audit log request parsing', () => {
   describe(parseEntryId.name, () => {
     it('accepts a UUID and names id otherwise', () => {
       expect(parseEntryId('0B7D3C1E-1111-4222-8333-444455556666')).toBe('0B7D3C1E-1111-4222-8333-444455556666');
-      for (const bad of ['sth', 'keys', '1', '', undefined]) expect(message(() => parseEntryId(bad))).toBe('id: must be a UUID');
+      for (const bad of ['sth', 'keys', '1', '', undefined]) expect(validationMessage(() => parseEntryId(bad))).toBe('id: must be a UUID');
     });
   });
 });

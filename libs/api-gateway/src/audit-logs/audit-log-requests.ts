@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { queryInteger } from '../access/query-integer.js';
 import { GatewayErrorCode, GatewayException } from '../errors/gateway.exception.js';
 
 /** `?details.<field>=<value>` filters an entry's detail fields; the service hashes the value of a sensitive field. */
@@ -8,17 +9,8 @@ export const MAX_DETAIL_FILTERS = 10;
 const MAX_DETAIL_VALUE_LENGTH = 1024;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/**
- * A query-string integer. Digits only (Number() would take '', '1e3', '0x10' and ' 7'), and at most 15 of them so it
- * stays an exact JavaScript number and int64 alike.
- */
 function integerParameter(min: 0 | 1): z.ZodType<number, string> {
-  const message = min === 0 ? 'must be a non-negative integer' : 'must be a positive integer';
-  return z
-    .string({ error: (issue) => (issue.input === undefined ? 'is required' : message) })
-    .regex(/^\d{1,15}$/, message)
-    .transform(Number)
-    .refine((value) => value >= min, message);
+  return queryInteger(min, Number.MAX_SAFE_INTEGER, min === 0 ? 'must be a non-negative integer' : 'must be a positive integer');
 }
 
 /** Cross-parameter checks run only once every parameter is valid on its own, so each problem is reported once. */

@@ -1,11 +1,10 @@
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { create } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { status } from '@grpc/grpc-js';
 import { Module, type CanActivate, type ExecutionContext } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD, NestFactory } from '@nestjs/core';
-import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import {
   AuditLogEntrySchema,
@@ -27,6 +26,7 @@ import { createLogger } from '@llmops/platform-observability';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import type { AuthenticatedRequest } from '../access/access-policy.decorator.js';
 import { ErrorEnvelopeFilter } from '../errors/error-envelope.filter.js';
+import { listenOnLoopback } from '../testing/route-testing.js';
 import { AUDIT_CLIENT, type AuditClient } from '../upstreams/upstream-clients.js';
 import { AuditLogsController } from './audit-logs.controller.js';
 import { ComplianceController } from './compliance.controller.js';
@@ -149,11 +149,7 @@ describe(AuditLogsController.name, () => {
   let baseUrl: string;
 
   beforeAll(async () => {
-    app = await NestFactory.create<NestFastifyApplication>(AuditRoutesModule, new FastifyAdapter(), { logger: false, abortOnError: false });
-    // Over a real socket: Fastify's inject() loads an ESM-only dependency through require(), which jest refuses.
-    await app.listen(0, '127.0.0.1');
-    const address = app.getHttpServer().address() as AddressInfo;
-    baseUrl = `http://127.0.0.1:${address.port}`;
+    ({ app, baseUrl } = await listenOnLoopback(AuditRoutesModule));
   });
 
   afterAll(async () => {

@@ -1,8 +1,8 @@
-import { Body, Controller, Delete, Get, Headers, Inject, Param, Put, Query, Req } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Headers, HttpCode, Inject, Param, Post, Put, Query, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiParam, ApiQuery, ApiSecurity, ApiTags } from '@nestjs/swagger';
-import { fromJson, toJson, type JsonValue } from '@bufbuild/protobuf';
-import { timestampDate, ValueSchema } from '@bufbuild/protobuf/wkt';
-import { Classification, type ConfigEntry } from '@llmops/contracts';
+import { fromJson, type JsonValue } from '@bufbuild/protobuf';
+import { ValueSchema } from '@bufbuild/protobuf/wkt';
+import { Classification } from '@llmops/contracts';
 import type { Principal } from '@llmops/platform-auth';
 import { z } from 'zod';
 import {
@@ -12,10 +12,22 @@ import {
   type AuthenticatedRequest,
 } from '../access/access-policy.decorator.js';
 import { ZodBodyPipe } from '../access/zod-body.pipe.js';
-import { GatewayErrorCode, GatewayException } from '../errors/gateway.exception.js';
 import { jsonSchemaOf } from '../openapi/json-schema.js';
 import { CONFIG_CLIENT, type ConfigClient } from '../upstreams/upstream-clients.js';
 import { upstreamMetadata } from '../upstreams/upstream-metadata.js';
+import {
+  configTargetOf,
+  MAX_HISTORY_LIMIT,
+  parseHistoryQuery,
+  READ_ACTIONS,
+  requiredEnv,
+  rollbackBody,
+  splitPath,
+  undeleteBody,
+  versionFromIfMatch,
+  writeTargetOf,
+} from './config-requests.js';
+import { configHistoryViewOf, configViewOf, type ConfigHistoryView, type ConfigView } from './config-views.js';
 
 const classifications = { public: Classification.PUBLIC, internal: Classification.INTERNAL, confidential: Classification.CONFIDENTIAL };
 
@@ -25,18 +37,9 @@ const putConfigBody = z.strictObject({
   expected_version: z.number().int().min(0).optional(),
 });
 
-export interface ConfigView {
-  namespace: string;
-  key: string;
-  environment: string;
-  value: JsonValue;
-  version: number;
-  revision: number;
-  classification: string;
-  updated_by: string;
-  updated_at: string;
-  resolved_from?: string;
-}
+const rollbackBodyPipe = new ZodBodyPipe(rollbackBody);
+/** A body is optional: `POST …/undelete` with none undeletes without a check-and-set (unless If-Match says so). */
+const undeleteBodyPipe = new ZodBodyPipe(undeleteBody);
 
 const pathParam = { name: '*', description: 'namespace segments then the key, e.g. acme/chatbot/model', example: 'acme/chatbot/model' };
 const envQuery = { name: 'env', required: true, description: 'environment: base, development, staging, production, …' };
@@ -50,23 +53,49 @@ export class ConfigsController {
 
   @Get('*')
   @RequirePermission('configs:read', { environment: environmentFromQuery })
-  @ApiOperation({ summary: 'Read a key, resolved through the environment chain unless exact=true' })
-  @ApiParam(pathParam)
+  @ApiOperation({
+    summary: 'Read a key, resolved through the environment chain unless exact=true; …/<key>/history lists its versions',
+    description:
+      'GET /api/v1/configs/<namespace>/<key>/history answers {"data": [versions, newest first, deletions included as ' +
+      '"deleted": true with "value": null], "next_before_version": number | null}.',
+  })
+  @ApiParam({ ...pathParam, description: `${pathParam.description}; append /history for the version history` })
   @ApiQuery(envQuery)
-  @ApiQuery({ name: 'exact', required: false, description: 'read this environment only' })
+  @ApiQuery({ name: 'exact', required: false, description: 'key read only: read this environment only' })
+  @ApiQuery({
+    name: 'before_version',
+    required: false,
+    description: 'history only: list versions below this one (next_before_version of the previous page); the newest when absent',
+    schema: { type: 'integer', minimum: 0 },
+  })
+  @ApiQuery({
+    name: 'limit',
+    required: false,
+    description: 'history only: at most this many versions; 50 when absent',
+    schema: { type: 'integer', minimum: 1, maximum: MAX_HISTORY_LIMIT },
+  })
   async get(
     @Req() request: AuthenticatedRequest,
     @CurrentPrincipal() principal: Principal,
     @Param('*') path: string,
-    @Query('env') env: unknown,
-    @Query('exact') exact: unknown,
-  ): Promise<ConfigView> {
-    const { namespace, key } = splitPath(path);
+    @Query() query: Record<string, unknown>,
+  ): Promise<ConfigView | ConfigHistoryView> {
+    const { namespace, key, action } = configTargetOf(path, READ_ACTIONS);
+    const environment = requiredEnv(query.env);
+    const metadata = upstreamMetadata(request, principal);
+    if (action === 'history') {
+      const { before_version: beforeVersion, limit } = parseHistoryQuery(query);
+      const response = await this.configs.getConfigHistory(
+        { namespace, key, environment, beforeVersion: BigInt(beforeVersion ?? 0), limit: limit ?? 0 },
+        { metadata },
+      );
+      return configHistoryViewOf(response);
+    }
     const response = await this.configs.getConfig(
-      { namespace, key, environment: requiredEnv(env), exact: exact === 'true' || exact === '1' },
-      { metadata: upstreamMetadata(request, principal) },
+      { namespace, key, environment, exact: query.exact === 'true' || query.exact === '1' },
+      { metadata },
     );
-    return { ...viewOf(response.entry), resolved_from: response.resolvedFrom };
+    return { ...configViewOf(response.entry), resolved_from: response.resolvedFrom };
   }
 
   @Put('*')
@@ -96,7 +125,46 @@ export class ConfigsController {
       },
       { metadata: upstreamMetadata(request, principal) },
     );
-    return viewOf(response.entry);
+    return configViewOf(response.entry);
+  }
+
+  @Post('*')
+  @HttpCode(200)
+  @RequirePermission('configs:write', { environment: environmentFromQuery })
+  @ApiOperation({
+    summary: 'Act on a key: …/<key>/rollback writes an earlier version\'s value as a new version; …/<key>/undelete restores a deleted key',
+    description:
+      'rollback takes {"version": n, "expected_version"?: n}; undelete takes an optional {"expected_version"?: n}. ' +
+      'If-Match may carry the expected version instead. Both answer the new version. Any other action is 404.',
+  })
+  @ApiParam({ ...pathParam, description: 'namespace segments, the key, then the action (rollback or undelete)', example: 'acme/chatbot/model/rollback' })
+  @ApiQuery(envQuery)
+  @ApiBody({ schema: jsonSchemaOf(z.union([rollbackBody, undeleteBody])), required: false })
+  async act(
+    @Req() request: AuthenticatedRequest,
+    @CurrentPrincipal() principal: Principal,
+    @Param('*') path: string,
+    @Query('env') env: unknown,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Body() body: unknown,
+  ): Promise<ConfigView> {
+    const { namespace, key, action } = writeTargetOf(path);
+    const environment = requiredEnv(env);
+    const metadata = upstreamMetadata(request, principal);
+    if (action === 'rollback') {
+      const { version, expected_version: expectedVersion = versionFromIfMatch(ifMatch) } = rollbackBodyPipe.transform(body);
+      const response = await this.configs.rollbackConfig(
+        { namespace, key, environment, version: BigInt(version), expectedVersion: optionalBigInt(expectedVersion) },
+        { metadata },
+      );
+      return configViewOf(response.entry);
+    }
+    const { expected_version: expectedVersion = versionFromIfMatch(ifMatch) } = undeleteBodyPipe.transform(body ?? {});
+    const response = await this.configs.undeleteConfig(
+      { namespace, key, environment, expectedVersion: optionalBigInt(expectedVersion) },
+      { metadata },
+    );
+    return configViewOf(response.entry);
   }
 
   @Delete('*')
@@ -113,50 +181,14 @@ export class ConfigsController {
   ): Promise<{ namespace: string; key: string; environment: string; version: number; revision: number; deleted: true }> {
     const { namespace, key } = splitPath(path);
     const environment = requiredEnv(env);
-    const expectedVersion = versionFromIfMatch(ifMatch);
     const response = await this.configs.deleteConfig(
-      { namespace, key, environment, expectedVersion: expectedVersion === undefined ? undefined : BigInt(expectedVersion) },
+      { namespace, key, environment, expectedVersion: optionalBigInt(versionFromIfMatch(ifMatch)) },
       { metadata: upstreamMetadata(request, principal) },
     );
     return { namespace, key, environment, version: Number(response.version), revision: Number(response.revision), deleted: true };
   }
 }
 
-/** `acme/chatbot/model` → namespace `acme/chatbot`, key `model`; segment rules are config-manager's to enforce. */
-function splitPath(path: string | undefined): { namespace: string; key: string } {
-  const segments = (path ?? '').split('/');
-  if (segments.at(-1) === '') segments.pop();
-  if (segments.length < 2) {
-    throw new GatewayException(GatewayErrorCode.ValidationError, 'path must be <namespace>/<key>, e.g. acme/chatbot/model');
-  }
-  return { namespace: segments.slice(0, -1).join('/'), key: segments.at(-1)! };
-}
-
-function requiredEnv(env: unknown): string {
-  if (typeof env !== 'string' || env === '') {
-    throw new GatewayException(GatewayErrorCode.ValidationError, 'query parameter env is required, e.g. ?env=development');
-  }
-  return env;
-}
-
-function versionFromIfMatch(ifMatch: string | undefined): number | undefined {
-  if (ifMatch === undefined) return undefined;
-  const match = /^(?:W\/)?"?(\d+)"?$/.exec(ifMatch.trim());
-  if (!match) throw new GatewayException(GatewayErrorCode.ValidationError, 'If-Match must be a version number, e.g. "3"');
-  return Number(match[1]);
-}
-
-function viewOf(entry: ConfigEntry | undefined): ConfigView {
-  if (!entry) throw new GatewayException(GatewayErrorCode.Internal, 'internal error');
-  return {
-    namespace: entry.namespace,
-    key: entry.key,
-    environment: entry.environment,
-    value: entry.value ? toJson(ValueSchema, entry.value) : null,
-    version: Number(entry.version),
-    revision: Number(entry.revision),
-    classification: Classification[entry.classification].toLowerCase(),
-    updated_by: entry.updatedBy,
-    updated_at: entry.updatedAt ? timestampDate(entry.updatedAt).toISOString() : '',
-  };
+function optionalBigInt(value: number | undefined): bigint | undefined {
+  return value === undefined ? undefined : BigInt(value);
 }

@@ -1,0 +1,72 @@
+import { expect } from '@jest/globals';
+import { waitFor } from '@llmops/platform-testing';
+import { call, login, type RunningPlatform } from './platform-harness.js';
+
+/**
+ * A bad deploy undone through the gateway: history shows every version with its author, a rollback writes the good
+ * value as a new version (racing rollbacks with the same expected version: one wins, one gets 409), a deleted key is
+ * undeleted, and each of these reaches the audit log.
+ */
+export async function walkConfigHistory(platform: RunningPlatform): Promise<void> {
+  const { baseUrl } = platform;
+  const token = await login(baseUrl);
+  const path = '/api/v1/configs/history-walk/chatbot/model';
+  for (const model of ['gpt-4o', 'gpt-4o-mini', 'broken-model']) {
+    expect((await call(baseUrl, 'PUT', `${path}?env=staging`, { token, body: { value: { model } } })).status).toBe(200);
+  }
+
+  const history = await call(baseUrl, 'GET', `${path}/history?env=staging&limit=2`, { token });
+  expect(history.status).toBe(200);
+  expect(history.body.data.map((entry: { version: number; value: unknown; deleted: boolean }) => [entry.version, entry.value, entry.deleted])).toEqual([
+    [3, { model: 'broken-model' }, false],
+    [2, { model: 'gpt-4o-mini' }, false],
+  ]);
+  expect(history.body.data[0].updated_by).toBeTruthy();
+  expect(history.body.next_before_version).toBe(2);
+  const older = await call(baseUrl, 'GET', `${path}/history?env=staging&before_version=2`, { token });
+  expect(older.body.data.map((entry: { version: number }) => entry.version)).toEqual([1]);
+  expect(older.body.next_before_version).toBeNull();
+
+  const racing = await Promise.all(
+    [1, 2].map((version) => call(baseUrl, 'POST', `${path}/rollback?env=staging`, { token, body: { version, expected_version: 3 } })),
+  );
+  expect(racing.map((response) => response.status).sort()).toEqual([200, 409]);
+  const winner = racing.find((response) => response.status === 200)!;
+  expect(winner.body).toMatchObject({ version: 4, deleted: false });
+  expect((await call(baseUrl, 'GET', `${path}?env=staging`, { token })).body.value).toEqual(winner.body.value);
+
+  expect((await call(baseUrl, 'DELETE', `${path}?env=staging`, { token })).status).toBe(200);
+  expect((await call(baseUrl, 'GET', `${path}?env=staging&exact=true`, { token })).status).toBe(404);
+  const undeleted = await call(baseUrl, 'POST', `${path}/undelete?env=staging`, { token, body: {} });
+  expect(undeleted.status).toBe(200);
+  expect(undeleted.body).toMatchObject({ version: 6, value: winner.body.value, deleted: false });
+  const again = await call(baseUrl, 'POST', `${path}/undelete?env=staging`, { token, body: {} });
+  expect(again.status).toBe(409);
+  expect(again.body.error.message).toContain('is not deleted');
+
+  const bad = async (method: string, url: string, status: number, mentions: string, body?: unknown): Promise<void> => {
+    const response = await call(baseUrl, method, url, { token, body });
+    expect({ url, status: response.status }).toEqual({ url, status });
+    expect(response.body.error.message).toContain(mentions);
+  };
+  await bad('POST', `${path}/rollback?env=staging`, 404, 'version 99', { version: 99 });
+  await bad('POST', `${path}/rollback?env=staging`, 400, 'version', { version: 0 });
+  await bad('POST', `${path}/rollback?env=staging`, 400, 'deleted the key', { version: 5 });
+  await bad('GET', `${path}/history?env=staging&limit=0`, 400, 'limit');
+  await bad('PUT', '/api/v1/configs/history-walk/chatbot/history?env=staging', 400, 'reserved', { value: 1 });
+  const viewerKey = await call(baseUrl, 'POST', '/api/v1/api-keys', { token, body: { name: 'history-viewer', roles: ['viewer'] } });
+  const denied = await call(baseUrl, 'POST', `${path}/rollback?env=staging`, { apiKey: viewerKey.body.key, body: { version: 1 } });
+  expect(denied.status).toBe(403);
+
+  const audited = await waitFor(
+    async () => {
+      const entries = await call(baseUrl, 'GET', '/api/v1/audit_logs?resource_id=history-walk/chatbot/model@staging&limit=50', { token });
+      const types = entries.body.data.map((entry: { event_type: string }) => entry.event_type);
+      return types.includes('config.rolled_back') && types.includes('config.restored') ? entries.body.data : undefined;
+    },
+    { timeoutMs: 20_000, message: 'the rollback and the undelete did not reach the audit log' },
+  );
+  const rollback = audited.find((entry: { event_type: string }) => entry.event_type === 'config.rolled_back');
+  expect(rollback.details).toMatchObject({ version: 4 });
+  expect([1, 2]).toContain(rollback.details.rolled_back_to);
+}

@@ -1,0 +1,146 @@
+import { describe, expect, it } from '@jest/globals';
+import { ZodBodyPipe } from '../access/zod-body.pipe.js';
+import { GatewayErrorCode } from '../errors/gateway.exception.js';
+import { rejection, validationMessage } from '../testing/route-testing.js';
+import {
+  configTargetOf,
+  parseHistoryQuery,
+  READ_ACTIONS,
+  requiredEnv,
+  rollbackBody,
+  splitPath,
+  undeleteBody,
+  versionFromIfMatch,
+  writeTargetOf,
+} from './config-requests.js';
+
+describe('config request parsing', () => {
+  describe(configTargetOf.name, () => {
+    it('takes a trailing action off the path', () => {
+      expect(configTargetOf('acme/chatbot/model/history', READ_ACTIONS)).toEqual({ namespace: 'acme/chatbot', key: 'model', action: 'history' });
+      expect(configTargetOf('acme/model/history/', READ_ACTIONS)).toEqual({ namespace: 'acme', key: 'model', action: 'history' });
+    });
+
+    it('reads a path without an action, or with another action, as a key', () => {
+      expect(configTargetOf('acme/chatbot/model', READ_ACTIONS)).toEqual({ namespace: 'acme/chatbot', key: 'model', action: undefined });
+      expect(configTargetOf('acme/chatbot/model/', READ_ACTIONS)).toEqual({ namespace: 'acme/chatbot', key: 'model', action: undefined });
+      expect(configTargetOf('acme/model/rollback', READ_ACTIONS)).toEqual({ namespace: 'acme/model', key: 'rollback', action: undefined });
+      expect(configTargetOf('acme/history/model', READ_ACTIONS)).toEqual({ namespace: 'acme/history', key: 'model', action: undefined });
+    });
+
+    it('needs a namespace and a key before the action', () => {
+      expect(validationMessage(() => configTargetOf('acme/history', READ_ACTIONS))).toBe(
+        'path must be <namespace>/<key>/history, e.g. acme/chatbot/model/history',
+      );
+      expect(validationMessage(() => configTargetOf('history', READ_ACTIONS))).toMatch(/^path must be <namespace>\/<key>\/history/);
+      expect(validationMessage(() => configTargetOf('acme', READ_ACTIONS))).toBe('path must be <namespace>/<key>, e.g. acme/chatbot/model');
+      expect(validationMessage(() => configTargetOf(undefined, READ_ACTIONS))).toMatch(/^path must be <namespace>\/<key>,/);
+    });
+  });
+
+  describe(writeTargetOf.name, () => {
+    it('accepts rollback and undelete', () => {
+      expect(writeTargetOf('acme/chatbot/model/rollback')).toEqual({ namespace: 'acme/chatbot', key: 'model', action: 'rollback' });
+      expect(writeTargetOf('acme/model/undelete')).toEqual({ namespace: 'acme', key: 'model', action: 'undelete' });
+    });
+
+    it('answers any other POST path with 404 naming the supported actions', () => {
+      for (const path of ['acme/chatbot/model', 'acme/model/history', 'acme/model/restore', '', undefined]) {
+        const error = rejection(() => writeTargetOf(path));
+        expect(error.code).toBe(GatewayErrorCode.NotFound);
+        expect(error.message).toBe('POST /api/v1/configs/<namespace>/<key>/<action> supports the actions rollback, undelete');
+      }
+    });
+
+    it('needs a namespace and a key before the action', () => {
+      expect(validationMessage(() => writeTargetOf('model/rollback'))).toBe('path must be <namespace>/<key>/rollback, e.g. acme/chatbot/model/rollback');
+    });
+  });
+
+  it(`${splitPath.name} splits the key off the namespace`, () => {
+    expect(splitPath('acme/chatbot/model')).toEqual({ namespace: 'acme/chatbot', key: 'model' });
+    expect(splitPath('acme/model/history')).toEqual({ namespace: 'acme/model', key: 'history' });
+  });
+
+  it(`${requiredEnv.name} insists on one env`, () => {
+    expect(requiredEnv('production')).toBe('production');
+    for (const env of [undefined, '', ['a', 'b']]) {
+      expect(validationMessage(() => requiredEnv(env))).toBe('query parameter env is required, e.g. ?env=development');
+    }
+  });
+
+  it(`${versionFromIfMatch.name} reads a version from an entity tag`, () => {
+    expect(versionFromIfMatch(undefined)).toBeUndefined();
+    expect(versionFromIfMatch('"3"')).toBe(3);
+    expect(versionFromIfMatch('W/"4"')).toBe(4);
+    expect(versionFromIfMatch(' 5 ')).toBe(5);
+    for (const header of ['*', '"v3"', '', '1'.repeat(16)]) {
+      expect(validationMessage(() => versionFromIfMatch(header))).toBe('If-Match must be a version number, e.g. "3"');
+    }
+  });
+
+  describe(parseHistoryQuery.name, () => {
+    it('reads before_version and limit, ignoring other parameters', () => {
+      expect(parseHistoryQuery({ env: 'production', before_version: '7', limit: '20', exact: 'true' })).toEqual({ before_version: 7, limit: 20 });
+      expect(parseHistoryQuery({ before_version: '0', limit: '500' })).toEqual({ before_version: 0, limit: 500 });
+      expect(parseHistoryQuery({})).toEqual({});
+      expect(parseHistoryQuery(undefined)).toEqual({});
+    });
+
+    it('names a before_version that is not a non-negative integer', () => {
+      for (const value of ['-1', '1.5', 'abc', '', '1e3', '0x10', ' 7', '1'.repeat(16), ['1', '2']]) {
+        expect(validationMessage(() => parseHistoryQuery({ before_version: value }))).toBe('before_version: must be a non-negative integer');
+      }
+    });
+
+    it('names a limit outside 1..500', () => {
+      for (const value of ['0', '501', '-1', '2.5', 'ten', '']) {
+        expect(validationMessage(() => parseHistoryQuery({ limit: value }))).toBe('limit: must be an integer from 1 to 500');
+      }
+    });
+
+    it('reports every bad parameter', () => {
+      expect(validationMessage(() => parseHistoryQuery({ before_version: 'x', limit: '0' }))).toBe(
+        'before_version: must be a non-negative integer; limit: must be an integer from 1 to 500',
+      );
+    });
+  });
+
+  describe('rollback body', () => {
+    const pipe = new ZodBodyPipe(rollbackBody);
+
+    it('takes a version and an optional expected_version', () => {
+      expect(pipe.transform({ version: 2 })).toEqual({ version: 2 });
+      expect(pipe.transform({ version: 2, expected_version: 5 })).toEqual({ version: 2, expected_version: 5 });
+    });
+
+    it('names a missing or bad version', () => {
+      expect(validationMessage(() => pipe.transform({}))).toBe('version: is required');
+      expect(validationMessage(() => pipe.transform({ version: 0 }))).toBe('version: must be a positive integer');
+      expect(validationMessage(() => pipe.transform({ version: 1.5 }))).toBe('version: must be an integer');
+      expect(validationMessage(() => pipe.transform({ version: '2' }))).toBe('version: must be an integer');
+      expect(validationMessage(() => pipe.transform({ version: -2.5 }))).toBe('version: must be a positive integer');
+      expect(validationMessage(() => pipe.transform({ version: 2 ** 60 }))).toBe('version: is too large');
+      expect(validationMessage(() => pipe.transform({ version: 2, expected_version: -1 }))).toBe('expected_version: must be a non-negative integer');
+    });
+
+    it('refuses unknown fields and a missing body', () => {
+      expect(validationMessage(() => pipe.transform({ version: 2, value: 'x' }))).toBe('unknown field(s): value');
+      expect(validationMessage(() => pipe.transform(undefined))).toBe('request body must be a JSON object');
+    });
+  });
+
+  describe('undelete body', () => {
+    const pipe = new ZodBodyPipe(undeleteBody);
+
+    it('takes an optional expected_version', () => {
+      expect(pipe.transform({})).toEqual({});
+      expect(pipe.transform({ expected_version: 3 })).toEqual({ expected_version: 3 });
+    });
+
+    it('names a bad expected_version and unknown fields', () => {
+      expect(validationMessage(() => pipe.transform({ expected_version: 'three' }))).toBe('expected_version: must be an integer');
+      expect(validationMessage(() => pipe.transform({ version: 3 }))).toBe('unknown field(s): version');
+    });
+  });
+});

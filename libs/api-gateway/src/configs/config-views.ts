@@ -1,0 +1,49 @@
+import { toJson, type JsonValue } from '@bufbuild/protobuf';
+import { timestampDate, ValueSchema } from '@bufbuild/protobuf/wkt';
+import { Classification, type ConfigEntry, type GetConfigHistoryResponse } from '@llmops/contracts';
+import { GatewayErrorCode, GatewayException } from '../errors/gateway.exception.js';
+
+export interface ConfigView {
+  namespace: string;
+  key: string;
+  environment: string;
+  /** null for a tombstone (a version that deleted the key). */
+  value: JsonValue;
+  version: number;
+  revision: number;
+  classification: string;
+  updated_by: string;
+  updated_at: string;
+  deleted: boolean;
+  resolved_from?: string;
+}
+
+export interface ConfigHistoryView {
+  /** Newest first, tombstones included. */
+  data: ConfigView[];
+  /** Pass as before_version for the next page; null on the last page. */
+  next_before_version: number | null;
+}
+
+export function configViewOf(entry: ConfigEntry | undefined): ConfigView {
+  if (!entry) throw new GatewayException(GatewayErrorCode.Internal, 'internal error');
+  return {
+    namespace: entry.namespace,
+    key: entry.key,
+    environment: entry.environment,
+    value: !entry.deleted && entry.value ? toJson(ValueSchema, entry.value) : null,
+    version: Number(entry.version),
+    revision: Number(entry.revision),
+    classification: Classification[entry.classification].toLowerCase(),
+    updated_by: entry.updatedBy,
+    updated_at: entry.updatedAt ? timestampDate(entry.updatedAt).toISOString() : '',
+    deleted: entry.deleted,
+  };
+}
+
+export function configHistoryViewOf(response: GetConfigHistoryResponse): ConfigHistoryView {
+  return {
+    data: response.entries.map(configViewOf),
+    next_before_version: response.nextBeforeVersion > 0n ? Number(response.nextBeforeVersion) : null,
+  };
+}

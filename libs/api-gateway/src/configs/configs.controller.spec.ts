@@ -1,0 +1,266 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { create, fromJson } from '@bufbuild/protobuf';
+import { timestampFromDate, ValueSchema } from '@bufbuild/protobuf/wkt';
+import { status } from '@grpc/grpc-js';
+import { Module, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD, Reflector } from '@nestjs/core';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import {
+  Classification,
+  ConfigEntrySchema,
+  DeleteConfigResponseSchema,
+  GetConfigHistoryResponseSchema,
+  GetConfigResponseSchema,
+  RollbackConfigResponseSchema,
+  SetConfigResponseSchema,
+  UndeleteConfigResponseSchema,
+} from '@llmops/contracts';
+import type { Principal } from '@llmops/platform-auth';
+import { GrpcCallError } from '@llmops/platform-grpc';
+import { createLogger } from '@llmops/platform-observability';
+import { Validator } from '@seriousme/openapi-schema-validator';
+import { ACCESS_POLICY, type AccessPolicy, type AuthenticatedRequest } from '../access/access-policy.decorator.js';
+import { ErrorEnvelopeFilter } from '../errors/error-envelope.filter.js';
+import { listenOnLoopback } from '../testing/route-testing.js';
+import { CONFIG_CLIENT, type ConfigClient } from '../upstreams/upstream-clients.js';
+import { ConfigsController } from './configs.controller.js';
+
+const entry = (version: number, deleted = false) =>
+  create(ConfigEntrySchema, {
+    namespace: 'acme/chatbot',
+    key: 'model',
+    environment: 'production',
+    value: deleted ? undefined : fromJson(ValueSchema, { name: `v${version}` }),
+    version: BigInt(version),
+    revision: BigInt(40 + version),
+    classification: Classification.INTERNAL,
+    updatedBy: 'u-1',
+    updatedAt: timestampFromDate(new Date('2025-01-02T03:04:05.006Z')),
+    deleted,
+  });
+
+/** What the fake upstream was asked, and whether it fails next. */
+const upstream = {
+  calls: [] as Array<{ method: string; request: unknown }>,
+  failWith: undefined as Error | undefined,
+};
+
+async function answer<T>(method: string, request: unknown, response: T): Promise<T> {
+  upstream.calls.push({ method, request });
+  if (upstream.failWith) throw upstream.failWith;
+  return response;
+}
+
+const fakeConfigs = {
+  getConfig: (request: unknown) => answer('getConfig', request, create(GetConfigResponseSchema, { entry: entry(3), resolvedFrom: 'base' })),
+  setConfig: (request: unknown) => answer('setConfig', request, create(SetConfigResponseSchema, { entry: entry(4) })),
+  deleteConfig: (request: unknown) => answer('deleteConfig', request, create(DeleteConfigResponseSchema, { version: 5n, revision: 45n })),
+  getConfigHistory: (request: unknown) =>
+    answer('getConfigHistory', request, create(GetConfigHistoryResponseSchema, { entries: [entry(5, true), entry(4)], nextBeforeVersion: 4n })),
+  rollbackConfig: (request: unknown) => answer('rollbackConfig', request, create(RollbackConfigResponseSchema, { entry: entry(6) })),
+  undeleteConfig: (request: unknown) => answer('undeleteConfig', request, create(UndeleteConfigResponseSchema, { entry: entry(6) })),
+};
+
+interface HttpAnswer {
+  statusCode: number;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are asserted field by field in tests
+  json: () => any;
+}
+
+async function answerOf(response: Response): Promise<HttpAnswer> {
+  const body = await response.text();
+  return { statusCode: response.status, json: () => JSON.parse(body) };
+}
+
+const principal: Principal = { id: 'u-admin', type: 'user', roles: ['global-admin'] };
+/** The policies the routes demanded, in order; AccessGuard's enforcement of them has its own tests. */
+const demanded: Array<{ permission: string; environment: string | undefined }> = [];
+
+/** Stands in for AccessGuard: records the route's declared permission and lets the request through. */
+const recordingGuard: CanActivate = {
+  canActivate: (context: ExecutionContext) => {
+    const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    const policy = new Reflector().get<AccessPolicy | undefined>(ACCESS_POLICY, context.getHandler());
+    if (policy?.kind === 'permission') demanded.push({ permission: policy.permission, environment: policy.environment?.(request) });
+    request.principal = principal;
+    return true;
+  },
+};
+
+@Module({
+  controllers: [ConfigsController],
+  providers: [
+    { provide: CONFIG_CLIENT, useValue: fakeConfigs as unknown as ConfigClient },
+    { provide: APP_GUARD, useValue: recordingGuard },
+    { provide: APP_FILTER, useValue: new ErrorEnvelopeFilter(createLogger({ service: 'test', version: 'test', level: 'silent' })) },
+  ],
+})
+class ConfigRoutesModule {}
+
+describe(ConfigsController.name, () => {
+  let app: NestFastifyApplication;
+  let baseUrl: string;
+
+  beforeAll(async () => {
+    ({ app, baseUrl } = await listenOnLoopback(ConfigRoutesModule));
+  });
+
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  beforeEach(() => {
+    upstream.calls = [];
+    upstream.failWith = undefined;
+    demanded.length = 0;
+  });
+
+  const send = async (method: string, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<HttpAnswer> =>
+    answerOf(
+      await fetch(baseUrl + url, {
+        method,
+        headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      }),
+    );
+  const lastCall = () => upstream.calls.at(-1);
+
+  it('reads a key, with deleted false in the view', async () => {
+    const response = await send('GET', '/api/v1/configs/acme/chatbot/model?env=production&exact=true');
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual({
+      namespace: 'acme/chatbot',
+      key: 'model',
+      environment: 'production',
+      value: { name: 'v3' },
+      version: 3,
+      revision: 43,
+      classification: 'internal',
+      updated_by: 'u-1',
+      updated_at: '2025-01-02T03:04:05.006Z',
+      deleted: false,
+      resolved_from: 'base',
+    });
+    expect(lastCall()).toEqual({ method: 'getConfig', request: { namespace: 'acme/chatbot', key: 'model', environment: 'production', exact: true } });
+    expect(demanded).toEqual([{ permission: 'configs:read', environment: 'production' }]);
+  });
+
+  it('lists the history newest first, tombstones included, with the next page', async () => {
+    const response = await send('GET', '/api/v1/configs/acme/chatbot/model/history?env=production&before_version=6&limit=2&unknown=1');
+    expect(response.statusCode).toBe(200);
+    const body = response.json();
+    expect(body.next_before_version).toBe(4);
+    expect(body.data).toHaveLength(2);
+    expect(body.data[0]).toMatchObject({ version: 5, deleted: true, value: null });
+    expect(body.data[1]).toMatchObject({ version: 4, deleted: false, value: { name: 'v4' } });
+    expect(lastCall()).toEqual({
+      method: 'getConfigHistory',
+      request: { namespace: 'acme/chatbot', key: 'model', environment: 'production', beforeVersion: 6n, limit: 2 },
+    });
+    expect(demanded).toEqual([{ permission: 'configs:read', environment: 'production' }]);
+  });
+
+  it('asks for the newest page by default, and names a bad history parameter', async () => {
+    await send('GET', '/api/v1/configs/acme/model/history?env=dev');
+    expect(lastCall()?.request).toEqual({ namespace: 'acme', key: 'model', environment: 'dev', beforeVersion: 0n, limit: 0 });
+    const bad = await send('GET', '/api/v1/configs/acme/model/history?env=dev&limit=501');
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error).toMatchObject({ code: 'VALIDATION_ERROR', message: 'limit: must be an integer from 1 to 500' });
+    const noEnv = await send('GET', '/api/v1/configs/acme/model/history');
+    expect(noEnv.statusCode).toBe(400);
+    expect(noEnv.json().error.message).toBe('query parameter env is required, e.g. ?env=development');
+  });
+
+  it('reads GET …/rollback as a key named rollback, for config-manager to refuse', async () => {
+    await send('GET', '/api/v1/configs/acme/model/rollback?env=dev');
+    expect(lastCall()).toMatchObject({ method: 'getConfig', request: { namespace: 'acme/model', key: 'rollback' } });
+  });
+
+  it('rolls back with configs:write, taking expected_version from the body or If-Match', async () => {
+    const response = await send('POST', '/api/v1/configs/acme/chatbot/model/rollback?env=production', { version: 2, expected_version: 5 });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toMatchObject({ namespace: 'acme/chatbot', key: 'model', version: 6, deleted: false, value: { name: 'v6' } });
+    expect(lastCall()).toEqual({
+      method: 'rollbackConfig',
+      request: { namespace: 'acme/chatbot', key: 'model', environment: 'production', version: 2n, expectedVersion: 5n },
+    });
+    expect(demanded).toEqual([{ permission: 'configs:write', environment: 'production' }]);
+    await send('POST', '/api/v1/configs/acme/chatbot/model/rollback?env=production', { version: 2 }, { 'if-match': '"7"' });
+    expect(lastCall()?.request).toMatchObject({ version: 2n, expectedVersion: 7n });
+    await send('POST', '/api/v1/configs/acme/chatbot/model/rollback?env=production', { version: 2 });
+    expect(lastCall()?.request).toMatchObject({ version: 2n, expectedVersion: undefined });
+  });
+
+  it('names a bad rollback body', async () => {
+    for (const [body, message] of [
+      [{}, 'version: is required'],
+      [{ version: 0 }, 'version: must be a positive integer'],
+      [undefined, 'request body must be a JSON object'],
+    ] as const) {
+      const response = await send('POST', '/api/v1/configs/acme/model/rollback?env=dev', body);
+      expect(response.statusCode).toBe(400);
+      expect(response.json().error).toMatchObject({ code: 'VALIDATION_ERROR', message });
+    }
+    expect(upstream.calls).toEqual([]);
+  });
+
+  it('undeletes with or without a body', async () => {
+    const response = await send('POST', '/api/v1/configs/acme/chatbot/model/undelete?env=production');
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toMatchObject({ version: 6, deleted: false });
+    expect(lastCall()).toEqual({
+      method: 'undeleteConfig',
+      request: { namespace: 'acme/chatbot', key: 'model', environment: 'production', expectedVersion: undefined },
+    });
+    expect(demanded).toEqual([{ permission: 'configs:write', environment: 'production' }]);
+    await send('POST', '/api/v1/configs/acme/chatbot/model/undelete?env=production', { expected_version: 5 });
+    expect(lastCall()?.request).toMatchObject({ expectedVersion: 5n });
+    await send('POST', '/api/v1/configs/acme/chatbot/model/undelete?env=production', undefined, { 'if-match': 'W/"5"' });
+    expect(lastCall()?.request).toMatchObject({ expectedVersion: 5n });
+  });
+
+  it('answers a POST to any other path with 404 naming the actions', async () => {
+    for (const path of ['acme/chatbot/model', 'acme/chatbot/model/history', 'acme/chatbot/model/restore']) {
+      const response = await send('POST', `/api/v1/configs/${path}?env=dev`, {});
+      expect(response.statusCode).toBe(404);
+      expect(response.json().error).toMatchObject({
+        code: 'NOT_FOUND',
+        message: 'POST /api/v1/configs/<namespace>/<key>/<action> supports the actions rollback, undelete',
+      });
+    }
+    expect(upstream.calls).toEqual([]);
+  });
+
+  it('maps config-manager refusals through the error envelope', async () => {
+    upstream.failWith = new GrpcCallError(status.FAILED_PRECONDITION, 'current version is 6, not 5');
+    const conflict = await send('POST', '/api/v1/configs/acme/model/undelete?env=dev', { expected_version: 5 });
+    expect(conflict.statusCode).toBe(409);
+    expect(conflict.json().error).toMatchObject({ code: 'CONFLICT', message: 'current version is 6, not 5' });
+    upstream.failWith = new GrpcCallError(status.NOT_FOUND, 'version 9 of acme/model does not exist');
+    const missing = await send('POST', '/api/v1/configs/acme/model/rollback?env=dev', { version: 9 });
+    expect(missing.statusCode).toBe(404);
+    expect(missing.json().error.code).toBe('NOT_FOUND');
+  });
+
+  it('keeps PUT and DELETE as they were, with deleted in the PUT view', async () => {
+    const put = await send('PUT', '/api/v1/configs/acme/model?env=dev', { value: 1, expected_version: 3 });
+    expect(put.statusCode).toBe(200);
+    expect(put.json()).toMatchObject({ version: 4, deleted: false });
+    expect(demanded).toEqual([{ permission: 'configs:write', environment: 'dev' }]);
+    const deleted = await send('DELETE', '/api/v1/configs/acme/model?env=dev', undefined, { 'if-match': '"4"' });
+    expect(deleted.json()).toEqual({ namespace: 'acme', key: 'model', environment: 'dev', version: 5, revision: 45, deleted: true });
+    expect(lastCall()?.request).toMatchObject({ expectedVersion: 4n });
+  });
+
+  it('documents the routes in a valid OpenAPI 3 document', async () => {
+    const document = SwaggerModule.createDocument(app, new DocumentBuilder().setTitle('test').setVersion('1').build());
+    const validation = await new Validator().validate(document as never);
+    expect(validation.errors ?? []).toEqual([]);
+    const [path, operations] = Object.entries(document.paths).find(([name]) => name.startsWith('/api/v1/configs/'))!;
+    expect(Object.keys(operations)).toEqual(expect.arrayContaining(['get', 'put', 'post', 'delete']));
+    expect(document.paths[path]?.get?.parameters?.map((parameter) => ('name' in parameter ? parameter.name : undefined))).toEqual(
+      expect.arrayContaining(['env', 'exact', 'before_version', 'limit']),
+    );
+  });
+});

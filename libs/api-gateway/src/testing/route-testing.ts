@@ -1,0 +1,35 @@
+import type { AddressInfo } from 'node:net';
+import { expect } from '@jest/globals';
+import type { DynamicModule, Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { GatewayErrorCode, GatewayException } from '../errors/gateway.exception.js';
+
+/** The GatewayException `run` throws; fails the test if it throws nothing or something else. */
+export function rejection(run: () => unknown): GatewayException {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof GatewayException) return error;
+    throw error;
+  }
+  throw new Error('expected the request to be rejected');
+}
+
+/** The message of the validation error `run` throws. */
+export function validationMessage(run: () => unknown): string {
+  const error = rejection(run);
+  expect(error.code).toBe(GatewayErrorCode.ValidationError);
+  return error.message;
+}
+
+/**
+ * Controllers under test on Fastify, listening on a loopback port: Fastify's inject() loads an ESM-only dependency
+ * through require(), which jest refuses.
+ */
+export async function listenOnLoopback(module: Type | DynamicModule): Promise<{ app: NestFastifyApplication; baseUrl: string }> {
+  const app = await NestFactory.create<NestFastifyApplication>(module, new FastifyAdapter(), { logger: false, abortOnError: false });
+  await app.listen(0, '127.0.0.1');
+  const address = app.getHttpServer().address() as AddressInfo;
+  return { app, baseUrl: `http://127.0.0.1:${address.port}` };
+}
