@@ -70,3 +70,29 @@ export async function walkConfigHistory(platform: RunningPlatform): Promise<void
   expect(rollback.details).toMatchObject({ version: 4 });
   expect([1, 2]).toContain(rollback.details.rolled_back_to);
 }
+
+/** Paths behave like a file system through the gateway: a path is a key or a namespace, and a namespace lists. */
+export async function walkNamespaces(platform: RunningPlatform): Promise<void> {
+  const { baseUrl } = platform;
+  const token = await login(baseUrl);
+  const put = (path: string, value: unknown) => call(baseUrl, 'PUT', `/api/v1/configs/${path}?env=development`, { token, body: { value } });
+  expect((await put('fs-walk/app/model', 'gpt-4o')).status).toBe(200);
+  expect((await put('fs-walk/app/prompts/greeting', 'hello')).status).toBe(200);
+
+  const listing = await call(baseUrl, 'GET', '/api/v1/configs/fs-walk/app?env=development', { token });
+  expect(listing.status).toBe(200);
+  expect(listing.body).toMatchObject({ namespace: 'fs-walk/app', environment: 'development', namespaces: ['prompts'] });
+  expect(listing.body.keys.map((entry: { key: string; value: unknown }) => [entry.key, entry.value])).toEqual([['model', 'gpt-4o']]);
+  const top = await call(baseUrl, 'GET', '/api/v1/configs/fs-walk?env=development', { token });
+  expect(top.body).toMatchObject({ namespace: 'fs-walk', keys: [], namespaces: ['app'] });
+  expect((await call(baseUrl, 'GET', '/api/v1/configs/fs-walk/app/model?env=development', { token })).body.value).toBe('gpt-4o');
+
+  const overNamespace = await put('fs-walk/app/prompts', 'x');
+  expect(overNamespace.status).toBe(409);
+  expect(overNamespace.body.error.message).toContain('is a namespace');
+  const underKey = await put('fs-walk/app/model/temperature', 0.2);
+  expect(underKey.status).toBe(409);
+  expect(underKey.body.error.message).toContain('is a key');
+  const nothing = await call(baseUrl, 'GET', '/api/v1/configs/fs-walk/nothing-here?env=development', { token });
+  expect(nothing.status).toBe(404);
+}

@@ -9,7 +9,7 @@ import {
 } from '@llmops/platform-testing';
 import { call, startPlatform, type RunningPlatform } from './platform-harness.js';
 import { walkTheAuditTrail } from './audit-trail-scenario.js';
-import { walkConfigHistory } from './config-history-scenario.js';
+import { walkConfigHistory, walkNamespaces } from './config-history-scenario.js';
 import { walkTheSlice } from './slice-scenario.js';
 
 describe('platform on real PostgreSQL, Redis and NATS JetStream', () => {
@@ -40,6 +40,10 @@ describe('platform on real PostgreSQL, Redis and NATS JetStream', () => {
 
   it('undoes a bad config: history, racing rollbacks, undelete, all audited', async () => {
     await walkConfigHistory(platform);
+  });
+
+  it('treats paths as a file system: a key or a namespace, never both; namespaces list', async () => {
+    await walkNamespaces(platform);
   });
 
   it('keeps a verifiable audit trail, and catches an entry edited with psql', async () => {
@@ -74,6 +78,10 @@ describe('platform on embedded defaults (PGlite, in-memory cache, in-process bus
 
   it('undoes a bad config: history, racing rollbacks, undelete, all audited', async () => {
     await walkConfigHistory(platform);
+  });
+
+  it('treats paths as a file system: a key or a namespace, never both; namespaces list', async () => {
+    await walkNamespaces(platform);
   });
 
   it('keeps a verifiable audit trail', async () => {

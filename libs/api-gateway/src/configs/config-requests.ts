@@ -40,6 +40,11 @@ export function writeTargetOf(path: string | undefined): ConfigTarget<WriteActio
   return { ...namespaceAndKey(segments, action), action };
 }
 
+/** The path as segments joined again, without a trailing slash: what a namespace listing is asked for. */
+export function wholePath(path: string | undefined): string {
+  return segmentsOf(path).join('/');
+}
+
 /** `acme/chatbot/model` → namespace `acme/chatbot`, key `model`. */
 export function splitPath(path: string | undefined): { namespace: string; key: string } {
   return namespaceAndKey(segmentsOf(path), undefined);

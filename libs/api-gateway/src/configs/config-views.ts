@@ -47,3 +47,11 @@ export function configHistoryViewOf(response: GetConfigHistoryResponse): ConfigH
     next_before_version: response.nextBeforeVersion > 0n ? Number(response.nextBeforeVersion) : null,
   };
 }
+
+/** What a namespace holds, as `GET /api/v1/configs/<namespace>` answers when the path is not a key. */
+export interface NamespaceListingView {
+  namespace: string;
+  environment: string;
+  keys: Array<ConfigView & { resolved_from: string }>;
+  namespaces: string[];
+}

@@ -4,6 +4,8 @@ import { fromJson, type JsonValue } from '@bufbuild/protobuf';
 import { ValueSchema } from '@bufbuild/protobuf/wkt';
 import { Classification } from '@llmops/contracts';
 import type { Principal } from '@llmops/platform-auth';
+import { GrpcCallError } from '@llmops/platform-grpc';
+import { status } from '@grpc/grpc-js';
 import { z } from 'zod';
 import {
   CurrentPrincipal,
@@ -12,6 +14,7 @@ import {
   type AuthenticatedRequest,
 } from '../access/access-policy.decorator.js';
 import { ZodBodyPipe } from '../access/zod-body.pipe.js';
+import { GatewayErrorCode, GatewayException } from '../errors/gateway.exception.js';
 import { jsonSchemaOf } from '../openapi/json-schema.js';
 import { CONFIG_CLIENT, type ConfigClient } from '../upstreams/upstream-clients.js';
 import { upstreamMetadata } from '../upstreams/upstream-metadata.js';
@@ -25,9 +28,10 @@ import {
   splitPath,
   undeleteBody,
   versionFromIfMatch,
+  wholePath,
   writeTargetOf,
 } from './config-requests.js';
-import { configHistoryViewOf, configViewOf, type ConfigHistoryView, type ConfigView } from './config-views.js';
+import { configHistoryViewOf, configViewOf, type ConfigHistoryView, type ConfigView, type NamespaceListingView } from './config-views.js';
 
 const classifications = { public: Classification.PUBLIC, internal: Classification.INTERNAL, confidential: Classification.CONFIDENTIAL };
 
@@ -43,6 +47,10 @@ const undeleteBodyPipe = new ZodBodyPipe(undeleteBody);
 
 const pathParam = { name: '*', description: 'namespace segments then the key, e.g. acme/chatbot/model', example: 'acme/chatbot/model' };
 const envQuery = { name: 'env', required: true, description: 'environment: base, development, staging, production, …' };
+
+function isNotFound(error: unknown): boolean {
+  return error instanceof GrpcCallError && error.code === status.NOT_FOUND;
+}
 
 @ApiTags('configs')
 @ApiBearerAuth()
@@ -79,10 +87,13 @@ export class ConfigsController {
     @CurrentPrincipal() principal: Principal,
     @Param('*') path: string,
     @Query() query: Record<string, unknown>,
-  ): Promise<ConfigView | ConfigHistoryView> {
-    const { namespace, key, action } = configTargetOf(path, READ_ACTIONS);
+  ): Promise<ConfigView | ConfigHistoryView | NamespaceListingView> {
     const environment = requiredEnv(query.env);
     const metadata = upstreamMetadata(request, principal);
+    const whole = wholePath(path);
+    // One segment is always a namespace (a key lives in one); a longer path is the key if there is one.
+    if (whole !== '' && !whole.includes('/')) return (await this.listing(whole, environment, metadata)) ?? this.nothingAt(whole, environment);
+    const { namespace, key, action } = configTargetOf(path, READ_ACTIONS);
     if (action === 'history') {
       const { before_version: beforeVersion, limit } = parseHistoryQuery(query);
       const response = await this.configs.getConfigHistory(
@@ -91,11 +102,37 @@ export class ConfigsController {
       );
       return configHistoryViewOf(response);
     }
-    const response = await this.configs.getConfig(
-      { namespace, key, environment, exact: query.exact === 'true' || query.exact === '1' },
-      { metadata },
-    );
-    return { ...configViewOf(response.entry), resolved_from: response.resolvedFrom };
+    try {
+      const response = await this.configs.getConfig(
+        { namespace, key, environment, exact: query.exact === 'true' || query.exact === '1' },
+        { metadata },
+      );
+      return { ...configViewOf(response.entry), resolved_from: response.resolvedFrom };
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+      const listing = await this.listing(whole, environment, metadata);
+      if (listing) return listing;
+      throw error;
+    }
+  }
+
+  /** The keys and child namespaces of `namespace`, or undefined when it holds neither. */
+  private async listing(namespace: string, environment: string, metadata: Record<string, string>): Promise<NamespaceListingView | undefined> {
+    const view: NamespaceListingView = { namespace, environment, keys: [], namespaces: [] };
+    try {
+      for await (const item of this.configs.listConfigs({ namespace, environment }, { metadata })) {
+        if (item.entry) view.keys.push({ ...configViewOf(item.entry), resolved_from: item.entry.environment });
+        else if (item.childNamespace) view.namespaces.push(item.childNamespace);
+      }
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+    return view;
+  }
+
+  private nothingAt(namespace: string, environment: string): never {
+    throw new GatewayException(GatewayErrorCode.NotFound, `nothing at ${namespace} in ${environment}: it holds no keys and no namespaces`);
   }
 
   @Put('*')

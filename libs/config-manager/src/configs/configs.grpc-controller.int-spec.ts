@@ -89,6 +89,18 @@ describe('ConfigService over gRPC', () => {
     expect((stale as GrpcCallError).code).toBe(status.ABORTED);
   });
 
+  it('lists a namespace: its keys, then the namespaces below it; NOT_FOUND for an empty one', async () => {
+    await client.setConfig({ namespace: 'tree/root', key: 'a', environment: 'base', value: { kind: { case: 'numberValue', value: 1 } } }, { metadata: admin });
+    await client.setConfig({ namespace: 'tree/root/child', key: 'b', environment: 'base', value: { kind: { case: 'numberValue', value: 2 } } }, { metadata: admin });
+    const items = [];
+    for await (const item of client.listConfigs({ namespace: 'tree/root', environment: 'production' }, { metadata: admin })) items.push(item);
+    expect(items.map((item) => item.entry?.key ?? `ns:${item.childNamespace}`)).toEqual(['a', 'ns:child']);
+    const empty = await (async () => {
+      for await (const item of client.listConfigs({ namespace: 'tree/nothing', environment: 'base' }, { metadata: admin })) void item;
+    })().catch((e: unknown) => e);
+    expect((empty as GrpcCallError).code).toBe(status.NOT_FOUND);
+  });
+
   it('streams every change from a start revision, in order, then follows new ones', async () => {
     const first = await put('watched', 1);
     await put('watched', 2);

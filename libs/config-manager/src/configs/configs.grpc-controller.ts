@@ -85,9 +85,14 @@ export class ConfigsGrpcController {
   }
 
   private async *listConfigs(namespace: string, environment: string, ctx: CallContext) {
-    for (const resolved of await this.configs.list(actorOf(ctx), namespace, environment)) {
-      yield { entry: toProto(resolved.entry) };
+    const actor = actorOf(ctx);
+    const keys = await this.configs.list(actor, namespace, environment);
+    const children = await this.configs.childNamespaces(actor, namespace, environment);
+    if (keys.length === 0 && children.length === 0) {
+      throw new ConfigException(ConfigExceptionCode.NotFound, `nothing at ${namespace} in ${environment}: it holds no keys and no namespaces`);
     }
+    for (const resolved of keys) yield { entry: toProto(resolved.entry) };
+    for (const childNamespace of children) yield { childNamespace };
   }
 
   /** Streams every change after the start revision in revision order, then follows new ones until cancelled. */

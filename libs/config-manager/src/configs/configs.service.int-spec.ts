@@ -224,4 +224,25 @@ describe(ConfigsService.name, () => {
     // A namespace segment may be one: only the last segment of a path is read as an action.
     expect((await configs.set(admin, { namespace: 'watch/history', key: 'k', environment: 'development', value: 1 })).version).toBe(1);
   });
+
+  it('keeps a path a key or a namespace, never both, and lists what a namespace holds', async () => {
+    await configs.set(admin, { namespace: 'fs/app', key: 'model', environment: 'development', value: 'gpt-4o' });
+    await configs.set(admin, { namespace: 'fs/app/prompts', key: 'greeting', environment: 'staging', value: 'hi' });
+    await configs.set(admin, { namespace: 'fs/app_x', key: 'other', environment: 'development', value: 1 });
+    const overNamespace = await failure(configs.set(admin, { namespace: 'fs/app', key: 'prompts', environment: 'development', value: 1 }));
+    expect(overNamespace).toMatchObject({ code: ConfigExceptionCode.Conflict, field: 'key' });
+    expect(overNamespace.message).toContain('fs/app/prompts is a namespace');
+    const underKey = await failure(configs.set(admin, { namespace: 'fs/app/model', key: 'temperature', environment: 'development', value: 1 }));
+    expect(underKey).toMatchObject({ code: ConfigExceptionCode.Conflict, field: 'namespace' });
+    expect(underKey.message).toContain('fs/app/model is a key');
+    // An existing key is written again without the check; a deleted key keeps its path a key.
+    expect((await configs.set(admin, { namespace: 'fs/app', key: 'model', environment: 'production', value: 'x' })).version).toBe(1);
+    await configs.delete(admin, { namespace: 'fs/app', key: 'model', environment: 'development' });
+    expect((await failure(configs.set(admin, { namespace: 'fs/app/model', key: 'k', environment: 'development', value: 1 }))).code).toBe(
+      ConfigExceptionCode.Conflict,
+    );
+    expect(await configs.childNamespaces(admin, 'fs', 'development')).toEqual(['app', 'app_x']);
+    expect(await configs.childNamespaces(admin, 'fs/app', 'development')).toEqual(['prompts']);
+    expect(await configs.childNamespaces(admin, 'fs/app/prompts', 'development')).toEqual([]);
+  });
 });

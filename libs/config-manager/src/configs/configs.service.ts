@@ -79,6 +79,7 @@ export class ConfigsService {
     return this.database.dataSource.transaction(async (manager) => {
       const revision = await this.nextRevision(manager);
       const current = await this.latest(manager, command);
+      if (!current) await this.assertPathIsFreeForKey(manager, command);
       const liveVersion = current && !current.deleted ? current.version : 0;
       this.checkExpectedVersion(command, command.expectedVersion, liveVersion);
       return this.appendVersion(manager, actor, command, current, revision, {
@@ -242,6 +243,19 @@ export class ConfigsService {
     return resolved;
   }
 
+  /** The namespaces directly below `namespace` (their last segment), in order; any environment, deleted keys too. */
+  async childNamespaces(actor: ConfigActor, namespace: string, environment: string): Promise<string[]> {
+    assertNamespace(namespace);
+    assertEnvironment(environment);
+    this.authorize(actor, 'configs:read', environment);
+    const rows: Array<{ child: string }> = await this.database.dataSource.query(
+      `SELECT DISTINCT split_part(substr(namespace, $2), '/', 1) AS child FROM ${this.database.schema}.config_entries
+        WHERE namespace LIKE $1 ESCAPE '\\' ORDER BY 1`,
+      [`${escapeLike(namespace)}/%`, namespace.length + 2],
+    );
+    return rows.map((row) => row.child);
+  }
+
   /** Highest revision written so far. */
   async currentRevision(): Promise<number> {
     const rows: Array<{ value: string }> = await this.database.dataSource.query(
@@ -267,9 +281,9 @@ export class ConfigsService {
       .orderBy('e.revision', 'ASC')
       .limit(WATCH_BATCH);
     if (namespacePrefix !== '') {
-      query.andWhere('(e.namespace = :prefix OR e.namespace LIKE :like)', {
+      query.andWhere(`(e.namespace = :prefix OR e.namespace LIKE :like ESCAPE '\\')`, {
         prefix: namespacePrefix,
-        like: `${namespacePrefix}/%`,
+        like: `${escapeLike(namespacePrefix)}/%`,
       });
     }
     const rows = await query.getMany();
@@ -320,6 +334,41 @@ export class ConfigsService {
       correlationId: actor.requestId,
     });
     return saved;
+  }
+
+  /**
+   * A path is a key or a namespace, never both (as a file system): a new key may not sit where keys already live
+   * below it, nor below a path that is a key. Keys keep their history when deleted, so their paths stay keys.
+   */
+  private async assertPathIsFreeForKey(manager: EntityManager, ref: ConfigKeyRef): Promise<void> {
+    const path = `${ref.namespace}/${ref.key}`;
+    const below: Array<{ namespace: string; key: string }> = await manager.query(
+      `SELECT namespace, key FROM ${this.database.schema}.config_entries WHERE namespace = $1 OR namespace LIKE $2 ESCAPE '\\' LIMIT 1`,
+      [path, `${escapeLike(path)}/%`],
+    );
+    if (below[0]) {
+      throw new ConfigException(
+        ConfigExceptionCode.Conflict,
+        `${path} is a namespace (it holds ${below[0].namespace}/${below[0].key}); a path is a key or a namespace, never both`,
+        'key',
+      );
+    }
+    const segments = ref.namespace.split('/');
+    const parents = segments.slice(1).map((_, index) => segments.slice(0, index + 1).join('/'));
+    const names = segments.slice(1);
+    if (parents.length === 0) return;
+    const above: Array<{ namespace: string; key: string }> = await manager.query(
+      `SELECT namespace, key FROM ${this.database.schema}.config_entries
+        WHERE (namespace, key) IN (SELECT * FROM unnest($1::text[], $2::text[])) LIMIT 1`,
+      [parents, names],
+    );
+    if (above[0]) {
+      throw new ConfigException(
+        ConfigExceptionCode.Conflict,
+        `${above[0].namespace}/${above[0].key} is a key, so it cannot hold ${path}; a path is a key or a namespace, never both`,
+        'namespace',
+      );
+    }
   }
 
   private assertRef(ref: ConfigKeyRef): void {
@@ -376,6 +425,11 @@ export class ConfigsService {
       .getMany();
     return new Map(rows.map((row) => [row.environment, row]));
   }
+}
+
+/** `_` and `%` are LIKE wildcards, and `_` is allowed in names. */
+function escapeLike(value: string): string {
+  return value.replace(/[\\%_]/g, (match) => `\\${match}`);
 }
 
 function subjectOf(ref: ConfigKeyRef): string {
