@@ -10,8 +10,11 @@ import { ConfigsGrpcController } from './configs/configs.grpc-controller.js';
 import { ConfigsModule } from './configs/configs.module.js';
 import { mapConfigExceptionToGrpc } from './configs/exceptions/config-exception.grpc-mapper.js';
 import { CONFIG_MANAGER_SCHEMA, CreateConfigEntries1763800000000 } from './migrations/1763800000000-CreateConfigEntries.js';
+import { AddNamespaceSettings1763900000000 } from './migrations/1763900000000-AddNamespaceSettings.js';
 
 export const CONFIG_MANAGER = 'config-manager';
+
+export const CONFIG_MANAGER_MIGRATIONS = [CreateConfigEntries1763800000000, AddNamespaceSettings1763900000000];
 
 export interface ConfigManagerInfrastructure {
   logger: Logger;
@@ -32,7 +35,7 @@ export class ConfigManagerHost extends GrpcServiceHost {
           url: env.DATABASE_URL,
           dataRoot: env.DATA_DIR,
           entities: [ConfigEntryEntity],
-          migrations: [CreateConfigEntries1763800000000],
+          migrations: CONFIG_MANAGER_MIGRATIONS,
         },
         grpc: { host: env.CONFIG_MANAGER_HOST, port: env.CONFIG_MANAGER_GRPC_PORT, errorMapper: mapConfigExceptionToGrpc },
         opsPort: env.CONFIG_MANAGER_OPS_PORT,

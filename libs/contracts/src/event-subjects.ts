@@ -16,6 +16,7 @@ export const ConfigEventType = {
   Deleted: 'config.deleted',
   RolledBack: 'config.rolled_back',
   Restored: 'config.restored',
+  SettingsChanged: 'config.settings_changed',
 } as const;
 export type ConfigEventType = (typeof ConfigEventType)[keyof typeof ConfigEventType];
 

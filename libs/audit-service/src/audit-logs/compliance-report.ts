@@ -8,7 +8,7 @@ export const COMPLIANCE_SECTIONS = [
   { name: 'authorization_denied', patterns: ['authz.denied', '%.access_denied', '%.policy_violation'] },
   { name: 'permission_changes', patterns: ['api_key.%', 'role.%', 'role_binding.%', 'permission.%', 'user.%'] },
   { name: 'secret_access', patterns: ['secret.%'] },
-  { name: 'configuration_changes', patterns: ['config.created', 'config.updated', 'config.deleted', 'config.rolled_back', 'config.restored'] },
+  { name: 'configuration_changes', patterns: ['config.created', 'config.updated', 'config.deleted', 'config.rolled_back', 'config.restored', 'config.settings_changed'] },
 ] as const;
 
 export interface ComplianceCount {

@@ -52,10 +52,3 @@ function assertSegment(segment: string, what: string, field: string): void {
     );
   }
 }
-
-/** The environments a read for `environment` consults, most specific first. Unknown environments read only themselves. */
-export function resolutionOrder(environment: string): string[] {
-  const index = (DEFAULT_ENVIRONMENT_CHAIN as readonly string[]).indexOf(environment);
-  if (index < 0) return [environment, 'base'];
-  return DEFAULT_ENVIRONMENT_CHAIN.slice(0, index + 1).reverse();
-}

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { status } from '@grpc/grpc-js';
+import { fromJson, toJson } from '@bufbuild/protobuf';
+import { ValueSchema } from '@bufbuild/protobuf/wkt';
 import { ChangeType, ConfigService } from '@llmops/contracts';
 import { principalToMetadata } from '@llmops/platform-auth';
 import { createGrpcClient, GrpcCallError, GrpcServer, type GrpcClient } from '@llmops/platform-grpc';
@@ -7,7 +9,9 @@ import { Outbox } from '@llmops/platform-messaging';
 import { openDatabase, type Database } from '@llmops/platform-persistence';
 import { createTestDatabase, type TestDatabase } from '@llmops/platform-testing';
 import { Registry } from 'prom-client';
-import { CONFIG_MANAGER_SCHEMA, CreateConfigEntries1763800000000 } from '../migrations/1763800000000-CreateConfigEntries.js';
+import { CONFIG_MANAGER_MIGRATIONS } from '../config-manager.host.js';
+import { CONFIG_MANAGER_SCHEMA } from '../migrations/1763800000000-CreateConfigEntries.js';
+import { NamespaceSettingsService } from '../namespace-settings/namespace-settings.service.js';
 import { ConfigEntryEntity } from './config-entry.entity.js';
 import { ConfigsGrpcController } from './configs.grpc-controller.js';
 import { ConfigsService } from './configs.service.js';
@@ -28,11 +32,11 @@ describe('ConfigService over gRPC', () => {
       schema: CONFIG_MANAGER_SCHEMA,
       url: testDatabase.url,
       entities: [ConfigEntryEntity],
-      migrations: [CreateConfigEntries1763800000000],
+      migrations: CONFIG_MANAGER_MIGRATIONS,
     });
-    const controller = new ConfigsGrpcController(
-      new ConfigsService(database, new Outbox({ source: 'config-manager', schema: CONFIG_MANAGER_SCHEMA })),
-    );
+    const outbox = new Outbox({ source: 'config-manager', schema: CONFIG_MANAGER_SCHEMA });
+    const settings = new NamespaceSettingsService(database, outbox);
+    const controller = new ConfigsGrpcController(new ConfigsService(database, outbox, settings), settings);
     server = new GrpcServer({ host: '127.0.0.1', port: 0, errorMapper: mapConfigExceptionToGrpc, registry: new Registry() });
     server.addService(ConfigService, controller.implementation());
     const port = await server.start();
@@ -99,6 +103,24 @@ describe('ConfigService over gRPC', () => {
       for await (const item of client.listConfigs({ namespace: 'tree/nothing', environment: 'base' }, { metadata: admin })) void item;
     })().catch((e: unknown) => e);
     expect((empty as GrpcCallError).code).toBe(status.NOT_FOUND);
+  });
+
+  it('sets and reads namespace settings, and validates values without writing them', async () => {
+    const schema = fromJson(ValueSchema, { type: 'object', required: ['model'] });
+    const set = await client.setNamespaceSettings({ namespace: 'grpc-settings', schema, environments: ['base', 'prod'] }, { metadata: admin });
+    expect(set.settings).toMatchObject({ namespace: 'grpc-settings', version: 1n, environments: ['base', 'prod'] });
+    const read = await client.getNamespaceSettings({ namespace: 'grpc-settings/child' }, { metadata: admin });
+    expect(read.definedAt).toBe('grpc-settings');
+    expect(toJson(ValueSchema, read.settings!.schema!)).toEqual({ type: 'object', required: ['model'] });
+    const checked = await client.validateConfigs(
+      { namespace: 'grpc-settings/child', values: { good: fromJson(ValueSchema, { model: 'x' }), bad: fromJson(ValueSchema, 3) } },
+      { metadata: admin },
+    );
+    expect(checked.valid).toBe(false);
+    expect(checked.results.map((result) => [result.key, result.valid])).toEqual([['good', true], ['bad', false]]);
+    const invalid = await client.setNamespaceSettings({ namespace: 'grpc-settings', schema: fromJson(ValueSchema, { type: 7 }) }, { metadata: admin }).catch((e: unknown) => e);
+    expect((invalid as GrpcCallError).code).toBe(status.INVALID_ARGUMENT);
+    expect((invalid as GrpcCallError).details['error-field']).toBe('schema');
   });
 
   it('streams every change from a start revision, in order, then follows new ones', async () => {

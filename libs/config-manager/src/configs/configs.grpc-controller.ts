@@ -1,4 +1,4 @@
-import { create, fromJson, toJson, type JsonValue } from '@bufbuild/protobuf';
+import { create, fromJson, toJson, type JsonValue, type MessageInitShape } from '@bufbuild/protobuf';
 import { timestampFromDate, ValueSchema } from '@bufbuild/protobuf/wkt';
 import {
   ChangeType,
@@ -6,9 +6,11 @@ import {
   ConfigEntrySchema,
   ConfigService,
   type ConfigEntry,
+  type NamespaceSettingsSchema,
 } from '@llmops/contracts';
-import { principalFromMetadata } from '@llmops/platform-auth';
+import { authorize, principalFromMetadata } from '@llmops/platform-auth';
 import type { CallContext, ServiceImplementation } from '@llmops/platform-grpc';
+import type { NamespaceSettings, NamespaceSettingsService } from '../namespace-settings/namespace-settings.service.js';
 import type { ConfigEntryEntity } from './config-entry.entity.js';
 import type { Classification, ConfigActor, ConfigsService } from './configs.service.js';
 import { ConfigException, ConfigExceptionCode } from './exceptions/config.exception.js';
@@ -17,7 +19,10 @@ const WATCH_POLL_MS = 200;
 
 /** ConfigService over gRPC: decode, call the service, encode. */
 export class ConfigsGrpcController {
-  constructor(private readonly configs: ConfigsService) {}
+  constructor(
+    private readonly configs: ConfigsService,
+    private readonly settings: NamespaceSettingsService,
+  ) {}
 
   implementation(): ServiceImplementation<typeof ConfigService> {
     return {
@@ -78,6 +83,32 @@ export class ConfigsGrpcController {
           expectedVersion: optionalNumber(request.expectedVersion),
         });
         return { entry: toProto(entry) };
+      },
+      getNamespaceSettings: async (request, ctx) => {
+        const actor = actorOf(ctx);
+        const decision = authorize(actor.principal, 'configs:read', {});
+        if (!decision.allowed) throw new ConfigException(ConfigExceptionCode.PermissionDenied, decision.reason);
+        const effective = await this.settings.effective(request.namespace);
+        return { settings: settingsToProto(effective.settings), definedAt: effective.definedAt ?? '' };
+      },
+      setNamespaceSettings: async (request, ctx) => {
+        const actor = actorOf(ctx);
+        const settings = await this.settings.set(actor.principal, actor.requestId, {
+          namespace: request.namespace,
+          schema: request.schema ? toJson(ValueSchema, request.schema) : undefined,
+          keySchemas: Object.fromEntries(Object.entries(request.keySchemas).map(([pattern, schema]) => [pattern, toJson(ValueSchema, schema)])),
+          environments: request.environments,
+          expectedVersion: optionalNumber(request.expectedVersion),
+        });
+        return { settings: settingsToProto(settings) };
+      },
+      validateConfigs: async (request, ctx) => {
+        const values = Object.fromEntries(Object.entries(request.values).map(([key, value]) => [key, toJson(ValueSchema, value)]));
+        const results = await this.settings.validate(actorOf(ctx).principal, request.namespace, values);
+        return {
+          valid: results.every((result) => result.problems.length === 0),
+          results: results.map((result) => ({ key: result.key, valid: result.problems.length === 0, problems: result.problems })),
+        };
       },
       listConfigs: (request, ctx) => this.listConfigs(request.namespace, request.environment, ctx),
       watchConfigs: (request, ctx) => this.watchConfigs(request.namespacePrefix, Number(request.startRevision), ctx),
@@ -141,6 +172,18 @@ function toProto(entry: ConfigEntryEntity): ConfigEntry {
     updatedAt: timestampFromDate(entry.createdAt),
     deleted: entry.deleted,
   });
+}
+
+function settingsToProto(settings: NamespaceSettings): MessageInitShape<typeof NamespaceSettingsSchema> {
+  return {
+    namespace: settings.namespace,
+    schema: settings.schema === undefined ? undefined : fromJson(ValueSchema, settings.schema as JsonValue),
+    keySchemas: Object.fromEntries(Object.entries(settings.keySchemas).map(([pattern, schema]) => [pattern, fromJson(ValueSchema, schema as JsonValue)])),
+    environments: settings.environments,
+    version: BigInt(settings.version),
+    updatedBy: settings.updatedBy ?? '',
+    updatedAt: settings.updatedAt ? timestampFromDate(settings.updatedAt) : undefined,
+  };
 }
 
 function optionalNumber(value: bigint | undefined): number | undefined {

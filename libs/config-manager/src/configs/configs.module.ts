@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { Outbox } from '@llmops/platform-messaging';
 import type { Database } from '@llmops/platform-persistence';
+import { NamespaceSettingsService } from '../namespace-settings/namespace-settings.service.js';
 import { ConfigsGrpcController } from './configs.grpc-controller.js';
 import { ConfigsService } from './configs.service.js';
 
@@ -16,14 +17,19 @@ export class ConfigsModule {
         { provide: CONFIG_DATABASE, useValue: dependencies.database },
         { provide: CONFIG_OUTBOX, useValue: dependencies.outbox },
         {
-          provide: ConfigsService,
-          useFactory: (database: Database, outbox: Outbox) => new ConfigsService(database, outbox),
+          provide: NamespaceSettingsService,
+          useFactory: (database: Database, outbox: Outbox) => new NamespaceSettingsService(database, outbox),
           inject: [CONFIG_DATABASE, CONFIG_OUTBOX],
         },
         {
+          provide: ConfigsService,
+          useFactory: (database: Database, outbox: Outbox, settings: NamespaceSettingsService) => new ConfigsService(database, outbox, settings),
+          inject: [CONFIG_DATABASE, CONFIG_OUTBOX, NamespaceSettingsService],
+        },
+        {
           provide: ConfigsGrpcController,
-          useFactory: (configs: ConfigsService) => new ConfigsGrpcController(configs),
-          inject: [ConfigsService],
+          useFactory: (configs: ConfigsService, settings: NamespaceSettingsService) => new ConfigsGrpcController(configs, settings),
+          inject: [ConfigsService, NamespaceSettingsService],
         },
       ],
       exports: [ConfigsService, ConfigsGrpcController],

@@ -3,7 +3,9 @@ import type { Principal } from '@llmops/platform-auth';
 import { Outbox } from '@llmops/platform-messaging';
 import { openDatabase, type Database } from '@llmops/platform-persistence';
 import { createTestDatabase, type TestDatabase } from '@llmops/platform-testing';
-import { CONFIG_MANAGER_SCHEMA, CreateConfigEntries1763800000000 } from '../migrations/1763800000000-CreateConfigEntries.js';
+import { CONFIG_MANAGER_MIGRATIONS } from '../config-manager.host.js';
+import { CONFIG_MANAGER_SCHEMA } from '../migrations/1763800000000-CreateConfigEntries.js';
+import { NamespaceSettingsService } from '../namespace-settings/namespace-settings.service.js';
 import { ConfigEntryEntity } from './config-entry.entity.js';
 import { ConfigsService, type ConfigActor } from './configs.service.js';
 import { ConfigException, ConfigExceptionCode } from './exceptions/config.exception.js';
@@ -28,6 +30,7 @@ describe(ConfigsService.name, () => {
   let testDatabase: TestDatabase;
   let database: Database;
   let configs: ConfigsService;
+  let settings: NamespaceSettingsService;
 
   beforeAll(async () => {
     testDatabase = await createTestDatabase({ prefix: 'configs' });
@@ -36,9 +39,11 @@ describe(ConfigsService.name, () => {
       schema: CONFIG_MANAGER_SCHEMA,
       url: testDatabase.url,
       entities: [ConfigEntryEntity],
-      migrations: [CreateConfigEntries1763800000000],
+      migrations: CONFIG_MANAGER_MIGRATIONS,
     });
-    configs = new ConfigsService(database, new Outbox({ source: 'config-manager', schema: CONFIG_MANAGER_SCHEMA }));
+    const outbox = new Outbox({ source: 'config-manager', schema: CONFIG_MANAGER_SCHEMA });
+    settings = new NamespaceSettingsService(database, outbox);
+    configs = new ConfigsService(database, outbox, settings);
   });
 
   afterAll(async () => {
@@ -244,5 +249,52 @@ describe(ConfigsService.name, () => {
     expect(await configs.childNamespaces(admin, 'fs', 'development')).toEqual(['app', 'app_x']);
     expect(await configs.childNamespaces(admin, 'fs/app', 'development')).toEqual(['prompts']);
     expect(await configs.childNamespaces(admin, 'fs/app/prompts', 'development')).toEqual([]);
+  });
+
+  it('validates every write against the nearest namespace schema, by key pattern first', async () => {
+    await settings.set(admin.principal, 'r', {
+      namespace: 'schema-ns',
+      schema: { type: 'object', required: ['model'], properties: { model: { type: 'string' }, temperature: { type: 'number', maximum: 2 } } },
+      keySchemas: { 'limit*': { type: 'integer', minimum: 1 } },
+    });
+    const ref = { namespace: 'schema-ns/chatbot', environment: 'development' };
+    expect((await configs.set(admin, { ...ref, key: 'model', value: { model: 'gpt-4o', temperature: 0.3 } })).version).toBe(1);
+    const bad = await failure(configs.set(admin, { ...ref, key: 'model', value: { temperature: 3 } }));
+    expect(bad).toMatchObject({ code: ConfigExceptionCode.InvalidValue, field: 'value' });
+    expect(bad.message).toContain("must have required property 'model'");
+    expect(bad.message).toContain('/temperature must be <= 2');
+    expect((await configs.set(admin, { ...ref, key: 'limit_rpm', value: 60 })).version).toBe(1);
+    expect((await failure(configs.set(admin, { ...ref, key: 'limit_rpm', value: 0 }))).message).toContain('must be >= 1');
+    const results = await settings.validate(admin.principal, 'schema-ns/chatbot', { model: { model: 'x' }, limit_tpm: 'lots' });
+    expect(results).toEqual([
+      { key: 'model', problems: [] },
+      { key: 'limit_tpm', problems: [{ path: '', message: 'must be integer' }] },
+    ]);
+    // A rollback must satisfy today's schema too.
+    await settings.set(admin.principal, 'r', { namespace: 'schema-ns', schema: { type: 'object', required: ['model', 'owner'] }, expectedVersion: 1 });
+    await configs.set(admin, { ...ref, key: 'model', value: { model: 'gpt-4o', owner: 'ml' } });
+    expect((await failure(configs.rollback(admin, { ...ref, key: 'model', version: 1 }))).message).toContain("'owner'");
+  });
+
+  it('refuses settings that are not JSON Schemas, repeat environments, or race', async () => {
+    expect((await failure(settings.set(admin.principal, 'r', { namespace: 'bad-settings', schema: { type: 'no-such-type' } }))).field).toBe('schema');
+    expect((await failure(settings.set(admin.principal, 'r', { namespace: 'bad-settings', environments: ['dev', 'dev'] }))).field).toBe('environments');
+    expect((await failure(settings.set(admin.principal, 'r', { namespace: 'bad-settings', keySchemas: { 'Bad Pattern': true } }))).field).toBe('key_schemas');
+    expect((await failure(settings.set(developer.principal, 'r', { namespace: 'bad-settings', schema: true }))).code).toBe(ConfigExceptionCode.PermissionDenied);
+    const racing = await Promise.allSettled([1, 2].map(() => settings.set(admin.principal, 'r', { namespace: 'raced', schema: true, expectedVersion: 0 })));
+    expect(racing.map((result) => result.status).sort()).toEqual(['fulfilled', 'rejected']);
+    expect((await failure(settings.set(admin.principal, 'r', { namespace: 'never-set', schema: true, expectedVersion: 2 }))).code).toBe(
+      ConfigExceptionCode.VersionConflict,
+    );
+    expect((await settings.effective('never-set')).definedAt).toBeUndefined();
+  });
+
+  it("resolves reads through a namespace's own environment chain", async () => {
+    await settings.set(admin.principal, 'r', { namespace: 'chain-ns', environments: ['base', 'dev', 'prod'] });
+    await configs.set(admin, { namespace: 'chain-ns/app', key: 'model', environment: 'dev', value: 'from-dev' });
+    const read = await configs.get(admin, { namespace: 'chain-ns/app', key: 'model', environment: 'prod' });
+    expect(read).toMatchObject({ resolvedFrom: 'dev', entry: { value: 'from-dev' } });
+    expect((await settings.effective('chain-ns/app/deeper')).definedAt).toBe('chain-ns');
+    expect((await settings.effective('elsewhere')).definedAt).toBeUndefined();
   });
 });

@@ -4,7 +4,8 @@ import type { Outbox } from '@llmops/platform-messaging';
 import type { Database } from '@llmops/platform-persistence';
 import type { EntityManager } from 'typeorm';
 import { ConfigEntryEntity } from './config-entry.entity.js';
-import { assertEnvironment, assertKey, assertNamespace, resolutionOrder } from './config-path.js';
+import type { NamespaceSettingsService } from '../namespace-settings/namespace-settings.service.js';
+import { assertEnvironment, assertKey, assertNamespace } from './config-path.js';
 import { ConfigException, ConfigExceptionCode } from './exceptions/config.exception.js';
 
 /** Who is calling, as the gateway authenticated them. */
@@ -45,12 +46,13 @@ export class ConfigsService {
   constructor(
     private readonly database: Database,
     private readonly outbox: Outbox,
+    private readonly settings: NamespaceSettingsService,
   ) {}
 
   async get(actor: ConfigActor, ref: ConfigKeyRef & { exact?: boolean }): Promise<ResolvedConfig> {
     this.assertRef(ref);
     this.authorize(actor, 'configs:read', ref.environment);
-    const environments = ref.exact ? [ref.environment] : resolutionOrder(ref.environment);
+    const environments = ref.exact ? [ref.environment] : await this.resolutionOrder(ref.namespace, ref.environment);
     const latest = await this.latestPerEnvironment(this.database.dataSource.manager, ref.namespace, ref.key, environments);
     for (const environment of environments) {
       const entry = latest.get(environment);
@@ -76,6 +78,7 @@ export class ConfigsService {
         'value',
       );
     }
+    this.settings.assertValid(await this.settings.effective(command.namespace), command.key, command.value);
     return this.database.dataSource.transaction(async (manager) => {
       const revision = await this.nextRevision(manager);
       const current = await this.latest(manager, command);
@@ -170,6 +173,8 @@ export class ConfigsService {
           'version',
         );
       }
+      // The value must still satisfy the schema in force today, whatever it satisfied when first written.
+      this.settings.assertValid(await this.settings.effective(ref.namespace, manager), ref.key, target.value);
       return this.appendVersion(manager, actor, ref, current, revision, {
         value: target.value,
         classification: target.classification as Classification,
@@ -205,6 +210,7 @@ export class ConfigsService {
       if (!restored) {
         throw new ConfigException(ConfigExceptionCode.NotFound, `config ${ref.namespace}/${ref.key} never had a value in ${ref.environment}`);
       }
+      this.settings.assertValid(await this.settings.effective(ref.namespace, manager), ref.key, restored.value);
       return this.appendVersion(manager, actor, ref, current, revision, {
         value: restored.value,
         classification: restored.classification as Classification,
@@ -219,7 +225,7 @@ export class ConfigsService {
     assertNamespace(namespace);
     assertEnvironment(environment);
     this.authorize(actor, 'configs:read', environment);
-    const environments = resolutionOrder(environment);
+    const environments = await this.resolutionOrder(namespace, environment);
     const rows = await this.database.dataSource
       .getRepository(ConfigEntryEntity)
       .createQueryBuilder('e')
@@ -241,6 +247,10 @@ export class ConfigsService {
       if (entry) resolved.push({ entry, resolvedFrom: entry.environment });
     }
     return resolved;
+  }
+
+  private async resolutionOrder(namespace: string, environment: string): Promise<string[]> {
+    return this.settings.resolutionOrder((await this.settings.effective(namespace)).settings, environment);
   }
 
   /** The namespaces directly below `namespace` (their last segment), in order; any environment, deleted keys too. */

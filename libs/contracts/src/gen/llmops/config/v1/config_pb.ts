@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file llmops/config/v1/config.proto.
  */
 export const file_llmops_config_v1_config: GenFile = /*@__PURE__*/
-  fileDesc("Ch1sbG1vcHMvY29uZmlnL3YxL2NvbmZpZy5wcm90bxIQbGxtb3BzLmNvbmZpZy52MSKbAgoLQ29uZmlnRW50cnkSEQoJbmFtZXNwYWNlGAEgASgJEgsKA2tleRgCIAEoCRITCgtlbnZpcm9ubWVudBgDIAEoCRIlCgV2YWx1ZRgEIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZRIPCgd2ZXJzaW9uGAUgASgDEhAKCHJldmlzaW9uGAYgASgDEjgKDmNsYXNzaWZpY2F0aW9uGAcgASgOMiAubGxtb3BzLmNvbmZpZy52MS5DbGFzc2lmaWNhdGlvbhISCgp1cGRhdGVkX2J5GAggASgJEi4KCnVwZGF0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB2RlbGV0ZWQYCiABKAgiVgoQR2V0Q29uZmlnUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSCwoDa2V5GAIgASgJEhMKC2Vudmlyb25tZW50GAMgASgJEg0KBWV4YWN0GAQgASgIIlgKEUdldENvbmZpZ1Jlc3BvbnNlEiwKBWVudHJ5GAEgASgLMh0ubGxtb3BzLmNvbmZpZy52MS5Db25maWdFbnRyeRIVCg1yZXNvbHZlZF9mcm9tGAIgASgJItwBChBTZXRDb25maWdSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRILCgNrZXkYAiABKAkSEwoLZW52aXJvbm1lbnQYAyABKAkSJQoFdmFsdWUYBCABKAsyFi5nb29nbGUucHJvdG9idWYuVmFsdWUSOAoOY2xhc3NpZmljYXRpb24YBSABKA4yIC5sbG1vcHMuY29uZmlnLnYxLkNsYXNzaWZpY2F0aW9uEh0KEGV4cGVjdGVkX3ZlcnNpb24YBiABKANIAIgBAUITChFfZXhwZWN0ZWRfdmVyc2lvbiJBChFTZXRDb25maWdSZXNwb25zZRIsCgVlbnRyeRgBIAEoCzIdLmxsbW9wcy5jb25maWcudjEuQ29uZmlnRW50cnkifgoTRGVsZXRlQ29uZmlnUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSCwoDa2V5GAIgASgJEhMKC2Vudmlyb25tZW50GAMgASgJEh0KEGV4cGVjdGVkX3ZlcnNpb24YBCABKANIAIgBAUITChFfZXhwZWN0ZWRfdmVyc2lvbiI5ChREZWxldGVDb25maWdSZXNwb25zZRIPCgd2ZXJzaW9uGAEgASgDEhAKCHJldmlzaW9uGAIgASgDIjwKEkxpc3RDb25maWdzUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSEwoLZW52aXJvbm1lbnQYAiABKAkiXAoTTGlzdENvbmZpZ3NSZXNwb25zZRIsCgVlbnRyeRgBIAEoCzIdLmxsbW9wcy5jb25maWcudjEuQ29uZmlnRW50cnkSFwoPY2hpbGRfbmFtZXNwYWNlGAIgASgJIkcKE1dhdGNoQ29uZmlnc1JlcXVlc3QSGAoQbmFtZXNwYWNlX3ByZWZpeBgBIAEoCRIWCg5zdGFydF9yZXZpc2lvbhgCIAEoAyKCAQoUV2F0Y2hDb25maWdzUmVzcG9uc2USKgoEdHlwZRgBIAEoDjIcLmxsbW9wcy5jb25maWcudjEuQ2hhbmdlVHlwZRIsCgVlbnRyeRgCIAEoCzIdLmxsbW9wcy5jb25maWcudjEuQ29uZmlnRW50cnkSEAoIcmV2aXNpb24YAyABKAMidQoXR2V0Q29uZmlnSGlzdG9yeVJlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEgsKA2tleRgCIAEoCRITCgtlbnZpcm9ubWVudBgDIAEoCRIWCg5iZWZvcmVfdmVyc2lvbhgEIAEoAxINCgVsaW1pdBgFIAEoBSJnChhHZXRDb25maWdIaXN0b3J5UmVzcG9uc2USLgoHZW50cmllcxgBIAMoCzIdLmxsbW9wcy5jb25maWcudjEuQ29uZmlnRW50cnkSGwoTbmV4dF9iZWZvcmVfdmVyc2lvbhgCIAEoAyKRAQoVUm9sbGJhY2tDb25maWdSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRILCgNrZXkYAiABKAkSEwoLZW52aXJvbm1lbnQYAyABKAkSDwoHdmVyc2lvbhgEIAEoAxIdChBleHBlY3RlZF92ZXJzaW9uGAUgASgDSACIAQFCEwoRX2V4cGVjdGVkX3ZlcnNpb24iRgoWUm9sbGJhY2tDb25maWdSZXNwb25zZRIsCgVlbnRyeRgBIAEoCzIdLmxsbW9wcy5jb25maWcudjEuQ29uZmlnRW50cnkigAEKFVVuZGVsZXRlQ29uZmlnUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSCwoDa2V5GAIgASgJEhMKC2Vudmlyb25tZW50GAMgASgJEh0KEGV4cGVjdGVkX3ZlcnNpb24YBCABKANIAIgBAUITChFfZXhwZWN0ZWRfdmVyc2lvbiJGChZVbmRlbGV0ZUNvbmZpZ1Jlc3BvbnNlEiwKBWVudHJ5GAEgASgLMh0ubGxtb3BzLmNvbmZpZy52MS5Db25maWdFbnRyeSqJAQoOQ2xhc3NpZmljYXRpb24SHgoaQ0xBU1NJRklDQVRJT05fVU5TUEVDSUZJRUQQABIZChVDTEFTU0lGSUNBVElPTl9QVUJMSUMQARIbChdDTEFTU0lGSUNBVElPTl9JTlRFUk5BTBACEh8KG0NMQVNTSUZJQ0FUSU9OX0NPTkZJREVOVElBTBADKlYKCkNoYW5nZVR5cGUSGwoXQ0hBTkdFX1RZUEVfVU5TUEVDSUZJRUQQABITCg9DSEFOR0VfVFlQRV9QVVQQARIWChJDSEFOR0VfVFlQRV9ERUxFVEUQAjKiBgoNQ29uZmlnU2VydmljZRJZCglHZXRDb25maWcSIi5sbG1vcHMuY29uZmlnLnYxLkdldENvbmZpZ1JlcXVlc3QaIy5sbG1vcHMuY29uZmlnLnYxLkdldENvbmZpZ1Jlc3BvbnNlIgOQAgESVAoJU2V0Q29uZmlnEiIubGxtb3BzLmNvbmZpZy52MS5TZXRDb25maWdSZXF1ZXN0GiMubGxtb3BzLmNvbmZpZy52MS5TZXRDb25maWdSZXNwb25zZRJdCgxEZWxldGVDb25maWcSJS5sbG1vcHMuY29uZmlnLnYxLkRlbGV0ZUNvbmZpZ1JlcXVlc3QaJi5sbG1vcHMuY29uZmlnLnYxLkRlbGV0ZUNvbmZpZ1Jlc3BvbnNlEmEKC0xpc3RDb25maWdzEiQubGxtb3BzLmNvbmZpZy52MS5MaXN0Q29uZmlnc1JlcXVlc3QaJS5sbG1vcHMuY29uZmlnLnYxLkxpc3RDb25maWdzUmVzcG9uc2UiA5ACATABEm4KEEdldENvbmZpZ0hpc3RvcnkSKS5sbG1vcHMuY29uZmlnLnYxLkdldENvbmZpZ0hpc3RvcnlSZXF1ZXN0GioubGxtb3BzLmNvbmZpZy52MS5HZXRDb25maWdIaXN0b3J5UmVzcG9uc2UiA5ACARJjCg5Sb2xsYmFja0NvbmZpZxInLmxsbW9wcy5jb25maWcudjEuUm9sbGJhY2tDb25maWdSZXF1ZXN0GigubGxtb3BzLmNvbmZpZy52MS5Sb2xsYmFja0NvbmZpZ1Jlc3BvbnNlEmMKDlVuZGVsZXRlQ29uZmlnEicubGxtb3BzLmNvbmZpZy52MS5VbmRlbGV0ZUNvbmZpZ1JlcXVlc3QaKC5sbG1vcHMuY29uZmlnLnYxLlVuZGVsZXRlQ29uZmlnUmVzcG9uc2USZAoMV2F0Y2hDb25maWdzEiUubGxtb3BzLmNvbmZpZy52MS5XYXRjaENvbmZpZ3NSZXF1ZXN0GiYubGxtb3BzLmNvbmZpZy52MS5XYXRjaENvbmZpZ3NSZXNwb25zZSIDkAIBMAFiBnByb3RvMw", [file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("Ch1sbG1vcHMvY29uZmlnL3YxL2NvbmZpZy5wcm90bxIQbGxtb3BzLmNvbmZpZy52MSKbAgoLQ29uZmlnRW50cnkSEQoJbmFtZXNwYWNlGAEgASgJEgsKA2tleRgCIAEoCRITCgtlbnZpcm9ubWVudBgDIAEoCRIlCgV2YWx1ZRgEIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZRIPCgd2ZXJzaW9uGAUgASgDEhAKCHJldmlzaW9uGAYgASgDEjgKDmNsYXNzaWZpY2F0aW9uGAcgASgOMiAubGxtb3BzLmNvbmZpZy52MS5DbGFzc2lmaWNhdGlvbhISCgp1cGRhdGVkX2J5GAggASgJEi4KCnVwZGF0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB2RlbGV0ZWQYCiABKAgiVgoQR2V0Q29uZmlnUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSCwoDa2V5GAIgASgJEhMKC2Vudmlyb25tZW50GAMgASgJEg0KBWV4YWN0GAQgASgIIlgKEUdldENvbmZpZ1Jlc3BvbnNlEiwKBWVudHJ5GAEgASgLMh0ubGxtb3BzLmNvbmZpZy52MS5Db25maWdFbnRyeRIVCg1yZXNvbHZlZF9mcm9tGAIgASgJItwBChBTZXRDb25maWdSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRILCgNrZXkYAiABKAkSEwoLZW52aXJvbm1lbnQYAyABKAkSJQoFdmFsdWUYBCABKAsyFi5nb29nbGUucHJvdG9idWYuVmFsdWUSOAoOY2xhc3NpZmljYXRpb24YBSABKA4yIC5sbG1vcHMuY29uZmlnLnYxLkNsYXNzaWZpY2F0aW9uEh0KEGV4cGVjdGVkX3ZlcnNpb24YBiABKANIAIgBAUITChFfZXhwZWN0ZWRfdmVyc2lvbiJBChFTZXRDb25maWdSZXNwb25zZRIsCgVlbnRyeRgBIAEoCzIdLmxsbW9wcy5jb25maWcudjEuQ29uZmlnRW50cnkifgoTRGVsZXRlQ29uZmlnUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSCwoDa2V5GAIgASgJEhMKC2Vudmlyb25tZW50GAMgASgJEh0KEGV4cGVjdGVkX3ZlcnNpb24YBCABKANIAIgBAUITChFfZXhwZWN0ZWRfdmVyc2lvbiI5ChREZWxldGVDb25maWdSZXNwb25zZRIPCgd2ZXJzaW9uGAEgASgDEhAKCHJldmlzaW9uGAIgASgDIjwKEkxpc3RDb25maWdzUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSEwoLZW52aXJvbm1lbnQYAiABKAkiXAoTTGlzdENvbmZpZ3NSZXNwb25zZRIsCgVlbnRyeRgBIAEoCzIdLmxsbW9wcy5jb25maWcudjEuQ29uZmlnRW50cnkSFwoPY2hpbGRfbmFtZXNwYWNlGAIgASgJIkcKE1dhdGNoQ29uZmlnc1JlcXVlc3QSGAoQbmFtZXNwYWNlX3ByZWZpeBgBIAEoCRIWCg5zdGFydF9yZXZpc2lvbhgCIAEoAyKCAQoUV2F0Y2hDb25maWdzUmVzcG9uc2USKgoEdHlwZRgBIAEoDjIcLmxsbW9wcy5jb25maWcudjEuQ2hhbmdlVHlwZRIsCgVlbnRyeRgCIAEoCzIdLmxsbW9wcy5jb25maWcudjEuQ29uZmlnRW50cnkSEAoIcmV2aXNpb24YAyABKAMidQoXR2V0Q29uZmlnSGlzdG9yeVJlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEgsKA2tleRgCIAEoCRITCgtlbnZpcm9ubWVudBgDIAEoCRIWCg5iZWZvcmVfdmVyc2lvbhgEIAEoAxINCgVsaW1pdBgFIAEoBSJnChhHZXRDb25maWdIaXN0b3J5UmVzcG9uc2USLgoHZW50cmllcxgBIAMoCzIdLmxsbW9wcy5jb25maWcudjEuQ29uZmlnRW50cnkSGwoTbmV4dF9iZWZvcmVfdmVyc2lvbhgCIAEoAyKRAQoVUm9sbGJhY2tDb25maWdSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRILCgNrZXkYAiABKAkSEwoLZW52aXJvbm1lbnQYAyABKAkSDwoHdmVyc2lvbhgEIAEoAxIdChBleHBlY3RlZF92ZXJzaW9uGAUgASgDSACIAQFCEwoRX2V4cGVjdGVkX3ZlcnNpb24iRgoWUm9sbGJhY2tDb25maWdSZXNwb25zZRIsCgVlbnRyeRgBIAEoCzIdLmxsbW9wcy5jb25maWcudjEuQ29uZmlnRW50cnkigAEKFVVuZGVsZXRlQ29uZmlnUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSCwoDa2V5GAIgASgJEhMKC2Vudmlyb25tZW50GAMgASgJEh0KEGV4cGVjdGVkX3ZlcnNpb24YBCABKANIAIgBAUITChFfZXhwZWN0ZWRfdmVyc2lvbiJGChZVbmRlbGV0ZUNvbmZpZ1Jlc3BvbnNlEiwKBWVudHJ5GAEgASgLMh0ubGxtb3BzLmNvbmZpZy52MS5Db25maWdFbnRyeSLOAgoRTmFtZXNwYWNlU2V0dGluZ3MSEQoJbmFtZXNwYWNlGAEgASgJEiYKBnNjaGVtYRgCIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZRJICgtrZXlfc2NoZW1hcxgDIAMoCzIzLmxsbW9wcy5jb25maWcudjEuTmFtZXNwYWNlU2V0dGluZ3MuS2V5U2NoZW1hc0VudHJ5EhQKDGVudmlyb25tZW50cxgEIAMoCRIPCgd2ZXJzaW9uGAUgASgDEhIKCnVwZGF0ZWRfYnkYBiABKAkSLgoKdXBkYXRlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAaSQoPS2V5U2NoZW1hc0VudHJ5EgsKA2tleRgBIAEoCRIlCgV2YWx1ZRgCIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZToCOAEiMAobR2V0TmFtZXNwYWNlU2V0dGluZ3NSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCSJpChxHZXROYW1lc3BhY2VTZXR0aW5nc1Jlc3BvbnNlEjUKCHNldHRpbmdzGAEgASgLMiMubGxtb3BzLmNvbmZpZy52MS5OYW1lc3BhY2VTZXR0aW5ncxISCgpkZWZpbmVkX2F0GAIgASgJIsECChtTZXROYW1lc3BhY2VTZXR0aW5nc1JlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEiYKBnNjaGVtYRgCIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZRJSCgtrZXlfc2NoZW1hcxgDIAMoCzI9LmxsbW9wcy5jb25maWcudjEuU2V0TmFtZXNwYWNlU2V0dGluZ3NSZXF1ZXN0LktleVNjaGVtYXNFbnRyeRIUCgxlbnZpcm9ubWVudHMYBCADKAkSHQoQZXhwZWN0ZWRfdmVyc2lvbhgFIAEoA0gAiAEBGkkKD0tleVNjaGVtYXNFbnRyeRILCgNrZXkYASABKAkSJQoFdmFsdWUYAiABKAsyFi5nb29nbGUucHJvdG9idWYuVmFsdWU6AjgBQhMKEV9leHBlY3RlZF92ZXJzaW9uIlUKHFNldE5hbWVzcGFjZVNldHRpbmdzUmVzcG9uc2USNQoIc2V0dGluZ3MYASABKAsyIy5sbG1vcHMuY29uZmlnLnYxLk5hbWVzcGFjZVNldHRpbmdzIrgBChZWYWxpZGF0ZUNvbmZpZ3NSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRJECgZ2YWx1ZXMYAiADKAsyNC5sbG1vcHMuY29uZmlnLnYxLlZhbGlkYXRlQ29uZmlnc1JlcXVlc3QuVmFsdWVzRW50cnkaRQoLVmFsdWVzRW50cnkSCwoDa2V5GAEgASgJEiUKBXZhbHVlGAIgASgLMhYuZ29vZ2xlLnByb3RvYnVmLlZhbHVlOgI4ASIyChFWYWxpZGF0aW9uUHJvYmxlbRIMCgRwYXRoGAEgASgJEg8KB21lc3NhZ2UYAiABKAkiZQoQVmFsaWRhdGlvblJlc3VsdBILCgNrZXkYASABKAkSDQoFdmFsaWQYAiABKAgSNQoIcHJvYmxlbXMYAyADKAsyIy5sbG1vcHMuY29uZmlnLnYxLlZhbGlkYXRpb25Qcm9ibGVtIl0KF1ZhbGlkYXRlQ29uZmlnc1Jlc3BvbnNlEg0KBXZhbGlkGAEgASgIEjMKB3Jlc3VsdHMYAiADKAsyIi5sbG1vcHMuY29uZmlnLnYxLlZhbGlkYXRpb25SZXN1bHQqiQEKDkNsYXNzaWZpY2F0aW9uEh4KGkNMQVNTSUZJQ0FUSU9OX1VOU1BFQ0lGSUVEEAASGQoVQ0xBU1NJRklDQVRJT05fUFVCTElDEAESGwoXQ0xBU1NJRklDQVRJT05fSU5URVJOQUwQAhIfChtDTEFTU0lGSUNBVElPTl9DT05GSURFTlRJQUwQAypWCgpDaGFuZ2VUeXBlEhsKF0NIQU5HRV9UWVBFX1VOU1BFQ0lGSUVEEAASEwoPQ0hBTkdFX1RZUEVfUFVUEAESFgoSQ0hBTkdFX1RZUEVfREVMRVRFEAIyggkKDUNvbmZpZ1NlcnZpY2USWQoJR2V0Q29uZmlnEiIubGxtb3BzLmNvbmZpZy52MS5HZXRDb25maWdSZXF1ZXN0GiMubGxtb3BzLmNvbmZpZy52MS5HZXRDb25maWdSZXNwb25zZSIDkAIBElQKCVNldENvbmZpZxIiLmxsbW9wcy5jb25maWcudjEuU2V0Q29uZmlnUmVxdWVzdBojLmxsbW9wcy5jb25maWcudjEuU2V0Q29uZmlnUmVzcG9uc2USXQoMRGVsZXRlQ29uZmlnEiUubGxtb3BzLmNvbmZpZy52MS5EZWxldGVDb25maWdSZXF1ZXN0GiYubGxtb3BzLmNvbmZpZy52MS5EZWxldGVDb25maWdSZXNwb25zZRJhCgtMaXN0Q29uZmlncxIkLmxsbW9wcy5jb25maWcudjEuTGlzdENvbmZpZ3NSZXF1ZXN0GiUubGxtb3BzLmNvbmZpZy52MS5MaXN0Q29uZmlnc1Jlc3BvbnNlIgOQAgEwARJuChBHZXRDb25maWdIaXN0b3J5EikubGxtb3BzLmNvbmZpZy52MS5HZXRDb25maWdIaXN0b3J5UmVxdWVzdBoqLmxsbW9wcy5jb25maWcudjEuR2V0Q29uZmlnSGlzdG9yeVJlc3BvbnNlIgOQAgESYwoOUm9sbGJhY2tDb25maWcSJy5sbG1vcHMuY29uZmlnLnYxLlJvbGxiYWNrQ29uZmlnUmVxdWVzdBooLmxsbW9wcy5jb25maWcudjEuUm9sbGJhY2tDb25maWdSZXNwb25zZRJjCg5VbmRlbGV0ZUNvbmZpZxInLmxsbW9wcy5jb25maWcudjEuVW5kZWxldGVDb25maWdSZXF1ZXN0GigubGxtb3BzLmNvbmZpZy52MS5VbmRlbGV0ZUNvbmZpZ1Jlc3BvbnNlEnoKFEdldE5hbWVzcGFjZVNldHRpbmdzEi0ubGxtb3BzLmNvbmZpZy52MS5HZXROYW1lc3BhY2VTZXR0aW5nc1JlcXVlc3QaLi5sbG1vcHMuY29uZmlnLnYxLkdldE5hbWVzcGFjZVNldHRpbmdzUmVzcG9uc2UiA5ACARJ1ChRTZXROYW1lc3BhY2VTZXR0aW5ncxItLmxsbW9wcy5jb25maWcudjEuU2V0TmFtZXNwYWNlU2V0dGluZ3NSZXF1ZXN0Gi4ubGxtb3BzLmNvbmZpZy52MS5TZXROYW1lc3BhY2VTZXR0aW5nc1Jlc3BvbnNlEmsKD1ZhbGlkYXRlQ29uZmlncxIoLmxsbW9wcy5jb25maWcudjEuVmFsaWRhdGVDb25maWdzUmVxdWVzdBopLmxsbW9wcy5jb25maWcudjEuVmFsaWRhdGVDb25maWdzUmVzcG9uc2UiA5ACARJkCgxXYXRjaENvbmZpZ3MSJS5sbG1vcHMuY29uZmlnLnYxLldhdGNoQ29uZmlnc1JlcXVlc3QaJi5sbG1vcHMuY29uZmlnLnYxLldhdGNoQ29uZmlnc1Jlc3BvbnNlIgOQAgEwAWIGcHJvdG8z", [file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * ConfigEntry is one version of one key in one environment.
@@ -531,6 +531,259 @@ export const UndeleteConfigResponseSchema: GenMessage<UndeleteConfigResponse> = 
   messageDesc(file_llmops_config_v1_config, 16);
 
 /**
+ * NamespaceSettings apply to a namespace and, unless they have their own, to every namespace below it.
+ *
+ * @generated from message llmops.config.v1.NamespaceSettings
+ */
+export type NamespaceSettings = Message<"llmops.config.v1.NamespaceSettings"> & {
+  /**
+   * @generated from field: string namespace = 1;
+   */
+  namespace: string;
+
+  /**
+   * JSON Schema (draft 2020-12) that every value written under the namespace must satisfy; unset accepts any value.
+   *
+   * @generated from field: google.protobuf.Value schema = 2;
+   */
+  schema?: Value | undefined;
+
+  /**
+   * JSON Schemas by key glob (`*` matches any run of characters, e.g. "model*"); the first matching pattern, in
+   * sorted order, is used instead of schema.
+   *
+   * @generated from field: map<string, google.protobuf.Value> key_schemas = 3;
+   */
+  keySchemas: { [key: string]: Value };
+
+  /**
+   * Environments from least to most specific, e.g. ["base", "dev", "prod"]; empty uses
+   * base < development < staging < production.
+   *
+   * @generated from field: repeated string environments = 4;
+   */
+  environments: string[];
+
+  /**
+   * Per-namespace settings version, from 1, for check-and-set.
+   *
+   * @generated from field: int64 version = 5;
+   */
+  version: bigint;
+
+  /**
+   * @generated from field: string updated_by = 6;
+   */
+  updatedBy: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp updated_at = 7;
+   */
+  updatedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message llmops.config.v1.NamespaceSettings.
+ * Use `create(NamespaceSettingsSchema)` to create a new message.
+ */
+export const NamespaceSettingsSchema: GenMessage<NamespaceSettings> = /*@__PURE__*/
+  messageDesc(file_llmops_config_v1_config, 17);
+
+/**
+ * @generated from message llmops.config.v1.GetNamespaceSettingsRequest
+ */
+export type GetNamespaceSettingsRequest = Message<"llmops.config.v1.GetNamespaceSettingsRequest"> & {
+  /**
+   * @generated from field: string namespace = 1;
+   */
+  namespace: string;
+};
+
+/**
+ * Describes the message llmops.config.v1.GetNamespaceSettingsRequest.
+ * Use `create(GetNamespaceSettingsRequestSchema)` to create a new message.
+ */
+export const GetNamespaceSettingsRequestSchema: GenMessage<GetNamespaceSettingsRequest> = /*@__PURE__*/
+  messageDesc(file_llmops_config_v1_config, 18);
+
+/**
+ * @generated from message llmops.config.v1.GetNamespaceSettingsResponse
+ */
+export type GetNamespaceSettingsResponse = Message<"llmops.config.v1.GetNamespaceSettingsResponse"> & {
+  /**
+   * @generated from field: llmops.config.v1.NamespaceSettings settings = 1;
+   */
+  settings?: NamespaceSettings | undefined;
+
+  /**
+   * The namespace whose settings these are: the one asked for or an ancestor; empty when none applies (defaults).
+   *
+   * @generated from field: string defined_at = 2;
+   */
+  definedAt: string;
+};
+
+/**
+ * Describes the message llmops.config.v1.GetNamespaceSettingsResponse.
+ * Use `create(GetNamespaceSettingsResponseSchema)` to create a new message.
+ */
+export const GetNamespaceSettingsResponseSchema: GenMessage<GetNamespaceSettingsResponse> = /*@__PURE__*/
+  messageDesc(file_llmops_config_v1_config, 19);
+
+/**
+ * @generated from message llmops.config.v1.SetNamespaceSettingsRequest
+ */
+export type SetNamespaceSettingsRequest = Message<"llmops.config.v1.SetNamespaceSettingsRequest"> & {
+  /**
+   * @generated from field: string namespace = 1;
+   */
+  namespace: string;
+
+  /**
+   * @generated from field: google.protobuf.Value schema = 2;
+   */
+  schema?: Value | undefined;
+
+  /**
+   * @generated from field: map<string, google.protobuf.Value> key_schemas = 3;
+   */
+  keySchemas: { [key: string]: Value };
+
+  /**
+   * @generated from field: repeated string environments = 4;
+   */
+  environments: string[];
+
+  /**
+   * When set, the write succeeds only if the namespace's own settings are at this version (0 = it has none).
+   *
+   * @generated from field: optional int64 expected_version = 5;
+   */
+  expectedVersion?: bigint | undefined;
+};
+
+/**
+ * Describes the message llmops.config.v1.SetNamespaceSettingsRequest.
+ * Use `create(SetNamespaceSettingsRequestSchema)` to create a new message.
+ */
+export const SetNamespaceSettingsRequestSchema: GenMessage<SetNamespaceSettingsRequest> = /*@__PURE__*/
+  messageDesc(file_llmops_config_v1_config, 20);
+
+/**
+ * @generated from message llmops.config.v1.SetNamespaceSettingsResponse
+ */
+export type SetNamespaceSettingsResponse = Message<"llmops.config.v1.SetNamespaceSettingsResponse"> & {
+  /**
+   * @generated from field: llmops.config.v1.NamespaceSettings settings = 1;
+   */
+  settings?: NamespaceSettings | undefined;
+};
+
+/**
+ * Describes the message llmops.config.v1.SetNamespaceSettingsResponse.
+ * Use `create(SetNamespaceSettingsResponseSchema)` to create a new message.
+ */
+export const SetNamespaceSettingsResponseSchema: GenMessage<SetNamespaceSettingsResponse> = /*@__PURE__*/
+  messageDesc(file_llmops_config_v1_config, 21);
+
+/**
+ * @generated from message llmops.config.v1.ValidateConfigsRequest
+ */
+export type ValidateConfigsRequest = Message<"llmops.config.v1.ValidateConfigsRequest"> & {
+  /**
+   * @generated from field: string namespace = 1;
+   */
+  namespace: string;
+
+  /**
+   * Values by key.
+   *
+   * @generated from field: map<string, google.protobuf.Value> values = 2;
+   */
+  values: { [key: string]: Value };
+};
+
+/**
+ * Describes the message llmops.config.v1.ValidateConfigsRequest.
+ * Use `create(ValidateConfigsRequestSchema)` to create a new message.
+ */
+export const ValidateConfigsRequestSchema: GenMessage<ValidateConfigsRequest> = /*@__PURE__*/
+  messageDesc(file_llmops_config_v1_config, 22);
+
+/**
+ * @generated from message llmops.config.v1.ValidationProblem
+ */
+export type ValidationProblem = Message<"llmops.config.v1.ValidationProblem"> & {
+  /**
+   * JSON Pointer into the value, "" for the value itself.
+   *
+   * @generated from field: string path = 1;
+   */
+  path: string;
+
+  /**
+   * @generated from field: string message = 2;
+   */
+  message: string;
+};
+
+/**
+ * Describes the message llmops.config.v1.ValidationProblem.
+ * Use `create(ValidationProblemSchema)` to create a new message.
+ */
+export const ValidationProblemSchema: GenMessage<ValidationProblem> = /*@__PURE__*/
+  messageDesc(file_llmops_config_v1_config, 23);
+
+/**
+ * @generated from message llmops.config.v1.ValidationResult
+ */
+export type ValidationResult = Message<"llmops.config.v1.ValidationResult"> & {
+  /**
+   * @generated from field: string key = 1;
+   */
+  key: string;
+
+  /**
+   * @generated from field: bool valid = 2;
+   */
+  valid: boolean;
+
+  /**
+   * @generated from field: repeated llmops.config.v1.ValidationProblem problems = 3;
+   */
+  problems: ValidationProblem[];
+};
+
+/**
+ * Describes the message llmops.config.v1.ValidationResult.
+ * Use `create(ValidationResultSchema)` to create a new message.
+ */
+export const ValidationResultSchema: GenMessage<ValidationResult> = /*@__PURE__*/
+  messageDesc(file_llmops_config_v1_config, 24);
+
+/**
+ * @generated from message llmops.config.v1.ValidateConfigsResponse
+ */
+export type ValidateConfigsResponse = Message<"llmops.config.v1.ValidateConfigsResponse"> & {
+  /**
+   * @generated from field: bool valid = 1;
+   */
+  valid: boolean;
+
+  /**
+   * @generated from field: repeated llmops.config.v1.ValidationResult results = 2;
+   */
+  results: ValidationResult[];
+};
+
+/**
+ * Describes the message llmops.config.v1.ValidateConfigsResponse.
+ * Use `create(ValidateConfigsResponseSchema)` to create a new message.
+ */
+export const ValidateConfigsResponseSchema: GenMessage<ValidateConfigsResponse> = /*@__PURE__*/
+  messageDesc(file_llmops_config_v1_config, 25);
+
+/**
  * Classification of a configuration value (seed 001 §2.1); secrets live in SecretService.
  *
  * @generated from enum llmops.config.v1.Classification
@@ -667,6 +920,37 @@ export const ConfigService: GenService<{
     methodKind: "unary";
     input: typeof UndeleteConfigRequestSchema;
     output: typeof UndeleteConfigResponseSchema;
+  },
+  /**
+   * GetNamespaceSettings returns the settings that apply to a namespace: its own, or its nearest ancestor's.
+   *
+   * @generated from rpc llmops.config.v1.ConfigService.GetNamespaceSettings
+   */
+  getNamespaceSettings: {
+    methodKind: "unary";
+    input: typeof GetNamespaceSettingsRequestSchema;
+    output: typeof GetNamespaceSettingsResponseSchema;
+  },
+  /**
+   * SetNamespaceSettings replaces a namespace's settings (JSON Schemas, environment chain); they apply to every
+   * namespace below it that has none of its own.
+   *
+   * @generated from rpc llmops.config.v1.ConfigService.SetNamespaceSettings
+   */
+  setNamespaceSettings: {
+    methodKind: "unary";
+    input: typeof SetNamespaceSettingsRequestSchema;
+    output: typeof SetNamespaceSettingsResponseSchema;
+  },
+  /**
+   * ValidateConfigs checks values against the namespace's schemas without writing anything.
+   *
+   * @generated from rpc llmops.config.v1.ConfigService.ValidateConfigs
+   */
+  validateConfigs: {
+    methodKind: "unary";
+    input: typeof ValidateConfigsRequestSchema;
+    output: typeof ValidateConfigsResponseSchema;
   },
   /**
    * WatchConfigs streams every change after start_revision, in revision order, then follows new changes.

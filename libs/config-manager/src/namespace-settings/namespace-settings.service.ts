@@ -1,0 +1,192 @@
+import { ConfigEventType } from '@llmops/contracts';
+import { authorize, type Principal } from '@llmops/platform-auth';
+import type { Outbox } from '@llmops/platform-messaging';
+import type { Database } from '@llmops/platform-persistence';
+import type { EntityManager } from 'typeorm';
+import { assertEnvironment, assertKey, assertNamespace, DEFAULT_ENVIRONMENT_CHAIN } from '../configs/config-path.js';
+import { ConfigException, ConfigExceptionCode } from '../configs/exceptions/config.exception.js';
+import { SchemaValidator, type ValidationProblem } from './schema-validator.js';
+
+export interface NamespaceSettings {
+  namespace: string;
+  schema?: unknown;
+  keySchemas: Record<string, unknown>;
+  /** Least to most specific; empty means the default chain. */
+  environments: string[];
+  version: number;
+  updatedBy?: string;
+  updatedAt?: Date;
+}
+
+export interface EffectiveSettings {
+  settings: NamespaceSettings;
+  /** The namespace that defines them (the asked one or an ancestor), or undefined for the defaults. */
+  definedAt?: string;
+}
+
+export interface SetNamespaceSettingsCommand {
+  namespace: string;
+  schema?: unknown;
+  keySchemas?: Record<string, unknown>;
+  environments?: string[];
+  expectedVersion?: number;
+}
+
+const MAX_KEY_SCHEMAS = 100;
+const MAX_ENVIRONMENTS = 16;
+const KEY_PATTERN = /^[a-z0-9*][a-z0-9._*-]{0,62}$/;
+
+/**
+ * Namespace settings: JSON Schemas for values (one for the namespace, others by key pattern) and the environment
+ * chain reads resolve through. A namespace without settings uses its nearest ancestor's, so `acme` can govern
+ * every `acme/...` namespace at once.
+ */
+export class NamespaceSettingsService {
+  private readonly validator = new SchemaValidator();
+
+  constructor(
+    private readonly database: Database,
+    private readonly outbox: Outbox,
+  ) {}
+
+  async effective(namespace: string, manager: EntityManager = this.database.dataSource.manager): Promise<EffectiveSettings> {
+    assertNamespace(namespace);
+    const segments = namespace.split('/');
+    const candidates = segments.map((_, index) => segments.slice(0, index + 1).join('/'));
+    const rows: Array<Record<string, unknown>> = await manager.query(
+      `SELECT * FROM ${this.database.schema}.namespace_settings WHERE namespace = ANY($1) ORDER BY length(namespace) DESC LIMIT 1`,
+      [candidates],
+    );
+    const row = rows[0];
+    if (!row) return { settings: { namespace, keySchemas: {}, environments: [], version: 0 } };
+    return { settings: settingsOf(row), definedAt: String(row.namespace) };
+  }
+
+  /** The environments a read for `environment` consults under these settings, most specific first. */
+  resolutionOrder(settings: NamespaceSettings, environment: string): string[] {
+    const chain: readonly string[] = settings.environments.length > 0 ? settings.environments : DEFAULT_ENVIRONMENT_CHAIN;
+    const index = chain.indexOf(environment);
+    if (index < 0) return environment === chain[0] ? [environment] : [environment, chain[0]!];
+    return chain.slice(0, index + 1).reverse();
+  }
+
+  async set(principal: Principal, requestId: string, command: SetNamespaceSettingsCommand): Promise<NamespaceSettings> {
+    assertNamespace(command.namespace);
+    // Settings govern every environment, so changing them needs write access to all of them.
+    const decision = authorize(principal, 'configs:write', {});
+    if (!decision.allowed) throw new ConfigException(ConfigExceptionCode.PermissionDenied, decision.reason);
+    if (command.schema !== undefined) this.validator.assertSchema(command.schema, 'schema');
+    const keySchemas = command.keySchemas ?? {};
+    if (Object.keys(keySchemas).length > MAX_KEY_SCHEMAS) {
+      throw new ConfigException(ConfigExceptionCode.InvalidValue, `at most ${MAX_KEY_SCHEMAS} key schemas`, 'key_schemas');
+    }
+    for (const [pattern, schema] of Object.entries(keySchemas)) {
+      if (!KEY_PATTERN.test(pattern)) {
+        throw new ConfigException(ConfigExceptionCode.InvalidValue, `key pattern ${JSON.stringify(pattern)} must be a key name where * matches anything`, 'key_schemas');
+      }
+      this.validator.assertSchema(schema, `key_schemas.${pattern}`);
+    }
+    const environments = command.environments ?? [];
+    if (environments.length > MAX_ENVIRONMENTS) {
+      throw new ConfigException(ConfigExceptionCode.InvalidValue, `at most ${MAX_ENVIRONMENTS} environments`, 'environments');
+    }
+    environments.forEach((environment) => assertEnvironment(environment));
+    if (new Set(environments).size !== environments.length) {
+      throw new ConfigException(ConfigExceptionCode.InvalidValue, 'environments must not repeat', 'environments');
+    }
+    return this.database.dataSource.transaction(async (manager) => {
+      // One statement decides: concurrent first writes meet on the primary key, and the check-and-set is the
+      // upsert's own condition, so two writers expecting the same version cannot both win.
+      const [row] = (await manager.query(
+        `INSERT INTO ${this.database.schema}.namespace_settings AS current (namespace, schema, key_schemas, environments, version, updated_by)
+         VALUES ($1, $2, $3, $4, 1, $5)
+         ON CONFLICT (namespace) DO UPDATE SET schema = EXCLUDED.schema, key_schemas = EXCLUDED.key_schemas,
+           environments = EXCLUDED.environments, version = current.version + 1, updated_by = EXCLUDED.updated_by, updated_at = now()
+           WHERE $6::int IS NULL OR current.version = $6::int
+         RETURNING *`,
+        [
+          command.namespace,
+          command.schema === undefined ? null : JSON.stringify(command.schema),
+          JSON.stringify(keySchemas),
+          environments,
+          principal.id,
+          command.expectedVersion ?? null,
+        ],
+      )) as Array<Record<string, unknown>>;
+      // No row: the existing settings are at another version. A fresh insert (version 1) while expecting some version
+      // above 0: there were none; the throw rolls the insert back.
+      const insertedUnexpectedly = row !== undefined && Number(row.version) === 1 && (command.expectedVersion ?? 0) > 0;
+      if (!row || insertedUnexpectedly) {
+        const [current] = (await manager.query(`SELECT version FROM ${this.database.schema}.namespace_settings WHERE namespace = $1`, [
+          command.namespace,
+        ])) as Array<{ version: number }>;
+        throw new ConfigException(
+          ConfigExceptionCode.VersionConflict,
+          `settings of ${command.namespace} are at version ${insertedUnexpectedly ? 0 : (current?.version ?? 0)}, not ${command.expectedVersion}`,
+          'expected_version',
+        );
+      }
+      const settings = settingsOf(row);
+      await this.outbox.add(manager, {
+        type: ConfigEventType.SettingsChanged,
+        subject: `namespaces/${command.namespace}`,
+        payload: { namespace: command.namespace, version: settings.version, environments, key_patterns: Object.keys(keySchemas), has_schema: command.schema !== undefined },
+        actor: { id: principal.id, type: principal.type },
+        correlationId: requestId,
+      });
+      return settings;
+    });
+  }
+
+  /** What is wrong with `value` as `key` under these settings; empty when it is valid or no schema applies. */
+  problems(effective: EffectiveSettings, key: string, value: unknown): ValidationProblem[] {
+    const { settings } = effective;
+    const pattern = Object.keys(settings.keySchemas)
+      .sort()
+      .find((candidate) => globMatches(candidate, key));
+    const schema = pattern !== undefined ? settings.keySchemas[pattern] : settings.schema;
+    if (schema === undefined || schema === null) return [];
+    return this.validator.problems(`${effective.definedAt}@${settings.version}#${pattern ?? ''}`, schema, value);
+  }
+
+  /** Throws INVALID_VALUE listing every problem, for a write. */
+  assertValid(effective: EffectiveSettings, key: string, value: unknown): void {
+    const problems = this.problems(effective, key, value);
+    if (problems.length === 0) return;
+    const described = problems.map((problem) => `${problem.path || '(value)'} ${problem.message}`).join('; ');
+    throw new ConfigException(
+      ConfigExceptionCode.InvalidValue,
+      `value of ${key} does not match the schema of ${effective.definedAt}: ${described}`,
+      'value',
+    );
+  }
+
+  /** Checks many values at once without writing them. */
+  async validate(principal: Principal, namespace: string, values: Record<string, unknown>): Promise<Array<{ key: string; problems: ValidationProblem[] }>> {
+    const decision = authorize(principal, 'configs:read', {});
+    if (!decision.allowed) throw new ConfigException(ConfigExceptionCode.PermissionDenied, decision.reason);
+    const effective = await this.effective(namespace);
+    return Object.entries(values).map(([key, value]) => {
+      assertKey(key);
+      return { key, problems: this.problems(effective, key, value) };
+    });
+  }
+}
+
+function globMatches(pattern: string, key: string): boolean {
+  const expression = pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\-]/g, '\\$&')).join('.*');
+  return new RegExp(`^${expression}$`).test(key);
+}
+
+function settingsOf(row: Record<string, unknown>): NamespaceSettings {
+  const parse = (value: unknown): unknown => (typeof value === 'string' ? JSON.parse(value) : value);
+  return {
+    namespace: String(row.namespace),
+    schema: row.schema === null ? undefined : parse(row.schema),
+    keySchemas: (parse(row.key_schemas) ?? {}) as Record<string, unknown>,
+    environments: (row.environments as string[] | null) ?? [],
+    version: Number(row.version),
+    updatedBy: String(row.updated_by),
+    updatedAt: new Date(row.updated_at as string | Date),
+  };
+}
