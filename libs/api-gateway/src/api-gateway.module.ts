@@ -13,6 +13,7 @@ import { AuthController } from './auth/auth.controller.js';
 import { AuthService } from './auth/auth.service.js';
 import { SecurityEvents } from './auth/security-events.js';
 import { ConfigsController } from './configs/configs.controller.js';
+import { NamespacesController } from './configs/namespaces.controller.js';
 import { ErrorEnvelopeFilter } from './errors/error-envelope.filter.js';
 import { GATEWAY_HEALTH, GATEWAY_METRICS, OperationsController } from './operations/operations.controller.js';
 import { AUDIT_CLIENT, CONFIG_CLIENT, type AuditClient, type ConfigClient } from './upstreams/upstream-clients.js';
@@ -39,6 +40,7 @@ export class ApiGatewayModule {
         AuthController,
         ApiKeysController,
         ConfigsController,
+        NamespacesController,
         AuditLogsController,
         ComplianceController,
         OperationsController,

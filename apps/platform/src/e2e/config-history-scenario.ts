@@ -96,3 +96,60 @@ export async function walkNamespaces(platform: RunningPlatform): Promise<void> {
   const nothing = await call(baseUrl, 'GET', '/api/v1/configs/fs-walk/nothing-here?env=development', { token });
   expect(nothing.status).toBe(404);
 }
+
+/**
+ * A namespace governed by settings through the gateway: its JSON Schemas refuse bad writes (and a key pattern's
+ * schema wins), values can be checked without writing, its own environment chain resolves reads, and only a role
+ * that may write everywhere changes the settings.
+ */
+export async function walkNamespaceSettings(platform: RunningPlatform): Promise<void> {
+  const { baseUrl } = platform;
+  const token = await login(baseUrl);
+  const settings = {
+    schema: { type: 'object', required: ['model'], properties: { model: { type: 'string' }, temperature: { type: 'number', maximum: 2 } } },
+    key_schemas: { 'limit*': { type: 'integer', minimum: 1 } },
+    environments: ['base', 'dev', 'prod'],
+  };
+  const put = await call(baseUrl, 'PUT', '/api/v1/namespaces/settings-walk', { token, body: { ...settings, expected_version: 0 } });
+  expect(put.status).toBe(200);
+  expect(put.body).toMatchObject({ namespace: 'settings-walk', defined_at: 'settings-walk', version: 1, environments: ['base', 'dev', 'prod'] });
+  const inherited = await call(baseUrl, 'GET', '/api/v1/namespaces/settings-walk/chatbot', { token });
+  expect(inherited.body).toMatchObject({ namespace: 'settings-walk/chatbot', defined_at: 'settings-walk', schema: settings.schema });
+  const stale = await call(baseUrl, 'PUT', '/api/v1/namespaces/settings-walk', { token, body: { ...settings, expected_version: 0 } });
+  expect(stale.status).toBe(409);
+
+  const write = (key: string, value: unknown, env = 'dev') =>
+    call(baseUrl, 'PUT', `/api/v1/configs/settings-walk/chatbot/${key}?env=${env}`, { token, body: { value } });
+  expect((await write('model', { model: 'gpt-4o', temperature: 0.2 })).status).toBe(200);
+  const refused = await write('model', { temperature: 5 });
+  expect(refused.status).toBe(400);
+  expect(refused.body.error.message).toContain("must have required property 'model'");
+  expect(refused.body.error.message).toContain('/temperature must be <= 2');
+  expect((await write('limit_rpm', 0)).status).toBe(400);
+  expect((await write('limit_rpm', 60)).status).toBe(200);
+  const resolved = await call(baseUrl, 'GET', '/api/v1/configs/settings-walk/chatbot/model?env=prod', { token });
+  expect(resolved.body).toMatchObject({ resolved_from: 'dev', value: { model: 'gpt-4o', temperature: 0.2 } });
+
+  const checked = await call(baseUrl, 'POST', '/api/v1/configs/settings-walk/chatbot/validate', {
+    token,
+    body: { values: { model: { model: 'claude' }, limit_tpm: 'lots' } },
+  });
+  expect(checked.status).toBe(200);
+  expect(checked.body).toEqual({
+    valid: false,
+    results: [
+      { key: 'model', valid: true, problems: [] },
+      { key: 'limit_tpm', valid: false, problems: [{ path: '', message: 'must be integer' }] },
+    ],
+  });
+  const history = await call(baseUrl, 'GET', '/api/v1/configs/settings-walk/chatbot/model/history?env=dev', { token });
+  expect(history.body.data).toHaveLength(1);
+
+  const viewerKey = await call(baseUrl, 'POST', '/api/v1/api-keys', { token, body: { name: 'settings-viewer', roles: ['viewer'] } });
+  const developerKey = await call(baseUrl, 'POST', '/api/v1/api-keys', { token, body: { name: 'settings-dev', roles: ['developer'] } });
+  expect((await call(baseUrl, 'POST', '/api/v1/configs/settings-walk/chatbot/validate', { apiKey: viewerKey.body.key, body: { values: { model: 1 } } })).status).toBe(200);
+  expect((await call(baseUrl, 'PUT', '/api/v1/namespaces/settings-walk', { apiKey: developerKey.body.key, body: settings })).status).toBe(403);
+  const badSchema = await call(baseUrl, 'PUT', '/api/v1/namespaces/settings-walk', { token, body: { schema: { type: 7 } } });
+  expect(badSchema.status).toBe(400);
+  expect(badSchema.body.error.message).toContain('schema');
+}

@@ -9,7 +9,7 @@ import {
 } from '@llmops/platform-testing';
 import { call, startPlatform, type RunningPlatform } from './platform-harness.js';
 import { walkTheAuditTrail } from './audit-trail-scenario.js';
-import { walkConfigHistory, walkNamespaces } from './config-history-scenario.js';
+import { walkConfigHistory, walkNamespaces, walkNamespaceSettings } from './config-history-scenario.js';
 import { walkTheSlice } from './slice-scenario.js';
 
 describe('platform on real PostgreSQL, Redis and NATS JetStream', () => {
@@ -44,6 +44,10 @@ describe('platform on real PostgreSQL, Redis and NATS JetStream', () => {
 
   it('treats paths as a file system: a key or a namespace, never both; namespaces list', async () => {
     await walkNamespaces(platform);
+  });
+
+  it('governs a namespace with settings: schemas, validation without writing, its own environment chain', async () => {
+    await walkNamespaceSettings(platform);
   });
 
   it('keeps a verifiable audit trail, and catches an entry edited with psql', async () => {
@@ -82,6 +86,10 @@ describe('platform on embedded defaults (PGlite, in-memory cache, in-process bus
 
   it('treats paths as a file system: a key or a namespace, never both; namespaces list', async () => {
     await walkNamespaces(platform);
+  });
+
+  it('governs a namespace with settings: schemas, validation without writing, its own environment chain', async () => {
+    await walkNamespaceSettings(platform);
   });
 
   it('keeps a verifiable audit trail', async () => {

@@ -9,7 +9,12 @@ export type AccessPolicy =
   | { kind: 'public' }
   | { kind: 'operations' }
   | { kind: 'authenticated' }
-  | { kind: 'permission'; permission: Permission; environment?: (request: FastifyRequest) => string | undefined };
+  | {
+      kind: 'permission';
+      /** Fixed, or chosen per request where one wildcard route carries actions of different weight. */
+      permission: Permission | ((request: FastifyRequest) => Permission);
+      environment?: (request: FastifyRequest) => string | undefined;
+    };
 
 /** Reachable without credentials (login, health); still rate-limited per client address. */
 export const Public = (): MethodDecorator & ClassDecorator => SetMetadata(ACCESS_POLICY, { kind: 'public' } satisfies AccessPolicy);
@@ -27,7 +32,7 @@ export const Authenticated = (): MethodDecorator =>
 
 /** Needs `permission`, optionally in the environment the request names (e.g. `?env=production`). */
 export const RequirePermission = (
-  permission: Permission,
+  permission: Permission | ((request: FastifyRequest) => Permission),
   options: { environment?: (request: FastifyRequest) => string | undefined } = {},
 ): MethodDecorator =>
   SetMetadata(ACCESS_POLICY, { kind: 'permission', permission, environment: options.environment } satisfies AccessPolicy);

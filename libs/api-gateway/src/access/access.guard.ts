@@ -44,13 +44,14 @@ export class AccessGuard implements CanActivate {
     request.principal = principal;
     await this.rateLimit(this.limiters.principal, `principal:${principal.id}`);
     if (policy.kind === 'permission') {
+      const permission = typeof policy.permission === 'function' ? policy.permission(request) : policy.permission;
       const environment = policy.environment?.(request);
-      const decision = authorize(principal, policy.permission, { environment, ip: request.ip });
+      const decision = authorize(principal, permission, { environment, ip: request.ip });
       if (!decision.allowed) {
         await this.securityEvents.record(
           SecurityEventType.AccessDenied,
           `routes/${request.method} ${request.routeOptions.url ?? request.url}`,
-          { permission: policy.permission, environment: environment ?? null, reason: decision.reason },
+          { permission, environment: environment ?? null, reason: decision.reason },
           originOf(request),
         );
         throw new GatewayException(GatewayErrorCode.Forbidden, decision.reason);

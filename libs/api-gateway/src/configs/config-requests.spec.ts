@@ -10,6 +10,8 @@ import {
   rollbackBody,
   splitPath,
   undeleteBody,
+  validateConfigsBody,
+  validateNamespaceOf,
   versionFromIfMatch,
   writeTargetOf,
 } from './config-requests.js';
@@ -48,13 +50,24 @@ describe('config request parsing', () => {
       for (const path of ['acme/chatbot/model', 'acme/model/history', 'acme/model/restore', '', undefined]) {
         const error = rejection(() => writeTargetOf(path));
         expect(error.code).toBe(GatewayErrorCode.NotFound);
-        expect(error.message).toBe('POST /api/v1/configs/<namespace>/<key>/<action> supports the actions rollback, undelete');
+        expect(error.message).toBe('POST /api/v1/configs/<namespace>/<key>/<action> supports the actions rollback, undelete, and <namespace>/validate');
       }
     });
 
     it('needs a namespace and a key before the action', () => {
       expect(validationMessage(() => writeTargetOf('model/rollback'))).toBe('path must be <namespace>/<key>/rollback, e.g. acme/chatbot/model/rollback');
     });
+
+    it('reads validate as a namespace segment when an action follows', () => {
+      expect(writeTargetOf('acme/validate/rollback')).toEqual({ namespace: 'acme', key: 'validate', action: 'rollback' });
+    });
+  });
+
+  it(`${validateNamespaceOf.name} reads …/<namespace>/validate at any depth, and nothing else`, () => {
+    expect(validateNamespaceOf('acme/validate')).toBe('acme');
+    expect(validateNamespaceOf('acme/chatbot/eu/validate/')).toBe('acme/chatbot/eu');
+    expect(validateNamespaceOf('validate')).toBeUndefined();
+    expect(validateNamespaceOf('acme/chatbot/model/rollback')).toBeUndefined();
   });
 
   it(`${splitPath.name} splits the key off the namespace`, () => {
@@ -127,6 +140,28 @@ describe('config request parsing', () => {
     it('refuses unknown fields and a missing body', () => {
       expect(validationMessage(() => pipe.transform({ version: 2, value: 'x' }))).toBe('unknown field(s): value');
       expect(validationMessage(() => pipe.transform(undefined))).toBe('request body must be a JSON object');
+    });
+  });
+
+  describe('validate body', () => {
+    const pipe = new ZodBodyPipe(validateConfigsBody);
+
+    it('takes any JSON value by key', () => {
+      const values = { model: { name: 'gpt' }, temperature: 0.2, tags: ['a'], enabled: false, fallback: null, prompt: 'hi' };
+      expect(pipe.transform({ values })).toEqual({ values });
+      const most = Object.fromEntries(Array.from({ length: 500 }, (_, index) => [`k${index}`, index]));
+      expect(pipe.transform({ values: most }).values).toEqual(most);
+    });
+
+    it('names missing, empty, oversized or malformed values and unknown fields', () => {
+      expect(validationMessage(() => pipe.transform({}))).toBe('values: is required');
+      expect(validationMessage(() => pipe.transform({ values: {} }))).toBe('values: must hold 1 to 500 keys');
+      const tooMany = Object.fromEntries(Array.from({ length: 501 }, (_, index) => [`k${index}`, index]));
+      expect(validationMessage(() => pipe.transform({ values: tooMany }))).toBe('values: must hold 1 to 500 keys');
+      for (const values of [[1], 'x', null]) {
+        expect(validationMessage(() => pipe.transform({ values }))).toBe('values: must be an object of values by key');
+      }
+      expect(validationMessage(() => pipe.transform({ values: { a: 1 }, namespace: 'acme' }))).toBe('unknown field(s): namespace');
     });
   });
 

@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import type { Permission } from '@llmops/platform-auth';
+import type { FastifyRequest } from 'fastify';
+import { environmentFromQuery } from '../access/access-policy.decorator.js';
 import { queryInteger } from '../access/query-integer.js';
 import { GatewayErrorCode, GatewayException } from '../errors/gateway.exception.js';
 
@@ -8,6 +11,31 @@ export const READ_ACTIONS = ['history'] as const;
 export const WRITE_ACTIONS = ['rollback', 'undelete'] as const;
 
 export type WriteAction = (typeof WRITE_ACTIONS)[number];
+/** `POST …/<namespace>/validate` acts on a namespace, not a key. */
+export const VALIDATE_ACTION = 'validate';
+
+/** The most values one validate request may check. */
+export const MAX_VALIDATE_VALUES = 500;
+
+/** `…/<namespace>/validate` → the namespace, or undefined for any other path. */
+export function validateNamespaceOf(path: string | undefined): string | undefined {
+  const segments = segmentsOf(path);
+  return segments.length >= 2 && segments.at(-1) === VALIDATE_ACTION ? segments.slice(0, -1).join('/') : undefined;
+}
+
+/**
+ * What a POST under /api/v1/configs needs: validate writes nothing, so configs:read, and in no particular
+ * environment (schemas govern all of them); rollback and undelete write in the `env` they name.
+ */
+export const postPolicy = {
+  permission: (request: FastifyRequest): Permission => (validateNamespaceOf(wildcardOf(request)) === undefined ? 'configs:write' : 'configs:read'),
+  environment: (request: FastifyRequest): string | undefined =>
+    validateNamespaceOf(wildcardOf(request)) === undefined ? environmentFromQuery(request) : undefined,
+};
+
+function wildcardOf(request: FastifyRequest): string | undefined {
+  return (request.params as Record<string, string | undefined> | undefined)?.['*'];
+}
 
 export interface ConfigTarget<A extends string> {
   namespace: string;
@@ -34,7 +62,7 @@ export function writeTargetOf(path: string | undefined): ConfigTarget<WriteActio
   if (action === undefined) {
     throw new GatewayException(
       GatewayErrorCode.NotFound,
-      `POST /api/v1/configs/<namespace>/<key>/<action> supports the actions ${WRITE_ACTIONS.join(', ')}`,
+      `POST /api/v1/configs/<namespace>/<key>/<action> supports the actions ${WRITE_ACTIONS.join(', ')}, and <namespace>/${VALIDATE_ACTION}`,
     );
   }
   return { ...namespaceAndKey(segments, action), action };
@@ -79,7 +107,7 @@ export function parseHistoryQuery(query: Record<string, unknown> | undefined): H
   throw new GatewayException(GatewayErrorCode.ValidationError, parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '));
 }
 
-const versionField = (min: 0 | 1) =>
+export const versionField = (min: 0 | 1) =>
   z
     .number({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be an integer') })
     .min(min, { error: min === 0 ? 'must be a non-negative integer' : 'must be a positive integer', abort: true })
@@ -89,6 +117,15 @@ const versionField = (min: 0 | 1) =>
 /** `expected_version` makes it a check-and-set, like PUT; If-Match says the same when the body does not. */
 export const rollbackBody = z.strictObject({ version: versionField(1), expected_version: versionField(0).optional() });
 export const undeleteBody = z.strictObject({ expected_version: versionField(0).optional() });
+
+/** Values by key, each any JSON value; config-manager checks the keys and the values against the schemas. */
+export const validateConfigsBody = z.strictObject({
+  values: z
+    .record(z.string(), z.json(), { error: (issue) => (issue.input === undefined ? 'is required' : 'must be an object of values by key') })
+    .refine((values) => Object.keys(values).length >= 1 && Object.keys(values).length <= MAX_VALIDATE_VALUES, {
+      error: `must hold 1 to ${MAX_VALIDATE_VALUES} keys`,
+    }),
+});
 
 function withoutAction<A extends string>(path: string | undefined, actions: readonly A[]): { segments: string[]; action: A | undefined } {
   const segments = segmentsOf(path);

@@ -1,9 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import { create, fromJson } from '@bufbuild/protobuf';
 import { timestampFromDate, ValueSchema } from '@bufbuild/protobuf/wkt';
-import { Classification, ConfigEntrySchema, GetConfigHistoryResponseSchema } from '@llmops/contracts';
+import { Classification, ConfigEntrySchema, GetConfigHistoryResponseSchema, ValidateConfigsResponseSchema } from '@llmops/contracts';
 import { GatewayErrorCode, GatewayException } from '../errors/gateway.exception.js';
-import { configHistoryViewOf, configViewOf } from './config-views.js';
+import { configHistoryViewOf, configViewOf, validationViewOf } from './config-views.js';
 
 const live = create(ConfigEntrySchema, {
   namespace: 'acme/chatbot',
@@ -51,5 +51,30 @@ describe('config views', () => {
     ]);
     expect(page.next_before_version).toBe(3);
     expect(configHistoryViewOf(create(GetConfigHistoryResponseSchema, { entries: [] }))).toEqual({ data: [], next_before_version: null });
+  });
+
+  it(`${validationViewOf.name} keeps every result in order, problems as path and message`, () => {
+    const response = create(ValidateConfigsResponseSchema, {
+      valid: false,
+      results: [
+        { key: 'model', valid: true },
+        { key: 'limits', valid: false, problems: [{ path: '/max_tokens', message: 'must be >= 1' }, { path: '', message: 'must not have property x' }] },
+      ],
+    });
+    expect(validationViewOf(response)).toEqual({
+      valid: false,
+      results: [
+        { key: 'model', valid: true, problems: [] },
+        {
+          key: 'limits',
+          valid: false,
+          problems: [
+            { path: '/max_tokens', message: 'must be >= 1' },
+            { path: '', message: 'must not have property x' },
+          ],
+        },
+      ],
+    });
+    expect(validationViewOf(create(ValidateConfigsResponseSchema, { valid: true }))).toEqual({ valid: true, results: [] });
   });
 });

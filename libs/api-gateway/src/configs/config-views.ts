@@ -1,6 +1,6 @@
 import { toJson, type JsonValue } from '@bufbuild/protobuf';
 import { timestampDate, ValueSchema } from '@bufbuild/protobuf/wkt';
-import { Classification, type ConfigEntry, type GetConfigHistoryResponse } from '@llmops/contracts';
+import { Classification, type ConfigEntry, type GetConfigHistoryResponse, type ValidateConfigsResponse } from '@llmops/contracts';
 import { GatewayErrorCode, GatewayException } from '../errors/gateway.exception.js';
 
 export interface ConfigView {
@@ -54,4 +54,26 @@ export interface NamespaceListingView {
   environment: string;
   keys: Array<ConfigView & { resolved_from: string }>;
   namespaces: string[];
+}
+
+/** What `POST /api/v1/configs/<namespace>/validate` answers: one result per key, valid when every one is. */
+export interface ValidationView {
+  valid: boolean;
+  results: Array<{
+    key: string;
+    valid: boolean;
+    /** `path` is a JSON Pointer into the value, "" for the value itself. */
+    problems: Array<{ path: string; message: string }>;
+  }>;
+}
+
+export function validationViewOf(response: ValidateConfigsResponse): ValidationView {
+  return {
+    valid: response.valid,
+    results: response.results.map((result) => ({
+      key: result.key,
+      valid: result.valid,
+      problems: result.problems.map((problem) => ({ path: problem.path, message: problem.message })),
+    })),
+  };
 }

@@ -2,8 +2,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import { create, fromJson } from '@bufbuild/protobuf';
 import { timestampFromDate, ValueSchema } from '@bufbuild/protobuf/wkt';
 import { status } from '@grpc/grpc-js';
-import { Module, type CanActivate, type ExecutionContext } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD, Reflector } from '@nestjs/core';
+import { Module } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import {
@@ -15,14 +15,14 @@ import {
   RollbackConfigResponseSchema,
   SetConfigResponseSchema,
   UndeleteConfigResponseSchema,
+  ValidateConfigsResponseSchema,
 } from '@llmops/contracts';
 import type { Principal } from '@llmops/platform-auth';
 import { GrpcCallError } from '@llmops/platform-grpc';
 import { createLogger } from '@llmops/platform-observability';
 import { Validator } from '@seriousme/openapi-schema-validator';
-import { ACCESS_POLICY, type AccessPolicy, type AuthenticatedRequest } from '../access/access-policy.decorator.js';
 import { ErrorEnvelopeFilter } from '../errors/error-envelope.filter.js';
-import { listenOnLoopback } from '../testing/route-testing.js';
+import { listenOnLoopback, recordingGuard, type DemandedAccess } from '../testing/route-testing.js';
 import { CONFIG_CLIENT, type ConfigClient } from '../upstreams/upstream-clients.js';
 import { ConfigsController } from './configs.controller.js';
 
@@ -60,6 +60,18 @@ const fakeConfigs = {
     answer('getConfigHistory', request, create(GetConfigHistoryResponseSchema, { entries: [entry(5, true), entry(4)], nextBeforeVersion: 4n })),
   rollbackConfig: (request: unknown) => answer('rollbackConfig', request, create(RollbackConfigResponseSchema, { entry: entry(6) })),
   undeleteConfig: (request: unknown) => answer('undeleteConfig', request, create(UndeleteConfigResponseSchema, { entry: entry(6) })),
+  validateConfigs: (request: unknown) =>
+    answer(
+      'validateConfigs',
+      request,
+      create(ValidateConfigsResponseSchema, {
+        valid: false,
+        results: [
+          { key: 'model', valid: true },
+          { key: 'temperature', valid: false, problems: [{ path: '', message: 'must be <= 2' }] },
+        ],
+      }),
+    ),
 };
 
 interface HttpAnswer {
@@ -74,25 +86,14 @@ async function answerOf(response: Response): Promise<HttpAnswer> {
 }
 
 const principal: Principal = { id: 'u-admin', type: 'user', roles: ['global-admin'] };
-/** The policies the routes demanded, in order; AccessGuard's enforcement of them has its own tests. */
-const demanded: Array<{ permission: string; environment: string | undefined }> = [];
-
-/** Stands in for AccessGuard: records the route's declared permission and lets the request through. */
-const recordingGuard: CanActivate = {
-  canActivate: (context: ExecutionContext) => {
-    const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
-    const policy = new Reflector().get<AccessPolicy | undefined>(ACCESS_POLICY, context.getHandler());
-    if (policy?.kind === 'permission') demanded.push({ permission: policy.permission, environment: policy.environment?.(request) });
-    request.principal = principal;
-    return true;
-  },
-};
+/** The policies the routes demanded, in order. */
+const demanded: DemandedAccess[] = [];
 
 @Module({
   controllers: [ConfigsController],
   providers: [
     { provide: CONFIG_CLIENT, useValue: fakeConfigs as unknown as ConfigClient },
-    { provide: APP_GUARD, useValue: recordingGuard },
+    { provide: APP_GUARD, useValue: recordingGuard(principal, demanded) },
     { provide: APP_FILTER, useValue: new ErrorEnvelopeFilter(createLogger({ service: 'test', version: 'test', level: 'silent' })) },
   ],
 })
@@ -226,9 +227,56 @@ describe(ConfigsController.name, () => {
       expect(response.statusCode).toBe(404);
       expect(response.json().error).toMatchObject({
         code: 'NOT_FOUND',
-        message: 'POST /api/v1/configs/<namespace>/<key>/<action> supports the actions rollback, undelete',
+        message: 'POST /api/v1/configs/<namespace>/<key>/<action> supports the actions rollback, undelete, and <namespace>/validate',
       });
     }
+    expect(upstream.calls).toEqual([]);
+  });
+
+  it('validates values under a namespace of any depth with configs:read and no environment', async () => {
+    const response = await send('POST', '/api/v1/configs/acme/chatbot/validate?env=production', { values: { model: 'gpt', temperature: 3 } });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual({
+      valid: false,
+      results: [
+        { key: 'model', valid: true, problems: [] },
+        { key: 'temperature', valid: false, problems: [{ path: '', message: 'must be <= 2' }] },
+      ],
+    });
+    expect(lastCall()).toEqual({
+      method: 'validateConfigs',
+      request: { namespace: 'acme/chatbot', values: { model: fromJson(ValueSchema, 'gpt'), temperature: fromJson(ValueSchema, 3) } },
+    });
+    expect(demanded).toEqual([{ permission: 'configs:read', environment: undefined }]);
+    for (const namespace of ['acme', 'a/b/c/d/e/f/g', 'acme/validate']) {
+      await send('POST', `/api/v1/configs/${namespace}/validate`, { values: { model: null } });
+      expect(lastCall()?.request).toMatchObject({ namespace, values: { model: fromJson(ValueSchema, null) } });
+    }
+    expect(demanded.every((policy) => policy.permission === 'configs:read')).toBe(true);
+  });
+
+  it('still rolls back a key under a namespace segment named validate', async () => {
+    await send('POST', '/api/v1/configs/acme/validate/model/rollback?env=dev', { version: 2 });
+    expect(lastCall()).toMatchObject({ method: 'rollbackConfig', request: { namespace: 'acme/validate', key: 'model' } });
+    expect(demanded).toEqual([{ permission: 'configs:write', environment: 'dev' }]);
+  });
+
+  it('names a bad validate body or path', async () => {
+    const tooMany = Object.fromEntries(Array.from({ length: 501 }, (_, index) => [`k${index}`, index]));
+    for (const [body, message] of [
+      [{}, 'values: is required'],
+      [{ values: {} }, 'values: must hold 1 to 500 keys'],
+      [{ values: tooMany }, 'values: must hold 1 to 500 keys'],
+      [{ values: [1] }, 'values: must be an object of values by key'],
+      [{ values: { model: 1 }, env: 'dev' }, 'unknown field(s): env'],
+      [undefined, 'request body must be a JSON object'],
+    ] as const) {
+      const response = await send('POST', '/api/v1/configs/acme/validate', body);
+      expect(response.statusCode).toBe(400);
+      expect(response.json().error).toMatchObject({ code: 'VALIDATION_ERROR', message });
+    }
+    // validate needs a namespace before it.
+    expect((await send('POST', '/api/v1/configs/validate', { values: { model: 1 } })).statusCode).toBe(404);
     expect(upstream.calls).toEqual([]);
   });
 
@@ -259,6 +307,9 @@ describe(ConfigsController.name, () => {
     expect(validation.errors ?? []).toEqual([]);
     const [path, operations] = Object.entries(document.paths).find(([name]) => name.startsWith('/api/v1/configs/'))!;
     expect(Object.keys(operations)).toEqual(expect.arrayContaining(['get', 'put', 'post', 'delete']));
+    // The validate routes are documented with POST '*', whose body may be a validate body too.
+    expect(Object.keys(document.paths).filter((name) => name.endsWith('/validate'))).toEqual([]);
+    expect(JSON.stringify(operations.post?.requestBody)).toContain('"values"');
     expect(document.paths[path]?.get?.parameters?.map((parameter) => ('name' in parameter ? parameter.name : undefined))).toEqual(
       expect.arrayContaining(['env', 'exact', 'before_version', 'limit']),
     );

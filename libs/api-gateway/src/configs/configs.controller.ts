@@ -21,17 +21,29 @@ import { upstreamMetadata } from '../upstreams/upstream-metadata.js';
 import {
   configTargetOf,
   MAX_HISTORY_LIMIT,
+  MAX_VALIDATE_VALUES,
   parseHistoryQuery,
   READ_ACTIONS,
   requiredEnv,
   rollbackBody,
   splitPath,
   undeleteBody,
+  postPolicy,
+  validateConfigsBody,
+  validateNamespaceOf,
   versionFromIfMatch,
   wholePath,
   writeTargetOf,
 } from './config-requests.js';
-import { configHistoryViewOf, configViewOf, type ConfigHistoryView, type ConfigView, type NamespaceListingView } from './config-views.js';
+import {
+  configHistoryViewOf,
+  configViewOf,
+  validationViewOf,
+  type ConfigHistoryView,
+  type ConfigView,
+  type NamespaceListingView,
+  type ValidationView,
+} from './config-views.js';
 
 const classifications = { public: Classification.PUBLIC, internal: Classification.INTERNAL, confidential: Classification.CONFIDENTIAL };
 
@@ -44,6 +56,7 @@ const putConfigBody = z.strictObject({
 const rollbackBodyPipe = new ZodBodyPipe(rollbackBody);
 /** A body is optional: `POST …/undelete` with none undeletes without a check-and-set (unless If-Match says so). */
 const undeleteBodyPipe = new ZodBodyPipe(undeleteBody);
+const validateBodyPipe = new ZodBodyPipe(validateConfigsBody);
 
 const pathParam = { name: '*', description: 'namespace segments then the key, e.g. acme/chatbot/model', example: 'acme/chatbot/model' };
 const envQuery = { name: 'env', required: true, description: 'environment: base, development, staging, production, …' };
@@ -167,16 +180,26 @@ export class ConfigsController {
 
   @Post('*')
   @HttpCode(200)
-  @RequirePermission('configs:write', { environment: environmentFromQuery })
+  @RequirePermission(postPolicy.permission, { environment: postPolicy.environment })
   @ApiOperation({
-    summary: 'Act on a key: …/<key>/rollback writes an earlier version\'s value as a new version; …/<key>/undelete restores a deleted key',
+    summary:
+      'Act on a key: …/<key>/rollback writes an earlier version\'s value as a new version; …/<key>/undelete restores a deleted key. ' +
+      "Or …/<namespace>/validate checks values against the namespace's JSON Schemas, writing nothing",
     description:
       'rollback takes {"version": n, "expected_version"?: n}; undelete takes an optional {"expected_version"?: n}. ' +
-      'If-Match may carry the expected version instead. Both answer the new version. Any other action is 404.',
+      'If-Match may carry the expected version instead. Both need configs:write in env and answer the new version. ' +
+      `validate takes {"values": {"<key>": <any JSON>, …}} (1 to ${MAX_VALIDATE_VALUES} keys) under a namespace of 1 to ` +
+      'any depth, needs configs:read (env is not used) and answers {"valid": boolean, ' +
+      '"results": [{"key", "valid", "problems": [{"path": JSON Pointer into the value, "" for the value itself, "message"}]}]}. ' +
+      'Any other action is 404.',
   })
-  @ApiParam({ ...pathParam, description: 'namespace segments, the key, then the action (rollback or undelete)', example: 'acme/chatbot/model/rollback' })
-  @ApiQuery(envQuery)
-  @ApiBody({ schema: jsonSchemaOf(z.union([rollbackBody, undeleteBody])), required: false })
+  @ApiParam({
+    ...pathParam,
+    description: 'namespace segments, the key, then the action (rollback or undelete); or namespace segments then validate',
+    example: 'acme/chatbot/model/rollback',
+  })
+  @ApiQuery({ ...envQuery, required: false, description: `rollback and undelete (required): ${envQuery.description}; not used by validate` })
+  @ApiBody({ schema: jsonSchemaOf(z.union([rollbackBody, undeleteBody, validateConfigsBody])), required: false })
   async act(
     @Req() request: AuthenticatedRequest,
     @CurrentPrincipal() principal: Principal,
@@ -184,7 +207,19 @@ export class ConfigsController {
     @Query('env') env: unknown,
     @Headers('if-match') ifMatch: string | undefined,
     @Body() body: unknown,
-  ): Promise<ConfigView> {
+  ): Promise<ConfigView | ValidationView> {
+    const validated = validateNamespaceOf(path);
+    if (validated !== undefined) {
+      const { values } = validateBodyPipe.transform(body);
+      const response = await this.configs.validateConfigs(
+        {
+          namespace: validated,
+          values: Object.fromEntries(Object.entries(values).map(([key, value]) => [key, fromJson(ValueSchema, value as JsonValue)])),
+        },
+        { metadata: upstreamMetadata(request, principal) },
+      );
+      return validationViewOf(response);
+    }
     const { namespace, key, action } = writeTargetOf(path);
     const environment = requiredEnv(env);
     const metadata = upstreamMetadata(request, principal);

@@ -1,6 +1,9 @@
 import type { AddressInfo } from 'node:net';
 import { expect } from '@jest/globals';
-import type { DynamicModule, Type } from '@nestjs/common';
+import type { CanActivate, DynamicModule, ExecutionContext, Type } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { Principal } from '@llmops/platform-auth';
+import { ACCESS_POLICY, type AccessPolicy, type AuthenticatedRequest } from '../access/access-policy.decorator.js';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { GatewayErrorCode, GatewayException } from '../errors/gateway.exception.js';
@@ -32,4 +35,28 @@ export async function listenOnLoopback(module: Type | DynamicModule): Promise<{ 
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address() as AddressInfo;
   return { app, baseUrl: `http://127.0.0.1:${address.port}` };
+}
+
+export interface DemandedAccess {
+  permission: string;
+  environment: string | undefined;
+}
+
+/**
+ * Stands in for AccessGuard in route tests: signs every request in as `principal` and records the permission and
+ * environment the route demanded for it (AccessGuard's enforcement has its own tests).
+ */
+export function recordingGuard(principal: Principal, demanded: DemandedAccess[]): CanActivate {
+  return {
+    canActivate: (context: ExecutionContext) => {
+      const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
+      const policy = new Reflector().get<AccessPolicy | undefined>(ACCESS_POLICY, context.getHandler());
+      if (policy?.kind === 'permission') {
+        const permission = typeof policy.permission === 'function' ? policy.permission(request) : policy.permission;
+        demanded.push({ permission, environment: policy.environment?.(request) });
+      }
+      request.principal = principal;
+      return true;
+    },
+  };
 }
