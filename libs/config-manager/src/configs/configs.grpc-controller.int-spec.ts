@@ -123,6 +123,27 @@ describe('ConfigService over gRPC', () => {
     expect((invalid as GrpcCallError).details['error-field']).toBe('schema');
   });
 
+  it('applies bulk operations and names the failing one', async () => {
+    const value = fromJson(ValueSchema, 'bulk');
+    const applied = await client.bulkApply(
+      {
+        operations: [
+          { operation: { case: 'set', value: { namespace: 'acme/bulk', key: 'x', environment: 'base', value } } },
+          { operation: { case: 'delete', value: { namespace: 'acme/bulk', key: 'x', environment: 'base' } } },
+        ],
+      },
+      { metadata: admin },
+    );
+    expect(applied.entries.map((entry) => [entry.version, entry.deleted])).toEqual([[1n, false], [2n, true]]);
+    const failed = await client
+      .bulkApply({ operations: [{ operation: { case: 'delete', value: { namespace: 'acme/bulk', key: 'missing', environment: 'base' } } }] }, { metadata: admin })
+      .catch((e: unknown) => e);
+    expect((failed as GrpcCallError).code).toBe(status.NOT_FOUND);
+    expect((failed as GrpcCallError).message).toContain('operation 0:');
+    const empty = await client.bulkApply({ operations: [{ operation: { case: undefined } }] }, { metadata: admin }).catch((e: unknown) => e);
+    expect((empty as GrpcCallError).details['error-field']).toBe('operations[0]');
+  });
+
   it('streams every change from a start revision, in order, then follows new ones', async () => {
     const first = await put('watched', 1);
     await put('watched', 2);

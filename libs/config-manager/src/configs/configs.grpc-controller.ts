@@ -12,7 +12,7 @@ import { authorize, principalFromMetadata } from '@llmops/platform-auth';
 import type { CallContext, ServiceImplementation } from '@llmops/platform-grpc';
 import type { NamespaceSettings, NamespaceSettingsService } from '../namespace-settings/namespace-settings.service.js';
 import type { ConfigEntryEntity } from './config-entry.entity.js';
-import type { Classification, ConfigActor, ConfigsService } from './configs.service.js';
+import type { BulkOperation, Classification, ConfigActor, ConfigsService } from './configs.service.js';
 import { ConfigException, ConfigExceptionCode } from './exceptions/config.exception.js';
 
 const WATCH_POLL_MS = 200;
@@ -109,6 +109,28 @@ export class ConfigsGrpcController {
           valid: results.every((result) => result.problems.length === 0),
           results: results.map((result) => ({ key: result.key, valid: result.problems.length === 0, problems: result.problems })),
         };
+      },
+      bulkApply: async (request, ctx) => {
+        const operations = request.operations.map((operation, index): BulkOperation => {
+          const { case: kind, value } = operation.operation;
+          if (kind === 'set') {
+            return {
+              kind,
+              namespace: value.namespace,
+              key: value.key,
+              environment: value.environment,
+              value: value.value ? toJson(ValueSchema, value.value) : undefined,
+              classification: classificationFromProto(value.classification),
+              expectedVersion: optionalNumber(value.expectedVersion),
+            };
+          }
+          if (kind === 'delete') {
+            return { kind, namespace: value.namespace, key: value.key, environment: value.environment, expectedVersion: optionalNumber(value.expectedVersion) };
+          }
+          throw new ConfigException(ConfigExceptionCode.InvalidValue, `operation ${index}: set or delete is required`, `operations[${index}]`);
+        });
+        const entries = await this.configs.bulk(actorOf(ctx), operations);
+        return { entries: entries.map(toProto) };
       },
       listConfigs: (request, ctx) => this.listConfigs(request.namespace, request.environment, ctx),
       watchConfigs: (request, ctx) => this.watchConfigs(request.namespacePrefix, Number(request.startRevision), ctx),

@@ -297,4 +297,39 @@ describe(ConfigsService.name, () => {
     expect((await settings.effective('chain-ns/app/deeper')).definedAt).toBe('chain-ns');
     expect((await settings.effective('elsewhere')).definedAt).toBeUndefined();
   });
+
+  it('applies bulk operations in one transaction, in order, all or nothing', async () => {
+    const ref = { namespace: 'bulk-ns/app', environment: 'development' };
+    await configs.set(admin, { ...ref, key: 'old', value: 1 });
+    const before = await outboxCount();
+    const entries = await configs.bulk(admin, [
+      { kind: 'set', ...ref, key: 'a', value: 'first' },
+      { kind: 'set', ...ref, key: 'a', value: 'second', expectedVersion: 1 },
+      { kind: 'delete', ...ref, key: 'old' },
+    ]);
+    expect(entries.map((e) => [e.key, e.version, e.deleted])).toEqual([['a', 1, false], ['a', 2, false], ['old', 2, true]]);
+    expect(entries.map((e) => e.revision)).toEqual([...entries.map((e) => e.revision)].sort((x, y) => x - y));
+    expect(await outboxCount()).toBe(before + 3);
+
+    const failed = await failure(
+      configs.bulk(admin, [
+        { kind: 'set', ...ref, key: 'b', value: 'never' },
+        { kind: 'set', ...ref, key: 'a', value: 'stale', expectedVersion: 1 },
+      ]),
+    );
+    expect(failed).toMatchObject({ code: ConfigExceptionCode.VersionConflict, field: 'operations[1].expected_version' });
+    expect(failed.message).toMatch(/^operation 1: /);
+    await expect(configs.get(admin, { ...ref, key: 'b', exact: true })).rejects.toMatchObject({ code: ConfigExceptionCode.NotFound });
+    expect(await outboxCount()).toBe(before + 3);
+
+    const denied = await failure(
+      configs.bulk(developer, [
+        { kind: 'set', ...ref, key: 'c', value: 1 },
+        { kind: 'set', namespace: 'bulk-ns/app', key: 'c', environment: 'production', value: 1 },
+      ]),
+    );
+    expect(denied).toMatchObject({ code: ConfigExceptionCode.PermissionDenied, field: 'operations[1]' });
+    expect((await failure(configs.bulk(admin, []))).field).toBe('operations');
+    expect((await failure(configs.bulk(admin, [{ kind: 'set', ...ref, key: 'Bad Key', value: 1 }]))).field).toBe('operations[0].key');
+  });
 });

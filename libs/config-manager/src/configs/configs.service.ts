@@ -36,6 +36,12 @@ export interface SetConfigCommand extends ConfigKeyRef {
   expectedVersion?: number;
 }
 
+export type BulkOperation =
+  | (SetConfigCommand & { kind: 'set' })
+  | (ConfigKeyRef & { kind: 'delete'; expectedVersion?: number });
+
+export const MAX_BULK_OPERATIONS = 1_000;
+
 /** Values above this are refused: configuration is not a blob store, and every read path caches values. */
 export const MAX_VALUE_BYTES = 512 * 1024;
 const WATCH_BATCH = 500;
@@ -65,6 +71,52 @@ export class ConfigsService {
   }
 
   async set(actor: ConfigActor, command: SetConfigCommand): Promise<ConfigEntryEntity> {
+    await this.checkSet(actor, command);
+    return this.database.dataSource.transaction((manager) => this.setWithin(manager, actor, command));
+  }
+
+  async delete(
+    actor: ConfigActor,
+    ref: ConfigKeyRef & { expectedVersion?: number },
+  ): Promise<{ version: number; revision: number }> {
+    this.checkDelete(actor, ref);
+    const tombstone = await this.database.dataSource.transaction((manager) => this.deleteWithin(manager, actor, ref));
+    return { version: tombstone.version, revision: tombstone.revision };
+  }
+
+  /**
+   * Applies writes and deletions in one transaction, in order: all of them or none. Every operation is checked
+   * (path, permission in its environment, value, schema) before anything is written; a failure names its index.
+   */
+  async bulk(actor: ConfigActor, operations: BulkOperation[]): Promise<ConfigEntryEntity[]> {
+    if (operations.length === 0 || operations.length > MAX_BULK_OPERATIONS) {
+      throw new ConfigException(ConfigExceptionCode.InvalidValue, `a bulk request holds 1 to ${MAX_BULK_OPERATIONS} operations`, 'operations');
+    }
+    const atIndex = async <T>(index: number, run: () => Promise<T>): Promise<T> => {
+      try {
+        return await run();
+      } catch (error) {
+        if (!(error instanceof ConfigException)) throw error;
+        throw new ConfigException(error.code, `operation ${index}: ${error.message}`, `operations[${index}]${error.field ? `.${error.field}` : ''}`);
+      }
+    };
+    for (const [index, operation] of operations.entries()) {
+      await atIndex(index, async () => (operation.kind === 'set' ? this.checkSet(actor, operation) : this.checkDelete(actor, operation)));
+    }
+    return this.database.dataSource.transaction(async (manager) => {
+      const entries: ConfigEntryEntity[] = [];
+      for (const [index, operation] of operations.entries()) {
+        entries.push(
+          await atIndex(index, () =>
+            operation.kind === 'set' ? this.setWithin(manager, actor, operation) : this.deleteWithin(manager, actor, operation),
+          ),
+        );
+      }
+      return entries;
+    });
+  }
+
+  private async checkSet(actor: ConfigActor, command: SetConfigCommand): Promise<void> {
     this.assertRef(command);
     this.authorize(actor, 'configs:write', command.environment);
     if (command.value === undefined) {
@@ -79,43 +131,42 @@ export class ConfigsService {
       );
     }
     this.settings.assertValid(await this.settings.effective(command.namespace), command.key, command.value);
-    return this.database.dataSource.transaction(async (manager) => {
-      const revision = await this.nextRevision(manager);
-      const current = await this.latest(manager, command);
-      if (!current) await this.assertPathIsFreeForKey(manager, command);
-      const liveVersion = current && !current.deleted ? current.version : 0;
-      this.checkExpectedVersion(command, command.expectedVersion, liveVersion);
-      return this.appendVersion(manager, actor, command, current, revision, {
-        value: command.value,
-        classification: command.classification ?? (current?.classification as Classification | undefined) ?? 'internal',
-        type: liveVersion === 0 ? ConfigEventType.Created : ConfigEventType.Updated,
-      });
+  }
+
+  private checkDelete(actor: ConfigActor, ref: ConfigKeyRef): void {
+    this.assertRef(ref);
+    this.authorize(actor, 'configs:delete', ref.environment);
+  }
+
+  private async setWithin(manager: EntityManager, actor: ConfigActor, command: SetConfigCommand): Promise<ConfigEntryEntity> {
+    const revision = await this.nextRevision(manager);
+    const current = await this.latest(manager, command);
+    if (!current) await this.assertPathIsFreeForKey(manager, command);
+    const liveVersion = current && !current.deleted ? current.version : 0;
+    this.checkExpectedVersion(command, command.expectedVersion, liveVersion);
+    return this.appendVersion(manager, actor, command, current, revision, {
+      value: command.value,
+      classification: command.classification ?? (current?.classification as Classification | undefined) ?? 'internal',
+      type: liveVersion === 0 ? ConfigEventType.Created : ConfigEventType.Updated,
     });
   }
 
-  async delete(
+  private async deleteWithin(
+    manager: EntityManager,
     actor: ConfigActor,
     ref: ConfigKeyRef & { expectedVersion?: number },
-  ): Promise<{ version: number; revision: number }> {
-    this.assertRef(ref);
-    this.authorize(actor, 'configs:delete', ref.environment);
-    return this.database.dataSource.transaction(async (manager) => {
-      const revision = await this.nextRevision(manager);
-      const current = await this.latest(manager, ref);
-      if (!current || current.deleted) {
-        throw new ConfigException(
-          ConfigExceptionCode.NotFound,
-          `config ${ref.namespace}/${ref.key} not found in ${ref.environment}`,
-        );
-      }
-      this.checkExpectedVersion(ref, ref.expectedVersion, current.version);
-      const tombstone = await this.appendVersion(manager, actor, ref, current, revision, {
-        value: null,
-        classification: current.classification as Classification,
-        deleted: true,
-        type: ConfigEventType.Deleted,
-      });
-      return { version: tombstone.version, revision: tombstone.revision };
+  ): Promise<ConfigEntryEntity> {
+    const revision = await this.nextRevision(manager);
+    const current = await this.latest(manager, ref);
+    if (!current || current.deleted) {
+      throw new ConfigException(ConfigExceptionCode.NotFound, `config ${ref.namespace}/${ref.key} not found in ${ref.environment}`);
+    }
+    this.checkExpectedVersion(ref, ref.expectedVersion, current.version);
+    return this.appendVersion(manager, actor, ref, current, revision, {
+      value: null,
+      classification: current.classification as Classification,
+      deleted: true,
+      type: ConfigEventType.Deleted,
     });
   }
 
