@@ -153,3 +153,56 @@ export async function walkNamespaceSettings(platform: RunningPlatform): Promise<
   expect(badSchema.status).toBe(400);
   expect(badSchema.body.error.message).toContain('schema');
 }
+
+/** Many changes as one: a bulk request applies in order or not at all, and names the operation that failed. */
+export async function walkBulk(platform: RunningPlatform): Promise<void> {
+  const { baseUrl } = platform;
+  const token = await login(baseUrl);
+  const applied = await call(baseUrl, 'POST', '/api/v1/configs/bulk', {
+    token,
+    body: {
+      operations: [
+        { op: 'set', path: 'bulk-walk/app/model', env: 'staging', value: { model: 'gpt-4o' } },
+        { op: 'set', path: 'bulk-walk/app/temperature', env: 'staging', value: 0.3, classification: 'public' },
+        { op: 'set', path: 'bulk-walk/app/model', env: 'staging', value: { model: 'gpt-4o-mini' }, expected_version: 1 },
+      ],
+    },
+  });
+  expect(applied.status).toBe(200);
+  expect(applied.body.results.map((entry: { key: string; version: number }) => [entry.key, entry.version])).toEqual([
+    ['model', 1],
+    ['temperature', 1],
+    ['model', 2],
+  ]);
+
+  const rejected = await call(baseUrl, 'POST', '/api/v1/configs/bulk', {
+    token,
+    body: {
+      operations: [
+        { op: 'delete', path: 'bulk-walk/app/temperature', env: 'staging' },
+        { op: 'set', path: 'bulk-walk/app/model', env: 'staging', value: { model: 'stale' }, expected_version: 1 },
+      ],
+    },
+  });
+  expect(rejected.status).toBe(409);
+  expect(rejected.body.error.message).toMatch(/^operation 1: /);
+  // Nothing of the failed request was applied: the deletion before the conflict was rolled back.
+  expect((await call(baseUrl, 'GET', '/api/v1/configs/bulk-walk/app/temperature?env=staging', { token })).body.value).toBe(0.3);
+
+  const developerKey = await call(baseUrl, 'POST', '/api/v1/api-keys', { token, body: { name: 'bulk-dev', roles: ['developer'] } });
+  const denied = await call(baseUrl, 'POST', '/api/v1/configs/bulk', {
+    apiKey: developerKey.body.key,
+    body: {
+      operations: [
+        { op: 'set', path: 'bulk-walk/dev/flag', env: 'development', value: true },
+        { op: 'set', path: 'bulk-walk/dev/flag', env: 'production', value: true },
+      ],
+    },
+  });
+  expect(denied.status).toBe(403);
+  expect(denied.body.error.message).toMatch(/^operation 1: /);
+  expect((await call(baseUrl, 'GET', '/api/v1/configs/bulk-walk/dev/flag?env=development', { token })).status).toBe(404);
+  const malformed = await call(baseUrl, 'POST', '/api/v1/configs/bulk', { token, body: { operations: [{ op: 'set', path: 'bulk-walk/x' }] } });
+  expect(malformed.status).toBe(400);
+  expect(malformed.body.error.message).toContain('operations.0');
+}

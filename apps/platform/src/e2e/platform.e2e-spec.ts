@@ -9,7 +9,7 @@ import {
 } from '@llmops/platform-testing';
 import { call, startPlatform, type RunningPlatform } from './platform-harness.js';
 import { walkTheAuditTrail } from './audit-trail-scenario.js';
-import { walkConfigHistory, walkNamespaces, walkNamespaceSettings } from './config-history-scenario.js';
+import { walkBulk, walkConfigHistory, walkNamespaces, walkNamespaceSettings } from './config-history-scenario.js';
 import { walkTheSlice } from './slice-scenario.js';
 
 describe('platform on real PostgreSQL, Redis and NATS JetStream', () => {
@@ -48,6 +48,10 @@ describe('platform on real PostgreSQL, Redis and NATS JetStream', () => {
 
   it('governs a namespace with settings: schemas, validation without writing, its own environment chain', async () => {
     await walkNamespaceSettings(platform);
+  });
+
+  it('applies bulk changes all or nothing, naming the failing operation', async () => {
+    await walkBulk(platform);
   });
 
   it('keeps a verifiable audit trail, and catches an entry edited with psql', async () => {
@@ -90,6 +94,10 @@ describe('platform on embedded defaults (PGlite, in-memory cache, in-process bus
 
   it('governs a namespace with settings: schemas, validation without writing, its own environment chain', async () => {
     await walkNamespaceSettings(platform);
+  });
+
+  it('applies bulk changes all or nothing, naming the failing operation', async () => {
+    await walkBulk(platform);
   });
 
   it('keeps a verifiable audit trail', async () => {

@@ -1,8 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
+import { fromJson } from '@bufbuild/protobuf';
+import { ValueSchema } from '@bufbuild/protobuf/wkt';
+import { Classification } from '@llmops/contracts';
 import { ZodBodyPipe } from '../access/zod-body.pipe.js';
 import { GatewayErrorCode } from '../errors/gateway.exception.js';
 import { rejection, validationMessage } from '../testing/route-testing.js';
 import {
+  bulkApplyBody,
+  bulkApplyRequestOf,
   configTargetOf,
   parseHistoryQuery,
   READ_ACTIONS,
@@ -176,6 +181,101 @@ describe('config request parsing', () => {
     it('names a bad expected_version and unknown fields', () => {
       expect(validationMessage(() => pipe.transform({ expected_version: 'three' }))).toBe('expected_version: must be an integer');
       expect(validationMessage(() => pipe.transform({ version: 3 }))).toBe('unknown field(s): version');
+    });
+  });
+
+  describe('bulk apply body', () => {
+    const pipe = new ZodBodyPipe(bulkApplyBody);
+    const set = { op: 'set', path: 'acme/chatbot/model', env: 'production', value: { name: 'gpt' } } as const;
+    const remove = { op: 'delete', path: 'acme/old', env: 'dev' } as const;
+    const operations = (...list: unknown[]) => ({ operations: list });
+
+    it('takes sets and deletions in order, with their optional fields', () => {
+      const body = operations({ ...set, classification: 'confidential', expected_version: 0 }, remove, { ...set, value: null });
+      expect(pipe.transform(body)).toEqual(body);
+      expect(pipe.transform(operations(...Array.from({ length: 1000 }, () => remove))).operations).toHaveLength(1000);
+    });
+
+    it('names a missing, empty, oversized or malformed list', () => {
+      expect(validationMessage(() => pipe.transform({}))).toBe('operations: is required');
+      expect(validationMessage(() => pipe.transform(operations()))).toBe('operations: must hold 1 to 1000 operations');
+      expect(validationMessage(() => pipe.transform(operations(...Array.from({ length: 1001 }, () => remove))))).toBe(
+        'operations: must hold 1 to 1000 operations',
+      );
+      expect(validationMessage(() => pipe.transform({ operations: { 0: set } }))).toBe('operations: must be an array of operations');
+      expect(validationMessage(() => pipe.transform({ ...operations(set), atomic: true }))).toBe('unknown field(s): atomic');
+      expect(validationMessage(() => pipe.transform(undefined))).toBe('request body must be a JSON object');
+    });
+
+    it('names the failing operation by its index', () => {
+      for (const [operation, message] of [
+        [{ op: 'set', path: 'acme/model', value: 1 }, 'operations.1.env: is required'],
+        [{ ...remove, env: '' }, 'operations.1.env: must not be empty'],
+        [{ ...remove, env: 3 }, 'operations.1.env: must be a string'],
+        [{ ...remove, path: undefined }, 'operations.1.path: is required'],
+        [{ ...remove, path: 'acme' }, 'operations.1.path: must be <namespace>/<key>, e.g. acme/chatbot/model'],
+        [{ ...remove, path: 'acme/' }, 'operations.1.path: must be <namespace>/<key>, e.g. acme/chatbot/model'],
+        [{ op: 'set', path: 'acme/model', env: 'dev' }, 'operations.1.value: is required'],
+        [{ ...set, classification: 'secret' }, 'operations.1.classification: must be one of public, internal, confidential'],
+        [{ ...set, expected_version: -1 }, 'operations.1.expected_version: must be a non-negative integer'],
+        [{ ...remove, expected_version: 1.5 }, 'operations.1.expected_version: must be an integer'],
+        [{ ...remove, value: 1, colour: 'red' }, 'operations.1: unknown field(s): value, colour'],
+        [{ ...set, op: 'upsert' }, 'operations.1.op: must be set or delete'],
+        [{ path: 'acme/model', env: 'dev' }, 'operations.1.op: must be set or delete'],
+        ['set', 'operations.1: must be an object'],
+        [[set], 'operations.1: must be an object'],
+      ] as const) {
+        expect(validationMessage(() => pipe.transform(operations(set, operation)))).toBe(message);
+      }
+    });
+
+    it('reports every failing operation', () => {
+      expect(validationMessage(() => pipe.transform(operations({ ...remove, env: undefined }, set, { ...set, op: 'put' })))).toBe(
+        'operations.0.env: is required; operations.2.op: must be set or delete',
+      );
+    });
+  });
+
+  it(`${bulkApplyRequestOf.name} maps each operation to its case of the oneof, in order`, () => {
+    const request = bulkApplyRequestOf({
+      operations: [
+        { op: 'set', path: 'acme/chatbot/model', env: 'production', value: { name: 'gpt', tags: ['a'] }, classification: 'public', expected_version: 3 },
+        { op: 'delete', path: 'acme/old/', env: 'dev', expected_version: 0 },
+        { op: 'set', path: 'acme/flag', env: 'dev', value: false },
+        { op: 'delete', path: 'a/b/c/d', env: 'dev' },
+      ],
+    });
+    expect(request).toEqual({
+      operations: [
+        {
+          operation: {
+            case: 'set',
+            value: {
+              namespace: 'acme/chatbot',
+              key: 'model',
+              environment: 'production',
+              value: fromJson(ValueSchema, { name: 'gpt', tags: ['a'] }),
+              classification: Classification.PUBLIC,
+              expectedVersion: 3n,
+            },
+          },
+        },
+        { operation: { case: 'delete', value: { namespace: 'acme', key: 'old', environment: 'dev', expectedVersion: 0n } } },
+        {
+          operation: {
+            case: 'set',
+            value: {
+              namespace: 'acme',
+              key: 'flag',
+              environment: 'dev',
+              value: fromJson(ValueSchema, false),
+              classification: Classification.UNSPECIFIED,
+              expectedVersion: undefined,
+            },
+          },
+        },
+        { operation: { case: 'delete', value: { namespace: 'a/b/c', key: 'd', environment: 'dev', expectedVersion: undefined } } },
+      ],
     });
   });
 });

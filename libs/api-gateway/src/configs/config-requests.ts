@@ -1,3 +1,6 @@
+import { fromJson, type JsonValue, type MessageInitShape } from '@bufbuild/protobuf';
+import { ValueSchema } from '@bufbuild/protobuf/wkt';
+import { Classification, type BulkApplyRequestSchema, type BulkOperationSchema } from '@llmops/contracts';
 import { z } from 'zod';
 import type { Permission } from '@llmops/platform-auth';
 import type { FastifyRequest } from 'fastify';
@@ -126,6 +129,103 @@ export const validateConfigsBody = z.strictObject({
       error: `must hold 1 to ${MAX_VALIDATE_VALUES} keys`,
     }),
 });
+
+export const CLASSIFICATIONS = ['public', 'internal', 'confidential'] as const;
+
+/** No classification asks config-manager to keep the key's current one (or its default for a new key). */
+export function classificationOf(name: (typeof CLASSIFICATIONS)[number] | undefined): Classification {
+  switch (name) {
+    case 'public':
+      return Classification.PUBLIC;
+    case 'internal':
+      return Classification.INTERNAL;
+    case 'confidential':
+      return Classification.CONFIDENTIAL;
+    case undefined:
+      return Classification.UNSPECIFIED;
+  }
+}
+
+export function optionalBigInt(value: number | undefined): bigint | undefined {
+  return value === undefined ? undefined : BigInt(value);
+}
+
+/** The most operations one bulk request may hold, as config-manager allows. */
+export const MAX_BULK_OPERATIONS = 1000;
+
+const requiredString = z
+  .string({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be a string') })
+  .min(1, { error: 'must not be empty', abort: true });
+
+/** Checked here, not left to splitPath, so that a bad path is named with its operation's index. */
+const keyPath = requiredString.refine((path) => segmentsOf(path).length >= 2, { error: 'must be <namespace>/<key>, e.g. acme/chatbot/model' });
+
+const bulkSetOperation = z.strictObject({
+  op: z.literal('set'),
+  path: keyPath,
+  env: requiredString,
+  value: z.json(),
+  classification: z.enum(CLASSIFICATIONS, { error: `must be one of ${CLASSIFICATIONS.join(', ')}` }).optional(),
+  expected_version: versionField(0).optional(),
+});
+
+const bulkDeleteOperation = z.strictObject({
+  op: z.literal('delete'),
+  path: keyPath,
+  env: requiredString,
+  expected_version: versionField(0).optional(),
+});
+
+const bulkOperationKinds = [bulkSetOperation, bulkDeleteOperation] as const;
+
+/**
+ * ZodBodyPipe names unknown fields without their place, enough for a flat body but not for one operation among a
+ * thousand, and z.json() answers a missing value with a bare "Invalid input": both are named here, under the
+ * operation's index. Either stops that operation's other checks.
+ */
+function fieldsInPlace(input: unknown, context: z.RefinementCtx): unknown {
+  if (!isObject(input)) return input;
+  const kind = bulkOperationKinds.find((candidate) => candidate.shape.op.value === (input as { op?: unknown }).op);
+  if (kind === undefined) return input;
+  const unknown = Object.keys(input).filter((field) => !Object.hasOwn(kind.shape, field));
+  if (unknown.length > 0) context.addIssue({ code: 'custom', message: `unknown field(s): ${unknown.join(', ')}`, input });
+  if (kind === bulkSetOperation && !('value' in input)) context.addIssue({ code: 'custom', path: ['value'], message: 'is required', input });
+  return input;
+}
+
+function isObject(value: unknown): value is object {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+const bulkOperation = z.preprocess(
+  fieldsInPlace,
+  z.discriminatedUnion('op', bulkOperationKinds, {
+    error: (issue) => (isObject(issue.input) ? 'must be set or delete' : 'must be an object'),
+  }),
+);
+
+/** Applied in order, all or none; `path` is `<namespace>/<key>` as in the single-key routes. */
+export const bulkApplyBody = z.strictObject({
+  operations: z
+    .array(bulkOperation, { error: (issue) => (issue.input === undefined ? 'is required' : 'must be an array of operations') })
+    .min(1, { error: `must hold 1 to ${MAX_BULK_OPERATIONS} operations` })
+    .max(MAX_BULK_OPERATIONS, { error: `must hold 1 to ${MAX_BULK_OPERATIONS} operations` }),
+});
+
+export type BulkApplyBody = z.output<typeof bulkApplyBody>;
+
+/** In the body's order, so the index config-manager names in an error is the client's. */
+export function bulkApplyRequestOf(body: BulkApplyBody): MessageInitShape<typeof BulkApplyRequestSchema> {
+  return {
+    operations: body.operations.map((operation): MessageInitShape<typeof BulkOperationSchema> => {
+      const { namespace, key } = splitPath(operation.path);
+      const target = { namespace, key, environment: operation.env, expectedVersion: optionalBigInt(operation.expected_version) };
+      if (operation.op === 'delete') return { operation: { case: 'delete', value: target } };
+      const value = fromJson(ValueSchema, operation.value as JsonValue);
+      return { operation: { case: 'set', value: { ...target, value, classification: classificationOf(operation.classification) } } };
+    }),
+  };
+}
 
 function withoutAction<A extends string>(path: string | undefined, actions: readonly A[]): { segments: string[]; action: A | undefined } {
   const segments = segmentsOf(path);

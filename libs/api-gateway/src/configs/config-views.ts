@@ -1,6 +1,12 @@
 import { toJson, type JsonValue } from '@bufbuild/protobuf';
 import { timestampDate, ValueSchema } from '@bufbuild/protobuf/wkt';
-import { Classification, type ConfigEntry, type GetConfigHistoryResponse, type ValidateConfigsResponse } from '@llmops/contracts';
+import {
+  Classification,
+  type BulkApplyResponse,
+  type ConfigEntry,
+  type GetConfigHistoryResponse,
+  type ValidateConfigsResponse,
+} from '@llmops/contracts';
 import { GatewayErrorCode, GatewayException } from '../errors/gateway.exception.js';
 
 export interface ConfigView {
@@ -46,6 +52,15 @@ export function configHistoryViewOf(response: GetConfigHistoryResponse): ConfigH
     data: response.entries.map(configViewOf),
     next_before_version: response.nextBeforeVersion > 0n ? Number(response.nextBeforeVersion) : null,
   };
+}
+
+/** What `POST /api/v1/configs/bulk` answers: the version each operation wrote, in order (a tombstone for a deletion). */
+export interface BulkApplyView {
+  results: ConfigView[];
+}
+
+export function bulkApplyViewOf(response: BulkApplyResponse): BulkApplyView {
+  return { results: response.entries.map(configViewOf) };
 }
 
 /** What a namespace holds, as `GET /api/v1/configs/<namespace>` answers when the path is not a key. */

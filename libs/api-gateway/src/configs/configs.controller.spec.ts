@@ -7,6 +7,7 @@ import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import {
+  BulkApplyResponseSchema,
   Classification,
   ConfigEntrySchema,
   DeleteConfigResponseSchema,
@@ -21,6 +22,7 @@ import type { Principal } from '@llmops/platform-auth';
 import { GrpcCallError } from '@llmops/platform-grpc';
 import { createLogger } from '@llmops/platform-observability';
 import { Validator } from '@seriousme/openapi-schema-validator';
+import { ACCESS_POLICY } from '../access/access-policy.decorator.js';
 import { ErrorEnvelopeFilter } from '../errors/error-envelope.filter.js';
 import { listenOnLoopback, recordingGuard, type DemandedAccess } from '../testing/route-testing.js';
 import { CONFIG_CLIENT, type ConfigClient } from '../upstreams/upstream-clients.js';
@@ -60,6 +62,8 @@ const fakeConfigs = {
     answer('getConfigHistory', request, create(GetConfigHistoryResponseSchema, { entries: [entry(5, true), entry(4)], nextBeforeVersion: 4n })),
   rollbackConfig: (request: unknown) => answer('rollbackConfig', request, create(RollbackConfigResponseSchema, { entry: entry(6) })),
   undeleteConfig: (request: unknown) => answer('undeleteConfig', request, create(UndeleteConfigResponseSchema, { entry: entry(6) })),
+  bulkApply: (request: unknown) =>
+    answer('bulkApply', request, create(BulkApplyResponseSchema, { entries: [entry(4), { ...entry(5, true), namespace: 'acme', key: 'old' }] })),
   validateConfigs: (request: unknown) =>
     answer(
       'validateConfigs',
@@ -291,6 +295,143 @@ describe(ConfigsController.name, () => {
     expect(missing.json().error.code).toBe('NOT_FOUND');
   });
 
+  it('applies a bulk request as one BulkApply, each operation a case of the oneof, answering a view per operation', async () => {
+    const response = await send('POST', '/api/v1/configs/bulk', {
+      operations: [
+        { op: 'set', path: 'acme/chatbot/model', env: 'production', value: { name: 'v4' }, classification: 'internal', expected_version: 3 },
+        { op: 'delete', path: 'acme/old', env: 'dev' },
+      ],
+    });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual({
+      results: [
+        {
+          namespace: 'acme/chatbot',
+          key: 'model',
+          environment: 'production',
+          value: { name: 'v4' },
+          version: 4,
+          revision: 44,
+          classification: 'internal',
+          updated_by: 'u-1',
+          updated_at: '2025-01-02T03:04:05.006Z',
+          deleted: false,
+        },
+        {
+          namespace: 'acme',
+          key: 'old',
+          environment: 'production',
+          value: null,
+          version: 5,
+          revision: 45,
+          classification: 'internal',
+          updated_by: 'u-1',
+          updated_at: '2025-01-02T03:04:05.006Z',
+          deleted: true,
+        },
+      ],
+    });
+    expect(upstream.calls).toEqual([
+      {
+        method: 'bulkApply',
+        request: {
+          operations: [
+            {
+              operation: {
+                case: 'set',
+                value: {
+                  namespace: 'acme/chatbot',
+                  key: 'model',
+                  environment: 'production',
+                  value: fromJson(ValueSchema, { name: 'v4' }),
+                  classification: Classification.INTERNAL,
+                  expectedVersion: 3n,
+                },
+              },
+            },
+            { operation: { case: 'delete', value: { namespace: 'acme', key: 'old', environment: 'dev', expectedVersion: undefined } } },
+          ],
+        },
+      },
+    ]);
+    // Any authenticated principal may ask; config-manager authorizes each operation in its own environment.
+    expect(demanded).toEqual([]);
+    expect(Reflect.getMetadata(ACCESS_POLICY, ConfigsController.prototype.bulkApply)).toEqual({ kind: 'authenticated' });
+  });
+
+  it('maps a bulk set without a classification or expected_version to the defaults', async () => {
+    await send('POST', '/api/v1/configs/bulk', { operations: [{ op: 'set', path: 'a/b/c/key', env: 'dev', value: [1, 'x', null] }] });
+    expect(lastCall()?.request).toEqual({
+      operations: [
+        {
+          operation: {
+            case: 'set',
+            value: {
+              namespace: 'a/b/c',
+              key: 'key',
+              environment: 'dev',
+              value: fromJson(ValueSchema, [1, 'x', null]),
+              classification: Classification.UNSPECIFIED,
+              expectedVersion: undefined,
+            },
+          },
+        },
+      ],
+    });
+  });
+
+  it('names the failing operation of a bad bulk body, calling nothing', async () => {
+    const set = { op: 'set', path: 'acme/model', env: 'dev', value: 1 };
+    for (const [body, message] of [
+      [{ operations: [set, set, set, { op: 'delete', path: 'acme/model' }] }, 'operations.3.env: is required'],
+      [{ operations: [set, { ...set, path: 'model' }] }, 'operations.1.path: must be <namespace>/<key>, e.g. acme/chatbot/model'],
+      [{ operations: [{ op: 'set', path: 'acme/model', env: 'dev' }] }, 'operations.0.value: is required'],
+      [{ operations: [set, { ...set, op: 'delete' }] }, 'operations.1: unknown field(s): value'],
+      [{ operations: [{ ...set, op: 'merge' }] }, 'operations.0.op: must be set or delete'],
+      [{ operations: [set, { ...set, expected_version: -1 }] }, 'operations.1.expected_version: must be a non-negative integer'],
+      [{ operations: [] }, 'operations: must hold 1 to 1000 operations'],
+      [{ operations: Array.from({ length: 1001 }, () => set) }, 'operations: must hold 1 to 1000 operations'],
+      [{ operations: [set], dry_run: true }, 'unknown field(s): dry_run'],
+      [{}, 'operations: is required'],
+      [undefined, 'request body must be a JSON object'],
+    ] as const) {
+      const response = await send('POST', '/api/v1/configs/bulk', body);
+      expect(response.statusCode).toBe(400);
+      expect(response.json().error).toMatchObject({ code: 'VALIDATION_ERROR', message });
+    }
+    expect(upstream.calls).toEqual([]);
+  });
+
+  it('is not captured by POST *, which still serves paths under a namespace or key named bulk', async () => {
+    await send('POST', '/api/v1/configs/bulk?env=production', { operations: [{ op: 'delete', path: 'acme/model', env: 'dev' }] });
+    expect(lastCall()?.method).toBe('bulkApply');
+    expect(demanded).toEqual([]);
+    await send('POST', '/api/v1/configs/bulk/model/rollback?env=dev', { version: 2 });
+    expect(lastCall()).toMatchObject({ method: 'rollbackConfig', request: { namespace: 'bulk', key: 'model' } });
+    await send('POST', '/api/v1/configs/bulk/validate', { values: { model: 1 } });
+    expect(lastCall()).toMatchObject({ method: 'validateConfigs', request: { namespace: 'bulk' } });
+    expect(demanded).toEqual([
+      { permission: 'configs:write', environment: 'dev' },
+      { permission: 'configs:read', environment: undefined },
+    ]);
+  });
+
+  it("passes config-manager's refusal of one operation through, as 409 for a version conflict", async () => {
+    upstream.failWith = new GrpcCallError(status.ABORTED, 'operation 1: current version of acme/model in dev is 6, not 5');
+    const conflict = await send('POST', '/api/v1/configs/bulk', {
+      operations: [
+        { op: 'set', path: 'acme/other', env: 'dev', value: 1 },
+        { op: 'delete', path: 'acme/model', env: 'dev', expected_version: 5 },
+      ],
+    });
+    expect(conflict.statusCode).toBe(409);
+    expect(conflict.json().error).toMatchObject({ code: 'CONFLICT', message: 'operation 1: current version of acme/model in dev is 6, not 5' });
+    upstream.failWith = new GrpcCallError(status.PERMISSION_DENIED, 'operation 0: configs:write is not granted in production');
+    const denied = await send('POST', '/api/v1/configs/bulk', { operations: [{ op: 'set', path: 'acme/model', env: 'production', value: 1 }] });
+    expect(denied.statusCode).toBe(403);
+    expect(denied.json().error).toMatchObject({ code: 'FORBIDDEN', message: 'operation 0: configs:write is not granted in production' });
+  });
+
   it('keeps PUT and DELETE as they were, with deleted in the PUT view', async () => {
     const put = await send('PUT', '/api/v1/configs/acme/model?env=dev', { value: 1, expected_version: 3 });
     expect(put.statusCode).toBe(200);
@@ -310,6 +451,9 @@ describe(ConfigsController.name, () => {
     // The validate routes are documented with POST '*', whose body may be a validate body too.
     expect(Object.keys(document.paths).filter((name) => name.endsWith('/validate'))).toEqual([]);
     expect(JSON.stringify(operations.post?.requestBody)).toContain('"values"');
+    const bulk = document.paths['/api/v1/configs/bulk'];
+    expect(Object.keys(bulk ?? {})).toEqual(['post']);
+    expect(JSON.stringify(bulk?.post?.requestBody)).toContain('"operations"');
     expect(document.paths[path]?.get?.parameters?.map((parameter) => ('name' in parameter ? parameter.name : undefined))).toEqual(
       expect.arrayContaining(['env', 'exact', 'before_version', 'limit']),
     );

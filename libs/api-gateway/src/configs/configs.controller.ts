@@ -2,12 +2,12 @@ import { Body, Controller, Delete, Get, Headers, HttpCode, Inject, Param, Post, 
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiParam, ApiQuery, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { fromJson, type JsonValue } from '@bufbuild/protobuf';
 import { ValueSchema } from '@bufbuild/protobuf/wkt';
-import { Classification } from '@llmops/contracts';
 import type { Principal } from '@llmops/platform-auth';
 import { GrpcCallError } from '@llmops/platform-grpc';
 import { status } from '@grpc/grpc-js';
 import { z } from 'zod';
 import {
+  Authenticated,
   CurrentPrincipal,
   environmentFromQuery,
   RequirePermission,
@@ -19,9 +19,15 @@ import { jsonSchemaOf } from '../openapi/json-schema.js';
 import { CONFIG_CLIENT, type ConfigClient } from '../upstreams/upstream-clients.js';
 import { upstreamMetadata } from '../upstreams/upstream-metadata.js';
 import {
+  bulkApplyBody,
+  bulkApplyRequestOf,
+  CLASSIFICATIONS,
+  classificationOf,
   configTargetOf,
+  MAX_BULK_OPERATIONS,
   MAX_HISTORY_LIMIT,
   MAX_VALIDATE_VALUES,
+  optionalBigInt,
   parseHistoryQuery,
   READ_ACTIONS,
   requiredEnv,
@@ -34,22 +40,23 @@ import {
   versionFromIfMatch,
   wholePath,
   writeTargetOf,
+  type BulkApplyBody,
 } from './config-requests.js';
 import {
+  bulkApplyViewOf,
   configHistoryViewOf,
   configViewOf,
   validationViewOf,
+  type BulkApplyView,
   type ConfigHistoryView,
   type ConfigView,
   type NamespaceListingView,
   type ValidationView,
 } from './config-views.js';
 
-const classifications = { public: Classification.PUBLIC, internal: Classification.INTERNAL, confidential: Classification.CONFIDENTIAL };
-
 const putConfigBody = z.strictObject({
   value: z.json().refine((v) => v !== undefined, 'is required'),
-  classification: z.enum(['public', 'internal', 'confidential']).optional(),
+  classification: z.enum(CLASSIFICATIONS).optional(),
   expected_version: z.number().int().min(0).optional(),
 });
 
@@ -57,6 +64,7 @@ const rollbackBodyPipe = new ZodBodyPipe(rollbackBody);
 /** A body is optional: `POST …/undelete` with none undeletes without a check-and-set (unless If-Match says so). */
 const undeleteBodyPipe = new ZodBodyPipe(undeleteBody);
 const validateBodyPipe = new ZodBodyPipe(validateConfigsBody);
+const bulkApplyBodyPipe = new ZodBodyPipe(bulkApplyBody);
 
 const pathParam = { name: '*', description: 'namespace segments then the key, e.g. acme/chatbot/model', example: 'acme/chatbot/model' };
 const envQuery = { name: 'env', required: true, description: 'environment: base, development, staging, production, …' };
@@ -170,12 +178,37 @@ export class ConfigsController {
         key,
         environment: requiredEnv(env),
         value: fromJson(ValueSchema, body.value as JsonValue),
-        classification: body.classification ? classifications[body.classification] : Classification.UNSPECIFIED,
+        classification: classificationOf(body.classification),
         expectedVersion: expectedVersion === undefined ? undefined : BigInt(expectedVersion),
       },
       { metadata: upstreamMetadata(request, principal) },
     );
     return configViewOf(response.entry);
+  }
+
+  // Declared before POST '*' (find-my-way prefers a static route to a wildcard in any case).
+  @Post('bulk')
+  @HttpCode(200)
+  // Each operation names its own environment, so no one permission fits the route: config-manager authorizes every
+  // operation (configs:write or configs:delete in that operation's environment) and refuses the whole batch if any fails.
+  @Authenticated()
+  @ApiOperation({
+    summary: `Apply up to ${MAX_BULK_OPERATIONS} writes and deletions in one transaction, in order: all of them or none`,
+    description:
+      'Each operation is {"op": "set", "path": "<namespace>/<key>", "env", "value": <any JSON>, "classification"?, "expected_version"?} ' +
+      'or {"op": "delete", "path", "env", "expected_version"?}, and needs configs:write or configs:delete in its env. ' +
+      'Answers {"results": [one version per operation, in order; a deletion\'s has "deleted": true and "value": null]}. ' +
+      'A refused operation fails the whole request, and the error message starts with "operation <index>: " ' +
+      '(409 when expected_version is not the current version).',
+  })
+  @ApiBody({ schema: jsonSchemaOf(bulkApplyBody) })
+  async bulkApply(
+    @Req() request: AuthenticatedRequest,
+    @CurrentPrincipal() principal: Principal,
+    @Body(bulkApplyBodyPipe) body: BulkApplyBody,
+  ): Promise<BulkApplyView> {
+    const response = await this.configs.bulkApply(bulkApplyRequestOf(body), { metadata: upstreamMetadata(request, principal) });
+    return bulkApplyViewOf(response);
   }
 
   @Post('*')
@@ -259,8 +292,4 @@ export class ConfigsController {
     );
     return { namespace, key, environment, version: Number(response.version), revision: Number(response.revision), deleted: true };
   }
-}
-
-function optionalBigInt(value: number | undefined): bigint | undefined {
-  return value === undefined ? undefined : BigInt(value);
 }
