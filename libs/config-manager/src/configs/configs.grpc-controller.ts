@@ -15,6 +15,7 @@ import type { ConfigEntryEntity } from './config-entry.entity.js';
 import type { BulkOperation, Classification, ConfigActor, ConfigsService } from './configs.service.js';
 import { ConfigException, ConfigExceptionCode } from './exceptions/config.exception.js';
 
+/** Commits on this instance wake a watch at once; this poll catches those of other replicas. */
 const WATCH_POLL_MS = 200;
 
 /** ConfigService over gRPC: decode, call the service, encode. */
@@ -163,7 +164,7 @@ export class ConfigsGrpcController {
       }
       const caughtUp = scannedTo === after;
       after = scannedTo;
-      if (caughtUp) await sleep(WATCH_POLL_MS, ctx.signal);
+      if (caughtUp) await this.configs.waitForCommit(WATCH_POLL_MS, ctx.signal);
     }
   }
 }
@@ -225,16 +226,4 @@ function classificationToProto(value: Classification): ClassificationProto {
 function classificationFromProto(value: ClassificationProto): Classification | undefined {
   const found = (Object.keys(classificationNames) as Classification[]).find((k) => classificationNames[k] === value);
   return found;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-  });
 }

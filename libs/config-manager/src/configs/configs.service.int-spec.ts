@@ -332,4 +332,15 @@ describe(ConfigsService.name, () => {
     expect((await failure(configs.bulk(admin, []))).field).toBe('operations');
     expect((await failure(configs.bulk(admin, [{ kind: 'set', ...ref, key: 'Bad Key', value: 1 }]))).field).toBe('operations[0].key');
   });
+
+  it('wakes a waiting watcher on a commit rather than at its next poll, and on abort', async () => {
+    const controller = new AbortController();
+    // A wait far longer than the test's own timeout: only the commit can end it in time.
+    const woken = configs.waitForCommit(600_000, controller.signal);
+    await configs.set(admin, { namespace: 'wake/app', key: 'k', environment: 'development', value: 1 });
+    await expect(woken).resolves.toBeUndefined();
+    const aborted = configs.waitForCommit(600_000, controller.signal);
+    controller.abort();
+    await expect(aborted).resolves.toBeUndefined();
+  });
 });

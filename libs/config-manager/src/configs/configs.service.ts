@@ -49,6 +49,8 @@ const DEFAULT_HISTORY_PAGE = 50;
 const MAX_HISTORY_PAGE = 500;
 
 export class ConfigsService {
+  private readonly commitWaiters: Array<() => void> = [];
+
   constructor(
     private readonly database: Database,
     private readonly outbox: Outbox,
@@ -72,7 +74,7 @@ export class ConfigsService {
 
   async set(actor: ConfigActor, command: SetConfigCommand): Promise<ConfigEntryEntity> {
     await this.checkSet(actor, command);
-    return this.database.dataSource.transaction((manager) => this.setWithin(manager, actor, command));
+    return this.write((manager) => this.setWithin(manager, actor, command));
   }
 
   async delete(
@@ -80,7 +82,7 @@ export class ConfigsService {
     ref: ConfigKeyRef & { expectedVersion?: number },
   ): Promise<{ version: number; revision: number }> {
     this.checkDelete(actor, ref);
-    const tombstone = await this.database.dataSource.transaction((manager) => this.deleteWithin(manager, actor, ref));
+    const tombstone = await this.write((manager) => this.deleteWithin(manager, actor, ref));
     return { version: tombstone.version, revision: tombstone.revision };
   }
 
@@ -103,7 +105,7 @@ export class ConfigsService {
     for (const [index, operation] of operations.entries()) {
       await atIndex(index, async () => (operation.kind === 'set' ? this.checkSet(actor, operation) : this.checkDelete(actor, operation)));
     }
-    return this.database.dataSource.transaction(async (manager) => {
+    return this.write(async (manager) => {
       const entries: ConfigEntryEntity[] = [];
       for (const [index, operation] of operations.entries()) {
         entries.push(
@@ -203,7 +205,7 @@ export class ConfigsService {
     if (!Number.isInteger(ref.version) || ref.version < 1) {
       throw new ConfigException(ConfigExceptionCode.InvalidValue, 'version must be a positive integer', 'version');
     }
-    return this.database.dataSource.transaction(async (manager) => {
+    return this.write(async (manager) => {
       const revision = await this.nextRevision(manager);
       const current = await this.latest(manager, ref);
       this.checkExpectedVersion(ref, ref.expectedVersion, current?.version ?? 0);
@@ -239,7 +241,7 @@ export class ConfigsService {
   async undelete(actor: ConfigActor, ref: ConfigKeyRef & { expectedVersion?: number }): Promise<ConfigEntryEntity> {
     this.assertRef(ref);
     this.authorize(actor, 'configs:write', ref.environment);
-    return this.database.dataSource.transaction(async (manager) => {
+    return this.write(async (manager) => {
       const revision = await this.nextRevision(manager);
       const current = await this.latest(manager, ref);
       if (!current) {
@@ -352,6 +354,32 @@ export class ConfigsService {
       changes: rows.filter((row) => authorize(actor.principal, 'configs:read', { environment: row.environment }).allowed),
       scannedTo: rows.at(-1)?.revision ?? afterRevision,
     };
+  }
+
+  /** Runs a write transaction, then wakes this instance's watchers: they need not wait for their next poll. */
+  private async write<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    const result = await this.database.dataSource.transaction(work);
+    for (const wake of this.commitWaiters.splice(0)) wake();
+    return result;
+  }
+
+  /**
+   * Resolves at the next commit on this instance, after `timeoutMs` (commits by other replicas are only seen by
+   * polling), or when `signal` aborts.
+   */
+  waitForCommit(timeoutMs: number, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        const index = this.commitWaiters.indexOf(done);
+        if (index >= 0) this.commitWaiters.splice(index, 1);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      signal.addEventListener('abort', done, { once: true });
+      this.commitWaiters.push(done);
+    });
   }
 
   /**
