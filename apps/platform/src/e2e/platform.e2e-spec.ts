@@ -10,6 +10,7 @@ import {
 import { call, startPlatform, type RunningPlatform } from './platform-harness.js';
 import { walkTheAuditTrail } from './audit-trail-scenario.js';
 import { walkBulk, walkConfigHistory, walkNamespaces, walkNamespaceSettings } from './config-history-scenario.js';
+import { walkWatchResume } from './config-watch-scenario.js';
 import { walkTheSlice } from './slice-scenario.js';
 
 describe('platform on real PostgreSQL, Redis and NATS JetStream', () => {
@@ -52,6 +53,10 @@ describe('platform on real PostgreSQL, Redis and NATS JetStream', () => {
 
   it('applies bulk changes all or nothing, naming the failing operation', async () => {
     await walkBulk(platform);
+  });
+
+  it('resumes a dropped SSE watch from Last-Event-ID: 500 writes, each seen exactly once, in order', async () => {
+    await walkWatchResume(platform);
   });
 
   it('keeps a verifiable audit trail, and catches an entry edited with psql', async () => {
@@ -98,6 +103,10 @@ describe('platform on embedded defaults (PGlite, in-memory cache, in-process bus
 
   it('applies bulk changes all or nothing, naming the failing operation', async () => {
     await walkBulk(platform);
+  });
+
+  it('resumes a dropped SSE watch from Last-Event-ID: 500 writes, each seen exactly once, in order', async () => {
+    await walkWatchResume(platform);
   });
 
   it('keeps a verifiable audit trail', async () => {

@@ -5,12 +5,14 @@ import { Classification } from '@llmops/contracts';
 import { ZodBodyPipe } from '../access/zod-body.pipe.js';
 import { GatewayErrorCode } from '../errors/gateway.exception.js';
 import { rejection, validationMessage } from '../testing/route-testing.js';
+import type { FastifyRequest } from 'fastify';
 import {
   bulkApplyBody,
   bulkApplyRequestOf,
   configTargetOf,
   parseHistoryQuery,
   READ_ACTIONS,
+  readEnvironmentOf,
   requiredEnv,
   rollbackBody,
   splitPath,
@@ -18,6 +20,8 @@ import {
   validateConfigsBody,
   validateNamespaceOf,
   versionFromIfMatch,
+  watchNamespaceOf,
+  watchStartOf,
   writeTargetOf,
 } from './config-requests.js';
 
@@ -73,6 +77,54 @@ describe('config request parsing', () => {
     expect(validateNamespaceOf('acme/chatbot/eu/validate/')).toBe('acme/chatbot/eu');
     expect(validateNamespaceOf('validate')).toBeUndefined();
     expect(validateNamespaceOf('acme/chatbot/model/rollback')).toBeUndefined();
+  });
+
+  it(`${watchNamespaceOf.name} reads …/<namespace>/watch at any depth, and nothing else`, () => {
+    expect(watchNamespaceOf('acme/watch')).toBe('acme');
+    expect(watchNamespaceOf('acme/chatbot/eu/watch/')).toBe('acme/chatbot/eu');
+    expect(watchNamespaceOf('acme/watch/watch')).toBe('acme/watch');
+    expect(watchNamespaceOf('watch')).toBeUndefined();
+    expect(watchNamespaceOf('acme/watch/model')).toBeUndefined();
+    expect(watchNamespaceOf('acme/model/history')).toBeUndefined();
+    expect(watchNamespaceOf(undefined)).toBeUndefined();
+  });
+
+  it(`${readEnvironmentOf.name} takes env for a read, and none for a watch`, () => {
+    const request = (path: string, query: Record<string, unknown>) => ({ params: { '*': path }, query }) as unknown as FastifyRequest;
+    expect(readEnvironmentOf(request('acme/model', { env: 'production' }))).toBe('production');
+    expect(readEnvironmentOf(request('acme/model/history', { env: 'dev' }))).toBe('dev');
+    expect(readEnvironmentOf(request('acme/watch/model', { env: 'dev' }))).toBe('dev');
+    expect(readEnvironmentOf(request('acme/model', {}))).toBeUndefined();
+    expect(readEnvironmentOf(request('acme/chatbot/watch', { env: 'production' }))).toBeUndefined();
+  });
+
+  describe(watchStartOf.name, () => {
+    it('starts at start_revision, at the next change without one', () => {
+      expect(watchStartOf({ start_revision: '7', env: 'dev' }, undefined)).toBe(7);
+      expect(watchStartOf({ start_revision: '0' }, undefined)).toBe(0);
+      expect(watchStartOf({}, undefined)).toBe(0);
+      expect(watchStartOf(undefined, undefined)).toBe(0);
+    });
+
+    it('resumes after Last-Event-ID, over start_revision; an empty one is no event seen', () => {
+      expect(watchStartOf({ start_revision: '7' }, '45')).toBe(46);
+      expect(watchStartOf({}, '0')).toBe(1);
+      expect(watchStartOf({}, '9'.repeat(15))).toBe(10 ** 15);
+      expect(watchStartOf({ start_revision: '3' }, '')).toBe(3);
+    });
+
+    it('names a bad start_revision or Last-Event-ID', () => {
+      for (const value of ['-1', '1.5', 'abc', '', '1e3', '1'.repeat(16), ['1', '2']]) {
+        expect(validationMessage(() => watchStartOf({ start_revision: value }, undefined))).toBe('start_revision: must be a non-negative integer');
+      }
+      // A bad start_revision is a bad URL, even when Last-Event-ID would win.
+      expect(validationMessage(() => watchStartOf({ start_revision: 'x' }, '4'))).toBe('start_revision: must be a non-negative integer');
+      for (const header of ['-1', 'abc', '4, 5', '1.0', '1'.repeat(16)]) {
+        expect(validationMessage(() => watchStartOf({}, header))).toBe(
+          'Last-Event-ID: must be the id of an event, a revision (a non-negative integer)',
+        );
+      }
+    });
   });
 
   it(`${splitPath.name} splits the key off the namespace`, () => {

@@ -16,14 +16,37 @@ export const WRITE_ACTIONS = ['rollback', 'undelete'] as const;
 export type WriteAction = (typeof WRITE_ACTIONS)[number];
 /** `POST …/<namespace>/validate` acts on a namespace, not a key. */
 export const VALIDATE_ACTION = 'validate';
+/** `GET …/<namespace>/watch` follows the changes under a namespace as Server-Sent Events. */
+export const WATCH_ACTION = 'watch';
 
 /** The most values one validate request may check. */
 export const MAX_VALIDATE_VALUES = 500;
 
 /** `…/<namespace>/validate` → the namespace, or undefined for any other path. */
 export function validateNamespaceOf(path: string | undefined): string | undefined {
+  return namespaceBefore(VALIDATE_ACTION, path);
+}
+
+/** `…/<namespace>/watch` → the namespace, or undefined for any other path. */
+export function watchNamespaceOf(path: string | undefined): string | undefined {
+  return namespaceBefore(WATCH_ACTION, path);
+}
+
+/**
+ * The namespace (one or more segments) before a trailing namespace action. config-manager reserves the action names
+ * as key names, so such a path is never a key.
+ */
+function namespaceBefore(action: string, path: string | undefined): string | undefined {
   const segments = segmentsOf(path);
-  return segments.length >= 2 && segments.at(-1) === VALIDATE_ACTION ? segments.slice(0, -1).join('/') : undefined;
+  return segments.length >= 2 && segments.at(-1) === action ? segments.slice(0, -1).join('/') : undefined;
+}
+
+/**
+ * The environment a GET under /api/v1/configs needs configs:read in: the `env` a read names; none for a watch, to
+ * which config-manager sends only the changes in environments the caller may read.
+ */
+export function readEnvironmentOf(request: FastifyRequest): string | undefined {
+  return watchNamespaceOf(wildcardOf(request)) === undefined ? environmentFromQuery(request) : undefined;
 }
 
 /**
@@ -105,7 +128,29 @@ export type HistoryQuery = z.output<typeof historyQuery>;
 
 /** `before_version` absent starts at the newest version; `limit` absent is config-manager's default page. */
 export function parseHistoryQuery(query: Record<string, unknown> | undefined): HistoryQuery {
-  const parsed = historyQuery.safeParse(query ?? {});
+  return parseQuery(historyQuery, query);
+}
+
+const watchQuery = z.object({ start_revision: queryInteger(0, Number.MAX_SAFE_INTEGER, 'must be a non-negative integer').optional() });
+/** The id of an event a watch sent: a revision. At most 15 digits, so the one after it is still exact. */
+const lastEventId = queryInteger(0, Number.MAX_SAFE_INTEGER, 'Last-Event-ID: must be the id of an event, a revision (a non-negative integer)');
+
+/**
+ * The first revision a watch delivers, 0 for the next change. A reconnecting SSE client sends the id of the last event
+ * it saw as Last-Event-ID, which wins over start_revision (still in the URL it reconnects to): the watch resumes after
+ * it. An empty Last-Event-ID means the client has seen no event, as in the SSE spec.
+ */
+export function watchStartOf(query: Record<string, unknown> | undefined, lastEventIdHeader: string | undefined): number {
+  const { start_revision: startRevision } = parseQuery(watchQuery, query);
+  if (lastEventIdHeader === undefined || lastEventIdHeader === '') return startRevision ?? 0;
+  const parsed = lastEventId.safeParse(lastEventIdHeader);
+  if (!parsed.success) throw new GatewayException(GatewayErrorCode.ValidationError, parsed.error.issues[0]!.message);
+  return parsed.data + 1;
+}
+
+/** Names every bad parameter; parameters the schema does not know are left alone. */
+function parseQuery<T>(schema: z.ZodType<T>, query: Record<string, unknown> | undefined): T {
+  const parsed = schema.safeParse(query ?? {});
   if (parsed.success) return parsed.data;
   throw new GatewayException(GatewayErrorCode.ValidationError, parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '));
 }

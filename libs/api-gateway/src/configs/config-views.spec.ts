@@ -1,9 +1,16 @@
 import { describe, expect, it } from '@jest/globals';
 import { create, fromJson } from '@bufbuild/protobuf';
 import { timestampFromDate, ValueSchema } from '@bufbuild/protobuf/wkt';
-import { Classification, ConfigEntrySchema, GetConfigHistoryResponseSchema, ValidateConfigsResponseSchema } from '@llmops/contracts';
+import {
+  ChangeType,
+  Classification,
+  ConfigEntrySchema,
+  GetConfigHistoryResponseSchema,
+  ValidateConfigsResponseSchema,
+  WatchConfigsResponseSchema,
+} from '@llmops/contracts';
 import { GatewayErrorCode, GatewayException } from '../errors/gateway.exception.js';
-import { configHistoryViewOf, configViewOf, validationViewOf } from './config-views.js';
+import { configChangeViewOf, configHistoryViewOf, configViewOf, validationViewOf } from './config-views.js';
 
 const live = create(ConfigEntrySchema, {
   namespace: 'acme/chatbot',
@@ -76,5 +83,18 @@ describe('config views', () => {
       ],
     });
     expect(validationViewOf(create(ValidateConfigsResponseSchema, { valid: true }))).toEqual({ valid: true, results: [] });
+  });
+
+  it(`${configChangeViewOf.name} shows a change's revision, its type and the version it wrote`, () => {
+    expect(configChangeViewOf(create(WatchConfigsResponseSchema, { type: ChangeType.PUT, entry: live, revision: 41n }))).toEqual({
+      revision: 41,
+      type: 'put',
+      entry: configViewOf(live),
+    });
+    expect(configChangeViewOf(create(WatchConfigsResponseSchema, { type: ChangeType.DELETE, entry: tombstone, revision: 42n }))).toEqual({
+      revision: 42,
+      type: 'delete',
+      entry: expect.objectContaining({ version: 4, deleted: true, value: null }),
+    });
   });
 });

@@ -1,11 +1,13 @@
 import { toJson, type JsonValue } from '@bufbuild/protobuf';
 import { timestampDate, ValueSchema } from '@bufbuild/protobuf/wkt';
 import {
+  ChangeType,
   Classification,
   type BulkApplyResponse,
   type ConfigEntry,
   type GetConfigHistoryResponse,
   type ValidateConfigsResponse,
+  type WatchConfigsResponse,
 } from '@llmops/contracts';
 import { GatewayErrorCode, GatewayException } from '../errors/gateway.exception.js';
 
@@ -90,5 +92,21 @@ export function validationViewOf(response: ValidateConfigsResponse): ValidationV
       valid: result.valid,
       problems: result.problems.map((problem) => ({ path: problem.path, message: problem.message })),
     })),
+  };
+}
+
+/** One change a watch delivers: the `data` of its Server-Sent Event. */
+export interface ConfigChangeView {
+  revision: number;
+  type: 'put' | 'delete';
+  /** The version the change wrote; a deletion's is a tombstone ("deleted": true, "value": null). */
+  entry: ConfigView;
+}
+
+export function configChangeViewOf(change: WatchConfigsResponse): ConfigChangeView {
+  return {
+    revision: Number(change.revision),
+    type: change.type === ChangeType.DELETE ? 'delete' : 'put',
+    entry: configViewOf(change.entry),
   };
 }

@@ -17,9 +17,12 @@ import {
   SetConfigResponseSchema,
   UndeleteConfigResponseSchema,
   ValidateConfigsResponseSchema,
+  WatchConfigsResponseSchema,
+  ChangeType,
+  type WatchConfigsResponse,
 } from '@llmops/contracts';
 import type { Principal } from '@llmops/platform-auth';
-import { GrpcCallError } from '@llmops/platform-grpc';
+import { GrpcCallError, type CallOptions } from '@llmops/platform-grpc';
 import { createLogger } from '@llmops/platform-observability';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { ACCESS_POLICY } from '../access/access-policy.decorator.js';
@@ -54,7 +57,40 @@ async function answer<T>(method: string, request: unknown, response: T): Promise
   return response;
 }
 
+const change = (version: number, deleted = false): WatchConfigsResponse =>
+  create(WatchConfigsResponseSchema, {
+    type: deleted ? ChangeType.DELETE : ChangeType.PUT,
+    entry: entry(version, deleted),
+    revision: BigInt(40 + version),
+  });
+
+/** What the fake watch streams: its changes, then it fails with failWith or waits until the call is cancelled. */
+const watch = {
+  changes: [] as WatchConfigsResponse[],
+  failWith: undefined as Error | undefined,
+  options: [] as Array<CallOptions | undefined>,
+  /** Resolved when the fake sees its call's signal aborted. */
+  cancelled: Promise.resolve(),
+};
+
+function fakeWatch(request: unknown, options: CallOptions | undefined): AsyncIterable<WatchConfigsResponse> {
+  upstream.calls.push({ method: 'watchConfigs', request });
+  watch.options.push(options);
+  const { changes, failWith } = watch;
+  let seeAbort!: () => void;
+  watch.cancelled = new Promise((resolve) => (seeAbort = resolve));
+  return (async function* () {
+    yield* changes;
+    if (failWith) throw failWith;
+    const signal = options!.signal!;
+    if (!signal.aborted) await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+    seeAbort();
+    throw new GrpcCallError(status.CANCELLED, 'cancelled by the caller');
+  })();
+}
+
 const fakeConfigs = {
+  watchConfigs: fakeWatch,
   getConfig: (request: unknown) => answer('getConfig', request, create(GetConfigResponseSchema, { entry: entry(3), resolvedFrom: 'base' })),
   setConfig: (request: unknown) => answer('setConfig', request, create(SetConfigResponseSchema, { entry: entry(4) })),
   deleteConfig: (request: unknown) => answer('deleteConfig', request, create(DeleteConfigResponseSchema, { version: 5n, revision: 45n })),
@@ -82,6 +118,45 @@ interface HttpAnswer {
   statusCode: number;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are asserted field by field in tests
   json: () => any;
+}
+
+/** Reads a text/event-stream response as it arrives, a block (an event or a comment, up to its blank line) at a time. */
+class EventStreamReader {
+  private readonly reader: ReadableStreamDefaultReader<string>;
+  private buffer = '';
+
+  constructor(response: Response) {
+    this.reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+  }
+
+  /** The raw text of the next `count` blocks, blank lines included. */
+  async blocks(count: number): Promise<string> {
+    let text = '';
+    for (let read = 0; read < count; read++) {
+      let end: number;
+      while ((end = this.buffer.indexOf('\n\n')) < 0) {
+        const { value, done } = await this.reader.read();
+        if (done) throw new Error(`the stream ended after ${JSON.stringify(text + this.buffer)}`);
+        this.buffer += value;
+      }
+      text += this.buffer.slice(0, end + 2);
+      this.buffer = this.buffer.slice(end + 2);
+    }
+    return text;
+  }
+
+  /** Everything left until the server ends the response. */
+  async rest(): Promise<string> {
+    for (;;) {
+      const { value, done } = await this.reader.read();
+      if (done) return this.buffer;
+      this.buffer += value;
+    }
+  }
+
+  async cancel(): Promise<void> {
+    await this.reader.cancel();
+  }
 }
 
 async function answerOf(response: Response): Promise<HttpAnswer> {
@@ -118,6 +193,9 @@ describe(ConfigsController.name, () => {
   beforeEach(() => {
     upstream.calls = [];
     upstream.failWith = undefined;
+    watch.changes = [];
+    watch.failWith = undefined;
+    watch.options = [];
     demanded.length = 0;
   });
 
@@ -442,6 +520,154 @@ describe(ConfigsController.name, () => {
     expect(lastCall()?.request).toMatchObject({ expectedVersion: 4n });
   });
 
+  describe('GET …/<namespace>/watch', () => {
+    const eventOf = (version: number, type: 'put' | 'delete') => {
+      const deleted = type === 'delete';
+      const data = {
+        revision: 40 + version,
+        type,
+        entry: {
+          namespace: 'acme/chatbot',
+          key: 'model',
+          environment: 'production',
+          value: deleted ? null : { name: `v${version}` },
+          version,
+          revision: 40 + version,
+          classification: 'internal',
+          updated_by: 'u-1',
+          updated_at: '2025-01-02T03:04:05.006Z',
+          deleted,
+        },
+      };
+      return `id: ${40 + version}\nevent: ${type}\ndata: ${JSON.stringify(data)}\n\n`;
+    };
+
+    /** Opens a watch; the caller reads it and closes it. */
+    const openWatch = async (url: string, headers: Record<string, string> = {}) => {
+      const connection = new AbortController();
+      const response = await fetch(baseUrl + url, { headers: { accept: 'text/event-stream', ...headers }, signal: connection.signal });
+      return { response, events: new EventStreamReader(response), disconnect: () => connection.abort() };
+    };
+
+    it('streams each change as an event, flushed as it comes, with configs:read and no environment', async () => {
+      watch.changes = [change(4), change(5, true), change(6)];
+      const { response, events, disconnect } = await openWatch('/api/v1/configs/acme/chatbot/watch?env=production');
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+      expect(response.headers.get('cache-control')).toBe('no-store');
+      expect(response.headers.get('x-accel-buffering')).toBe('no');
+      expect(response.headers.get('connection')).toBe('close');
+      // The upstream is still open: all of this arrived before the response ends.
+      expect(await events.blocks(4)).toBe(
+        ': watching acme/chatbot from revision next\n\n' + eventOf(4, 'put') + eventOf(5, 'delete') + eventOf(6, 'put'),
+      );
+      disconnect();
+      expect(upstream.calls).toEqual([{ method: 'watchConfigs', request: { namespacePrefix: 'acme/chatbot', startRevision: 0n } }]);
+      // env is not what the gateway checks: config-manager sends only the environments the caller may read.
+      expect(demanded).toEqual([{ permission: 'configs:read', environment: undefined }]);
+      // No deadline and no timeout: a watch stays open for as long as the client wants.
+      expect(watch.options).toEqual([{ metadata: expect.objectContaining({ 'x-request-id': expect.any(String) }), signal: expect.any(AbortSignal) }]);
+    });
+
+    it('cancels the upstream call when the client disconnects', async () => {
+      watch.changes = [change(4)];
+      const { events, disconnect } = await openWatch('/api/v1/configs/acme/watch');
+      await events.blocks(2);
+      const signal = watch.options[0]!.signal!;
+      expect(signal.aborted).toBe(false);
+      disconnect();
+      await watch.cancelled;
+      expect(signal.aborted).toBe(true);
+    });
+
+    it('also cancels an idle watch that has sent nothing but its opening comment', async () => {
+      const { events } = await openWatch('/api/v1/configs/acme/watch');
+      expect(await events.blocks(1)).toBe(': watching acme from revision next\n\n');
+      await events.cancel();
+      await watch.cancelled;
+      expect(watch.options[0]!.signal!.aborted).toBe(true);
+    });
+
+    it('ends the response when the upstream fails after the stream started', async () => {
+      watch.changes = [change(4)];
+      watch.failWith = new GrpcCallError(status.UNAVAILABLE, 'config-manager went away');
+      const { response, events } = await openWatch('/api/v1/configs/acme/chatbot/watch');
+      expect(response.status).toBe(200);
+      expect(await events.blocks(2)).toBe(': watching acme/chatbot from revision next\n\n' + eventOf(4, 'put'));
+      expect(await events.rest()).toBe('');
+    });
+
+    it('starts at start_revision, or after the Last-Event-ID a reconnecting client sends, which wins', async () => {
+      for (const [url, headers, startRevision, opening] of [
+        ['/api/v1/configs/acme/watch?start_revision=7', {}, 7n, 'from revision 7'],
+        ['/api/v1/configs/acme/watch?start_revision=0', {}, 0n, 'from revision next'],
+        ['/api/v1/configs/acme/watch?start_revision=7', { 'last-event-id': '45' }, 46n, 'from revision 46'],
+        ['/api/v1/configs/acme/watch', { 'last-event-id': '0' }, 1n, 'from revision 1'],
+        // An empty Last-Event-ID is no event seen, as the SSE spec has it.
+        ['/api/v1/configs/acme/watch?start_revision=3', { 'last-event-id': '' }, 3n, 'from revision 3'],
+      ] as const) {
+        const { events, disconnect } = await openWatch(url, headers);
+        expect(await events.blocks(1)).toBe(`: watching acme ${opening}\n\n`);
+        expect(lastCall()).toEqual({ method: 'watchConfigs', request: { namespacePrefix: 'acme', startRevision } });
+        disconnect();
+        await watch.cancelled;
+      }
+    });
+
+    it('answers a bad start_revision or Last-Event-ID with 400 naming it, calling nothing', async () => {
+      for (const [query, headers, message] of [
+        ['start_revision=-1', {}, 'start_revision: must be a non-negative integer'],
+        ['start_revision=abc', {}, 'start_revision: must be a non-negative integer'],
+        ['start_revision=1.5', {}, 'start_revision: must be a non-negative integer'],
+        ['start_revision=1&start_revision=2', {}, 'start_revision: must be a non-negative integer'],
+        ['start_revision=1x', { 'last-event-id': '4' }, 'start_revision: must be a non-negative integer'],
+        ['', { 'last-event-id': 'abc' }, 'Last-Event-ID: must be the id of an event, a revision (a non-negative integer)'],
+        ['start_revision=3', { 'last-event-id': '-1' }, 'Last-Event-ID: must be the id of an event, a revision (a non-negative integer)'],
+        ['', { 'last-event-id': '1234567890123456' }, 'Last-Event-ID: must be the id of an event, a revision (a non-negative integer)'],
+      ] as const) {
+        const response = await send('GET', `/api/v1/configs/acme/watch?${query}`, undefined, headers);
+        expect(response.statusCode).toBe(400);
+        expect(response.json().error).toMatchObject({ code: 'VALIDATION_ERROR', message });
+      }
+      expect(upstream.calls).toEqual([]);
+    });
+
+    it('watches a namespace of any depth, and reads a key under a namespace segment named watch', async () => {
+      for (const [path, namespace] of [
+        ['a/b/c/d/e/f/g/watch', 'a/b/c/d/e/f/g'],
+        ['acme/watch/', 'acme'],
+        ['acme/watch/watch', 'acme/watch'],
+      ] as const) {
+        const { events, disconnect } = await openWatch(`/api/v1/configs/${path}`);
+        expect(await events.blocks(1)).toBe(`: watching ${namespace} from revision next\n\n`);
+        expect(lastCall()).toEqual({ method: 'watchConfigs', request: { namespacePrefix: namespace, startRevision: 0n } });
+        disconnect();
+        await watch.cancelled;
+      }
+      demanded.length = 0;
+      const read = await send('GET', '/api/v1/configs/acme/watch/model?env=dev');
+      expect(read.statusCode).toBe(200);
+      expect(lastCall()).toMatchObject({ method: 'getConfig', request: { namespace: 'acme/watch', key: 'model', environment: 'dev' } });
+      await send('GET', '/api/v1/configs/acme/model/history?env=dev');
+      expect(lastCall()?.method).toBe('getConfigHistory');
+      // Reads still demand configs:read in their env.
+      expect(demanded).toEqual([
+        { permission: 'configs:read', environment: 'dev' },
+        { permission: 'configs:read', environment: 'dev' },
+      ]);
+    });
+
+    it('ends open watches when the gateway shuts down, so that it can', async () => {
+      const second = await listenOnLoopback(ConfigRoutesModule);
+      const response = await fetch(`${second.baseUrl}/api/v1/configs/acme/watch`);
+      const events = new EventStreamReader(response);
+      await events.blocks(1);
+      await second.app.close();
+      expect(await events.rest()).toBe('');
+      await watch.cancelled;
+    });
+  });
+
   it('documents the routes in a valid OpenAPI 3 document', async () => {
     const document = SwaggerModule.createDocument(app, new DocumentBuilder().setTitle('test').setVersion('1').build());
     const validation = await new Validator().validate(document as never);
@@ -455,7 +681,9 @@ describe(ConfigsController.name, () => {
     expect(Object.keys(bulk ?? {})).toEqual(['post']);
     expect(JSON.stringify(bulk?.post?.requestBody)).toContain('"operations"');
     expect(document.paths[path]?.get?.parameters?.map((parameter) => ('name' in parameter ? parameter.name : undefined))).toEqual(
-      expect.arrayContaining(['env', 'exact', 'before_version', 'limit']),
+      expect.arrayContaining(['env', 'exact', 'before_version', 'limit', 'start_revision', 'Last-Event-ID']),
     );
+    const read = document.paths[path]?.get?.responses?.['200'];
+    expect(read && 'content' in read ? Object.keys(read.content ?? {}) : []).toEqual(['application/json', 'text/event-stream']);
   });
 });

@@ -1,10 +1,38 @@
-import { Body, Controller, Delete, Get, Headers, HttpCode, Inject, Param, Post, Put, Query, Req } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiParam, ApiQuery, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { Readable } from 'node:stream';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  Headers,
+  HttpCode,
+  Inject,
+  Param,
+  Post,
+  Put,
+  Query,
+  Req,
+  Res,
+  StreamableFile,
+  type BeforeApplicationShutdown,
+} from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiBody,
+  ApiHeader,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiQuery,
+  ApiSecurity,
+  ApiTags,
+} from '@nestjs/swagger';
 import { fromJson, type JsonValue } from '@bufbuild/protobuf';
 import { ValueSchema } from '@bufbuild/protobuf/wkt';
 import type { Principal } from '@llmops/platform-auth';
 import { GrpcCallError } from '@llmops/platform-grpc';
 import { status } from '@grpc/grpc-js';
+import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import {
   Authenticated,
@@ -30,6 +58,7 @@ import {
   optionalBigInt,
   parseHistoryQuery,
   READ_ACTIONS,
+  readEnvironmentOf,
   requiredEnv,
   rollbackBody,
   splitPath,
@@ -38,6 +67,8 @@ import {
   validateConfigsBody,
   validateNamespaceOf,
   versionFromIfMatch,
+  watchNamespaceOf,
+  watchStartOf,
   wholePath,
   writeTargetOf,
   type BulkApplyBody,
@@ -53,6 +84,7 @@ import {
   type NamespaceListingView,
   type ValidationView,
 } from './config-views.js';
+import { SERVER_SENT_EVENTS, watchEvents } from './config-watch-events.js';
 
 const putConfigBody = z.strictObject({
   value: z.json().refine((v) => v !== undefined, 'is required'),
@@ -77,19 +109,41 @@ function isNotFound(error: unknown): boolean {
 @ApiBearerAuth()
 @ApiSecurity('apiKey')
 @Controller('api/v1/configs')
-export class ConfigsController {
+export class ConfigsController implements BeforeApplicationShutdown {
+  /** Aborting one ends its watch: each is an open response, and the HTTP server cannot close until they end. */
+  private readonly openWatches = new Set<AbortController>();
+
   constructor(@Inject(CONFIG_CLIENT) private readonly configs: ConfigClient) {}
 
+  beforeApplicationShutdown(): void {
+    for (const watch of this.openWatches) watch.abort();
+  }
+
   @Get('*')
-  @RequirePermission('configs:read', { environment: environmentFromQuery })
+  @RequirePermission('configs:read', { environment: readEnvironmentOf })
   @ApiOperation({
-    summary: 'Read a key, resolved through the environment chain unless exact=true; …/<key>/history lists its versions',
+    summary:
+      'Read a key, resolved through the environment chain unless exact=true; …/<key>/history lists its versions; ' +
+      '…/<namespace>/watch follows the changes under a namespace as Server-Sent Events',
     description:
       'GET /api/v1/configs/<namespace>/<key>/history answers {"data": [versions, newest first, deletions included as ' +
-      '"deleted": true with "value": null], "next_before_version": number | null}.',
+      '"deleted": true with "value": null], "next_before_version": number | null}. ' +
+      'GET /api/v1/configs/<namespace>/watch (a namespace of one or more segments) needs configs:read but no env, and ' +
+      'streams text/event-stream: first the comment ": watching <namespace> from revision <n|next>", then for every ' +
+      'change under the namespace in an environment the caller may read, in revision order, an event with ' +
+      '"id: <revision>", "event: put|delete" and "data: {"revision", "type", "entry": <the version written; a deletion\'s ' +
+      'has "deleted": true and "value": null>}"; ": keep-alive" after 15 s without one. The stream ends only when the ' +
+      'upstream fails; reconnect with Last-Event-ID to resume after the last event seen.',
   })
-  @ApiParam({ ...pathParam, description: `${pathParam.description}; append /history for the version history` })
-  @ApiQuery(envQuery)
+  @ApiOkResponse({
+    description: 'JSON for a key, its history or a namespace listing; text/event-stream for a watch',
+    content: { 'application/json': { schema: { type: 'object' } }, 'text/event-stream': { schema: { type: 'string' } } },
+  })
+  @ApiParam({
+    ...pathParam,
+    description: `${pathParam.description}; append /history for the version history; or namespace segments then watch`,
+  })
+  @ApiQuery({ ...envQuery, required: false, description: `reads and history (required): ${envQuery.description}; not used by watch` })
   @ApiQuery({ name: 'exact', required: false, description: 'key read only: read this environment only' })
   @ApiQuery({
     name: 'before_version',
@@ -103,12 +157,27 @@ export class ConfigsController {
     description: 'history only: at most this many versions; 50 when absent',
     schema: { type: 'integer', minimum: 1, maximum: MAX_HISTORY_LIMIT },
   })
+  @ApiQuery({
+    name: 'start_revision',
+    required: false,
+    description: 'watch only: the first revision to deliver (earlier changes are replayed); the next change when absent or 0',
+    schema: { type: 'integer', minimum: 0 },
+  })
+  @ApiHeader({
+    name: 'Last-Event-ID',
+    required: false,
+    description: 'watch only: the id of the last event seen, sent by a reconnecting SSE client; resumes after it, over start_revision',
+  })
   async get(
     @Req() request: AuthenticatedRequest,
     @CurrentPrincipal() principal: Principal,
     @Param('*') path: string,
     @Query() query: Record<string, unknown>,
-  ): Promise<ConfigView | ConfigHistoryView | NamespaceListingView> {
+    @Headers('last-event-id') lastEventId: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<ConfigView | ConfigHistoryView | NamespaceListingView | StreamableFile> {
+    const watched = watchNamespaceOf(path);
+    if (watched !== undefined) return this.watch(watched, watchStartOf(query, lastEventId), upstreamMetadata(request, principal), reply);
     const environment = requiredEnv(query.env);
     const metadata = upstreamMetadata(request, principal);
     const whole = wholePath(path);
@@ -135,6 +204,26 @@ export class ConfigsController {
       if (listing) return listing;
       throw error;
     }
+  }
+
+  /**
+   * The changes under `namespace` as Server-Sent Events, until the client goes away or the gateway stops. The upstream
+   * call has no deadline (a stream gets none unless given one), so a watch can stay open for hours.
+   */
+  private watch(namespace: string, startRevision: number, metadata: Record<string, string>, reply: FastifyReply): StreamableFile {
+    const cancel = new AbortController();
+    this.openWatches.add(cancel);
+    // The event generator cannot be returned while it awaits the next change, so the response closing (the client went
+    // away, or the stream ended) cancels the upstream call itself.
+    reply.raw.once('close', () => {
+      this.openWatches.delete(cancel);
+      cancel.abort();
+    });
+    const changes = this.configs.watchConfigs({ namespacePrefix: namespace, startRevision: BigInt(startRevision) }, { metadata, signal: cancel.signal });
+    // A watch ends only when something fails or the gateway stops; either way its connection is better closed than
+    // kept alive, and an open keep-alive connection would hold up the server's shutdown.
+    void reply.header('cache-control', 'no-store').header('x-accel-buffering', 'no').header('connection', 'close');
+    return new StreamableFile(Readable.from(watchEvents({ namespace, startRevision }, changes)), { type: SERVER_SENT_EVENTS });
   }
 
   /** The keys and child namespaces of `namespace`, or undefined when it holds neither. */
