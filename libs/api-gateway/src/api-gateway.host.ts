@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import { join } from 'node:path';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -38,6 +38,8 @@ import { grpcReachable } from './upstreams/grpc-reachability.js';
 export const API_GATEWAY = 'api-gateway';
 export const DEFAULT_ADMIN_EMAIL = 'admin@llmops.local';
 const REQUEST_ID = /^[\w.-]{1,128}$/;
+/** How long a stop waits for in-flight requests before cutting the connections still open. */
+const CLOSE_GRACE_MS = 3_000;
 
 export interface ApiGatewayInfrastructure {
   logger: Logger;
@@ -239,7 +241,15 @@ export class ApiGatewayHost implements HostedService {
     const running = this.running;
     if (!running) return;
     this.running = undefined;
-    await running.app.close();
+    // In-flight requests get a grace period; then connections still open (a watch whose client went quiet, a
+    // client that never closes its keep-alive socket) are cut rather than holding the stop until the manager gives up.
+    const server = running.app.getHttpServer() as HttpServer;
+    const force = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
+    try {
+      await running.app.close();
+    } finally {
+      clearTimeout(force);
+    }
     await running.relay.stop();
     running.closeClients();
     running.redis?.disconnect();

@@ -110,13 +110,21 @@ function isNotFound(error: unknown): boolean {
 @ApiSecurity('apiKey')
 @Controller('api/v1/configs')
 export class ConfigsController implements BeforeApplicationShutdown {
-  /** Aborting one ends its watch: each is an open response, and the HTTP server cannot close until they end. */
-  private readonly openWatches = new Set<AbortController>();
+  /**
+   * Open watches and their responses. A watch never completes on its own, and one whose client stopped reading can
+   * sit blocked on a full socket, so stopping destroys the response as well as cancelling the upstream call; the
+   * HTTP server cannot close while one is open.
+   */
+  private readonly openWatches = new Map<AbortController, { destroy(): void }>();
 
   constructor(@Inject(CONFIG_CLIENT) private readonly configs: ConfigClient) {}
 
   beforeApplicationShutdown(): void {
-    for (const watch of this.openWatches) watch.abort();
+    for (const [cancel, response] of this.openWatches) {
+      cancel.abort();
+      response.destroy();
+    }
+    this.openWatches.clear();
   }
 
   @Get('*')
@@ -212,7 +220,7 @@ export class ConfigsController implements BeforeApplicationShutdown {
    */
   private watch(namespace: string, startRevision: number, metadata: Record<string, string>, reply: FastifyReply): StreamableFile {
     const cancel = new AbortController();
-    this.openWatches.add(cancel);
+    this.openWatches.set(cancel, reply.raw);
     // The event generator cannot be returned while it awaits the next change, so the response closing (the client went
     // away, or the stream ended) cancels the upstream call itself.
     reply.raw.once('close', () => {
