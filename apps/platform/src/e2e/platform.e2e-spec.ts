@@ -13,6 +13,16 @@ import { walkBulk, walkConfigHistory, walkNamespaces, walkNamespaceSettings } fr
 import { walkWatchResume } from './config-watch-scenario.js';
 import { walkTheSlice } from './slice-scenario.js';
 
+/** What a user walks through, the same on real servers and on embedded defaults. */
+const scenarios: Array<[string, (platform: RunningPlatform) => Promise<void>]> = [
+  ['logs in, writes and reads a config, and audits the write', walkTheSlice],
+  ['undoes a bad config: history, racing rollbacks, undelete, all audited', walkConfigHistory],
+  ['treats paths as a file system: a key or a namespace, never both; namespaces list', walkNamespaces],
+  ['governs a namespace with settings: schemas, validation without writing, its own environment chain', walkNamespaceSettings],
+  ['applies bulk changes all or nothing, naming the failing operation', walkBulk],
+  ['resumes a dropped SSE watch from Last-Event-ID: 500 writes, each seen exactly once, in order', walkWatchResume],
+];
+
 describe('platform on real PostgreSQL, Redis and NATS JetStream', () => {
   let database: TestDatabase;
   let platform: RunningPlatform;
@@ -35,29 +45,7 @@ describe('platform on real PostgreSQL, Redis and NATS JetStream', () => {
     await deleteJetStreamStreams([stream]);
   });
 
-  it('logs in, writes and reads a config, and audits the write', async () => {
-    await walkTheSlice(platform);
-  });
-
-  it('undoes a bad config: history, racing rollbacks, undelete, all audited', async () => {
-    await walkConfigHistory(platform);
-  });
-
-  it('treats paths as a file system: a key or a namespace, never both; namespaces list', async () => {
-    await walkNamespaces(platform);
-  });
-
-  it('governs a namespace with settings: schemas, validation without writing, its own environment chain', async () => {
-    await walkNamespaceSettings(platform);
-  });
-
-  it('applies bulk changes all or nothing, naming the failing operation', async () => {
-    await walkBulk(platform);
-  });
-
-  it('resumes a dropped SSE watch from Last-Event-ID: 500 writes, each seen exactly once, in order', async () => {
-    await walkWatchResume(platform);
-  });
+  for (const [name, walk] of scenarios) it(name, () => walk(platform));
 
   it('keeps a verifiable audit trail, and catches an entry edited with psql', async () => {
     await walkTheAuditTrail(platform, { databaseUrl: database.url });
@@ -85,29 +73,7 @@ describe('platform on embedded defaults (PGlite, in-memory cache, in-process bus
     await platform?.stop();
   });
 
-  it('logs in, writes and reads a config, and audits the write', async () => {
-    await walkTheSlice(platform);
-  });
-
-  it('undoes a bad config: history, racing rollbacks, undelete, all audited', async () => {
-    await walkConfigHistory(platform);
-  });
-
-  it('treats paths as a file system: a key or a namespace, never both; namespaces list', async () => {
-    await walkNamespaces(platform);
-  });
-
-  it('governs a namespace with settings: schemas, validation without writing, its own environment chain', async () => {
-    await walkNamespaceSettings(platform);
-  });
-
-  it('applies bulk changes all or nothing, naming the failing operation', async () => {
-    await walkBulk(platform);
-  });
-
-  it('resumes a dropped SSE watch from Last-Event-ID: 500 writes, each seen exactly once, in order', async () => {
-    await walkWatchResume(platform);
-  });
+  for (const [name, walk] of scenarios) it(name, () => walk(platform));
 
   it('keeps a verifiable audit trail', async () => {
     await walkTheAuditTrail(platform);
