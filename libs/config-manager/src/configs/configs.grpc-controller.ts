@@ -8,7 +8,7 @@ import {
   type ConfigEntry,
   type NamespaceSettingsSchema,
 } from '@llmops/contracts';
-import { authorize, principalFromMetadata } from '@llmops/platform-auth';
+import { principalFromMetadata } from '@llmops/platform-auth';
 import type { CallContext, ServiceImplementation } from '@llmops/platform-grpc';
 import type { NamespaceSettings, NamespaceSettingsService } from '../namespace-settings/namespace-settings.service.js';
 import type { ConfigEntryEntity } from './config-entry.entity.js';
@@ -86,15 +86,11 @@ export class ConfigsGrpcController {
         return { entry: toProto(entry) };
       },
       getNamespaceSettings: async (request, ctx) => {
-        const actor = actorOf(ctx);
-        const decision = authorize(actor.principal, 'configs:read', {});
-        if (!decision.allowed) throw new ConfigException(ConfigExceptionCode.PermissionDenied, decision.reason);
-        const effective = await this.settings.effective(request.namespace);
+        const effective = await this.settings.read(actorOf(ctx), request.namespace);
         return { settings: settingsToProto(effective.settings), definedAt: effective.definedAt ?? '' };
       },
       setNamespaceSettings: async (request, ctx) => {
-        const actor = actorOf(ctx);
-        const settings = await this.settings.set(actor.principal, actor.requestId, {
+        const settings = await this.settings.set(actorOf(ctx), {
           namespace: request.namespace,
           schema: request.schema ? toJson(ValueSchema, request.schema) : undefined,
           keySchemas: Object.fromEntries(Object.entries(request.keySchemas).map(([pattern, schema]) => [pattern, toJson(ValueSchema, schema)])),
@@ -105,7 +101,7 @@ export class ConfigsGrpcController {
       },
       validateConfigs: async (request, ctx) => {
         const values = Object.fromEntries(Object.entries(request.values).map(([key, value]) => [key, toJson(ValueSchema, value)]));
-        const results = await this.settings.validate(actorOf(ctx).principal, request.namespace, values);
+        const results = await this.settings.validate(actorOf(ctx), request.namespace, values);
         return {
           valid: results.every((result) => result.problems.length === 0),
           results: results.map((result) => ({ key: result.key, valid: result.problems.length === 0, problems: result.problems })),

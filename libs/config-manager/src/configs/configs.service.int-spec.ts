@@ -252,7 +252,7 @@ describe(ConfigsService.name, () => {
   });
 
   it('validates every write against the nearest namespace schema, by key pattern first', async () => {
-    await settings.set(admin.principal, 'r', {
+    await settings.set(admin, {
       namespace: 'schema-ns',
       schema: { type: 'object', required: ['model'], properties: { model: { type: 'string' }, temperature: { type: 'number', maximum: 2 } } },
       keySchemas: { 'limit*': { type: 'integer', minimum: 1 } },
@@ -265,32 +265,32 @@ describe(ConfigsService.name, () => {
     expect(bad.message).toContain('/temperature must be <= 2');
     expect((await configs.set(admin, { ...ref, key: 'limit_rpm', value: 60 })).version).toBe(1);
     expect((await failure(configs.set(admin, { ...ref, key: 'limit_rpm', value: 0 }))).message).toContain('must be >= 1');
-    const results = await settings.validate(admin.principal, 'schema-ns/chatbot', { model: { model: 'x' }, limit_tpm: 'lots' });
+    const results = await settings.validate(admin, 'schema-ns/chatbot', { model: { model: 'x' }, limit_tpm: 'lots' });
     expect(results).toEqual([
       { key: 'model', problems: [] },
       { key: 'limit_tpm', problems: [{ path: '', message: 'must be integer' }] },
     ]);
     // A rollback must satisfy today's schema too.
-    await settings.set(admin.principal, 'r', { namespace: 'schema-ns', schema: { type: 'object', required: ['model', 'owner'] }, expectedVersion: 1 });
+    await settings.set(admin, { namespace: 'schema-ns', schema: { type: 'object', required: ['model', 'owner'] }, expectedVersion: 1 });
     await configs.set(admin, { ...ref, key: 'model', value: { model: 'gpt-4o', owner: 'ml' } });
     expect((await failure(configs.rollback(admin, { ...ref, key: 'model', version: 1 }))).message).toContain("'owner'");
   });
 
   it('refuses settings that are not JSON Schemas, repeat environments, or race', async () => {
-    expect((await failure(settings.set(admin.principal, 'r', { namespace: 'bad-settings', schema: { type: 'no-such-type' } }))).field).toBe('schema');
-    expect((await failure(settings.set(admin.principal, 'r', { namespace: 'bad-settings', environments: ['dev', 'dev'] }))).field).toBe('environments');
-    expect((await failure(settings.set(admin.principal, 'r', { namespace: 'bad-settings', keySchemas: { 'Bad Pattern': true } }))).field).toBe('key_schemas');
-    expect((await failure(settings.set(developer.principal, 'r', { namespace: 'bad-settings', schema: true }))).code).toBe(ConfigExceptionCode.PermissionDenied);
-    const racing = await Promise.allSettled([1, 2].map(() => settings.set(admin.principal, 'r', { namespace: 'raced', schema: true, expectedVersion: 0 })));
+    expect((await failure(settings.set(admin, { namespace: 'bad-settings', schema: { type: 'no-such-type' } }))).field).toBe('schema');
+    expect((await failure(settings.set(admin, { namespace: 'bad-settings', environments: ['dev', 'dev'] }))).field).toBe('environments');
+    expect((await failure(settings.set(admin, { namespace: 'bad-settings', keySchemas: { 'Bad Pattern': true } }))).field).toBe('key_schemas');
+    expect((await failure(settings.set(developer, { namespace: 'bad-settings', schema: true }))).code).toBe(ConfigExceptionCode.PermissionDenied);
+    const racing = await Promise.allSettled([1, 2].map(() => settings.set(admin, { namespace: 'raced', schema: true, expectedVersion: 0 })));
     expect(racing.map((result) => result.status).sort()).toEqual(['fulfilled', 'rejected']);
-    expect((await failure(settings.set(admin.principal, 'r', { namespace: 'never-set', schema: true, expectedVersion: 2 }))).code).toBe(
+    expect((await failure(settings.set(admin, { namespace: 'never-set', schema: true, expectedVersion: 2 }))).code).toBe(
       ConfigExceptionCode.VersionConflict,
     );
     expect((await settings.effective('never-set')).definedAt).toBeUndefined();
   });
 
   it("resolves reads through a namespace's own environment chain", async () => {
-    await settings.set(admin.principal, 'r', { namespace: 'chain-ns', environments: ['base', 'dev', 'prod'] });
+    await settings.set(admin, { namespace: 'chain-ns', environments: ['base', 'dev', 'prod'] });
     await configs.set(admin, { namespace: 'chain-ns/app', key: 'model', environment: 'dev', value: 'from-dev' });
     const read = await configs.get(admin, { namespace: 'chain-ns/app', key: 'model', environment: 'prod' });
     expect(read).toMatchObject({ resolvedFrom: 'dev', entry: { value: 'from-dev' } });

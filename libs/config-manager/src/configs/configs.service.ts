@@ -1,20 +1,15 @@
 import { ConfigEventType } from '@llmops/contracts';
-import { authorize, type Permission, type Principal } from '@llmops/platform-auth';
+import { authorize } from '@llmops/platform-auth';
 import type { Outbox } from '@llmops/platform-messaging';
 import type { Database } from '@llmops/platform-persistence';
 import type { EntityManager } from 'typeorm';
 import { ConfigEntryEntity } from './config-entry.entity.js';
 import type { NamespaceSettingsService } from '../namespace-settings/namespace-settings.service.js';
+import { assertAllowed, type ConfigActor } from './config-access.js';
 import { assertEnvironment, assertKey, assertNamespace } from './config-path.js';
 import { ConfigException, ConfigExceptionCode } from './exceptions/config.exception.js';
 
-/** Who is calling, as the gateway authenticated them. */
-export interface ConfigActor {
-  principal: Principal;
-  requestId: string;
-  ip?: string;
-  userAgent?: string;
-}
+export type { ConfigActor } from './config-access.js';
 
 export type Classification = 'public' | 'internal' | 'confidential';
 
@@ -59,7 +54,7 @@ export class ConfigsService {
 
   async get(actor: ConfigActor, ref: ConfigKeyRef & { exact?: boolean }): Promise<ResolvedConfig> {
     this.assertRef(ref);
-    this.authorize(actor, 'configs:read', ref.environment);
+    assertAllowed(actor, 'configs:read', ref.environment);
     const environments = ref.exact ? [ref.environment] : await this.resolutionOrder(ref.namespace, ref.environment);
     const latest = await this.latestPerEnvironment(this.database.dataSource.manager, ref.namespace, ref.key, environments);
     for (const environment of environments) {
@@ -120,7 +115,7 @@ export class ConfigsService {
 
   private async checkSet(actor: ConfigActor, command: SetConfigCommand): Promise<void> {
     this.assertRef(command);
-    this.authorize(actor, 'configs:write', command.environment);
+    assertAllowed(actor, 'configs:write', command.environment);
     if (command.value === undefined) {
       throw new ConfigException(ConfigExceptionCode.InvalidValue, 'value is required', 'value');
     }
@@ -137,7 +132,7 @@ export class ConfigsService {
 
   private checkDelete(actor: ConfigActor, ref: ConfigKeyRef): void {
     this.assertRef(ref);
-    this.authorize(actor, 'configs:delete', ref.environment);
+    assertAllowed(actor, 'configs:delete', ref.environment);
   }
 
   private async setWithin(manager: EntityManager, actor: ConfigActor, command: SetConfigCommand): Promise<ConfigEntryEntity> {
@@ -178,7 +173,7 @@ export class ConfigsService {
     ref: ConfigKeyRef & { beforeVersion?: number; limit?: number },
   ): Promise<{ entries: ConfigEntryEntity[]; nextBeforeVersion?: number }> {
     this.assertRef(ref);
-    this.authorize(actor, 'configs:read', ref.environment);
+    assertAllowed(actor, 'configs:read', ref.environment);
     const limit = ref.limit || DEFAULT_HISTORY_PAGE;
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_HISTORY_PAGE) {
       throw new ConfigException(ConfigExceptionCode.InvalidValue, `limit must be between 1 and ${MAX_HISTORY_PAGE}`, 'limit');
@@ -201,7 +196,7 @@ export class ConfigsService {
   /** Writes the value of `version` as a new version: history only grows, so a rollback can itself be rolled back. */
   async rollback(actor: ConfigActor, ref: ConfigKeyRef & { version: number; expectedVersion?: number }): Promise<ConfigEntryEntity> {
     this.assertRef(ref);
-    this.authorize(actor, 'configs:write', ref.environment);
+    assertAllowed(actor, 'configs:write', ref.environment);
     if (!Number.isInteger(ref.version) || ref.version < 1) {
       throw new ConfigException(ConfigExceptionCode.InvalidValue, 'version must be a positive integer', 'version');
     }
@@ -240,7 +235,7 @@ export class ConfigsService {
   /** Brings a deleted key back with the value it had before the deletion, as a new version. */
   async undelete(actor: ConfigActor, ref: ConfigKeyRef & { expectedVersion?: number }): Promise<ConfigEntryEntity> {
     this.assertRef(ref);
-    this.authorize(actor, 'configs:write', ref.environment);
+    assertAllowed(actor, 'configs:write', ref.environment);
     return this.write(async (manager) => {
       const revision = await this.nextRevision(manager);
       const current = await this.latest(manager, ref);
@@ -277,7 +272,7 @@ export class ConfigsService {
   async list(actor: ConfigActor, namespace: string, environment: string): Promise<ResolvedConfig[]> {
     assertNamespace(namespace);
     assertEnvironment(environment);
-    this.authorize(actor, 'configs:read', environment);
+    assertAllowed(actor, 'configs:read', environment);
     const environments = await this.resolutionOrder(namespace, environment);
     const rows = await this.database.dataSource
       .getRepository(ConfigEntryEntity)
@@ -310,7 +305,7 @@ export class ConfigsService {
   async childNamespaces(actor: ConfigActor, namespace: string, environment: string): Promise<string[]> {
     assertNamespace(namespace);
     assertEnvironment(environment);
-    this.authorize(actor, 'configs:read', environment);
+    assertAllowed(actor, 'configs:read', environment);
     const rows: Array<{ child: string }> = await this.database.dataSource.query(
       `SELECT DISTINCT split_part(substr(namespace, $2), '/', 1) AS child FROM ${this.database.schema}.config_entries
         WHERE namespace LIKE $1 ESCAPE '\\' ORDER BY 1`,
@@ -464,11 +459,6 @@ export class ConfigsService {
     assertNamespace(ref.namespace);
     assertKey(ref.key);
     assertEnvironment(ref.environment);
-  }
-
-  private authorize(actor: ConfigActor, permission: Permission, environment: string): void {
-    const decision = authorize(actor.principal, permission, { environment, ip: actor.ip });
-    if (!decision.allowed) throw new ConfigException(ConfigExceptionCode.PermissionDenied, decision.reason);
   }
 
   private checkExpectedVersion(ref: ConfigKeyRef, expected: number | undefined, live: number): void {

@@ -1,8 +1,8 @@
 import { ConfigEventType } from '@llmops/contracts';
-import { authorize, type Principal } from '@llmops/platform-auth';
 import type { Outbox } from '@llmops/platform-messaging';
 import type { Database } from '@llmops/platform-persistence';
 import type { EntityManager } from 'typeorm';
+import { assertAllowed, type ConfigActor } from '../configs/config-access.js';
 import { assertEnvironment, assertKey, assertNamespace, DEFAULT_ENVIRONMENT_CHAIN } from '../configs/config-path.js';
 import { ConfigException, ConfigExceptionCode } from '../configs/exceptions/config.exception.js';
 import { SchemaValidator, type ValidationProblem } from './schema-validator.js';
@@ -70,11 +70,16 @@ export class NamespaceSettingsService {
     return chain.slice(0, index + 1).reverse();
   }
 
-  async set(principal: Principal, requestId: string, command: SetNamespaceSettingsCommand): Promise<NamespaceSettings> {
+  /** The settings in force for `namespace`, for a caller who may read configuration in every environment. */
+  async read(actor: ConfigActor, namespace: string): Promise<EffectiveSettings> {
+    assertAllowed(actor, 'configs:read');
+    return this.effective(namespace);
+  }
+
+  async set(actor: ConfigActor, command: SetNamespaceSettingsCommand): Promise<NamespaceSettings> {
     assertNamespace(command.namespace);
     // Settings govern every environment, so changing them needs write access to all of them.
-    const decision = authorize(principal, 'configs:write', {});
-    if (!decision.allowed) throw new ConfigException(ConfigExceptionCode.PermissionDenied, decision.reason);
+    assertAllowed(actor, 'configs:write');
     if (command.schema !== undefined) this.validator.assertSchema(command.schema, 'schema');
     const keySchemas = command.keySchemas ?? {};
     if (Object.keys(keySchemas).length > MAX_KEY_SCHEMAS) {
@@ -109,7 +114,7 @@ export class NamespaceSettingsService {
           command.schema === undefined ? null : JSON.stringify(command.schema),
           JSON.stringify(keySchemas),
           environments,
-          principal.id,
+          actor.principal.id,
           command.expectedVersion ?? null,
         ],
       )) as Array<Record<string, unknown>>;
@@ -131,8 +136,8 @@ export class NamespaceSettingsService {
         type: ConfigEventType.SettingsChanged,
         subject: `namespaces/${command.namespace}`,
         payload: { namespace: command.namespace, version: settings.version, environments, key_patterns: Object.keys(keySchemas), has_schema: command.schema !== undefined },
-        actor: { id: principal.id, type: principal.type },
-        correlationId: requestId,
+        actor: { id: actor.principal.id, type: actor.principal.type, ipAddress: actor.ip, userAgent: actor.userAgent },
+        correlationId: actor.requestId,
       });
       return settings;
     });
@@ -162,9 +167,8 @@ export class NamespaceSettingsService {
   }
 
   /** Checks many values at once without writing them. */
-  async validate(principal: Principal, namespace: string, values: Record<string, unknown>): Promise<Array<{ key: string; problems: ValidationProblem[] }>> {
-    const decision = authorize(principal, 'configs:read', {});
-    if (!decision.allowed) throw new ConfigException(ConfigExceptionCode.PermissionDenied, decision.reason);
+  async validate(actor: ConfigActor, namespace: string, values: Record<string, unknown>): Promise<Array<{ key: string; problems: ValidationProblem[] }>> {
+    assertAllowed(actor, 'configs:read');
     const effective = await this.effective(namespace);
     return Object.entries(values).map(([key, value]) => {
       assertKey(key);
