@@ -68,6 +68,11 @@ describe('audit-service killed twice while 100,000 events arrive', () => {
 
   it('stores every event exactly once, as consecutive leaves of one signed tree', async () => {
     service = await startService();
+    const client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+    const storedAt = async (): Promise<number> =>
+      Number((await client.query<{ count: string }>('SELECT count(*) FROM audit_service.audit_logs')).rows[0]!.count);
+    const storedAtKills: number[] = [];
     const ids = Array.from({ length: EVENTS }, () => randomUUID());
     let next = 0;
     let restarting: Promise<void> = Promise.resolve();
@@ -88,6 +93,7 @@ describe('audit-service killed twice while 100,000 events arrive', () => {
         const index = next++;
         if (KILL_AT.includes(index)) {
           restarting = restarting.then(async () => {
+            storedAtKills.push(await storedAt());
             await service!.stop('SIGKILL');
             service = await startService();
           });
@@ -100,13 +106,14 @@ describe('audit-service killed twice while 100,000 events arrive', () => {
     await publishOne(0);
     await restarting;
 
-    const client = new pg.Client({ connectionString: database.url });
-    await client.connect();
     try {
+      // Both kills landed while the log was still filling, so each cut a consumer with work in flight.
+      expect(storedAtKills).toHaveLength(KILL_AT.length);
+      for (const count of storedAtKills) expect(count).toBeLessThan(EVENTS);
       const stored = await waitFor(
         async () => {
-          const { rows } = await client.query<{ count: string }>('SELECT count(*) FROM audit_service.audit_logs');
-          return Number(rows[0]!.count) >= EVENTS ? Number(rows[0]!.count) : undefined;
+          const count = await storedAt();
+          return count >= EVENTS ? count : undefined;
         },
         { timeoutMs: 240_000, intervalMs: 1_000, message: 'not every event reached the audit log' },
       );
