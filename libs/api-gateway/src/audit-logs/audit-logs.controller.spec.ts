@@ -26,7 +26,7 @@ import { createLogger } from '@llmops/platform-observability';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import type { AuthenticatedRequest } from '../access/access-policy.decorator.js';
 import { ErrorEnvelopeFilter } from '../errors/error-envelope.filter.js';
-import { listenOnLoopback } from '../testing/route-testing.js';
+import { listenOnLoopback, answerOf, type HttpAnswer } from '../testing/route-testing.js';
 import { AUDIT_CLIENT, type AuditClient } from '../upstreams/upstream-clients.js';
 import { AuditLogsController } from './audit-logs.controller.js';
 import { ComplianceController } from './compliance.controller.js';
@@ -111,19 +111,6 @@ const fakeAudit = {
     })();
   },
 };
-
-interface HttpAnswer {
-  statusCode: number;
-  headers: Record<string, string>;
-  body: string;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are asserted field by field in tests
-  json: () => any;
-}
-
-async function answerOf(response: Response): Promise<HttpAnswer> {
-  const body = await response.text();
-  return { statusCode: response.status, headers: Object.fromEntries(response.headers), body, json: () => JSON.parse(body) };
-}
 
 const principal: Principal = { id: 'u-admin', type: 'user', roles: ['global-admin'] };
 /** Stands in for AccessGuard, whose permission checks have their own tests. */

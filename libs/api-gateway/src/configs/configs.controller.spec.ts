@@ -27,7 +27,7 @@ import { createLogger } from '@llmops/platform-observability';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { ACCESS_POLICY } from '../access/access-policy.decorator.js';
 import { ErrorEnvelopeFilter } from '../errors/error-envelope.filter.js';
-import { listenOnLoopback, recordingGuard, type DemandedAccess } from '../testing/route-testing.js';
+import { listenOnLoopback, recordingGuard, type DemandedAccess, sendJson, type HttpAnswer } from '../testing/route-testing.js';
 import { CONFIG_CLIENT, type ConfigClient } from '../upstreams/upstream-clients.js';
 import { ConfigsController } from './configs.controller.js';
 
@@ -114,12 +114,6 @@ const fakeConfigs = {
     ),
 };
 
-interface HttpAnswer {
-  statusCode: number;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are asserted field by field in tests
-  json: () => any;
-}
-
 /** Reads a text/event-stream response as it arrives, a block (an event or a comment, up to its blank line) at a time. */
 class EventStreamReader {
   private readonly reader: ReadableStreamDefaultReader<string>;
@@ -159,11 +153,6 @@ class EventStreamReader {
   }
 }
 
-async function answerOf(response: Response): Promise<HttpAnswer> {
-  const body = await response.text();
-  return { statusCode: response.status, json: () => JSON.parse(body) };
-}
-
 const principal: Principal = { id: 'u-admin', type: 'user', roles: ['global-admin'] };
 /** The policies the routes demanded, in order. */
 const demanded: DemandedAccess[] = [];
@@ -199,14 +188,8 @@ describe(ConfigsController.name, () => {
     demanded.length = 0;
   });
 
-  const send = async (method: string, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<HttpAnswer> =>
-    answerOf(
-      await fetch(baseUrl + url, {
-        method,
-        headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      }),
-    );
+  const send = (method: string, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<HttpAnswer> =>
+    sendJson(baseUrl, method, url, body, headers);
   const lastCall = () => upstream.calls.at(-1);
 
   it('reads a key, with deleted false in the view', async () => {

@@ -17,7 +17,7 @@ import { GrpcCallError } from '@llmops/platform-grpc';
 import { createLogger } from '@llmops/platform-observability';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { ErrorEnvelopeFilter } from '../errors/error-envelope.filter.js';
-import { listenOnLoopback, recordingGuard, type DemandedAccess } from '../testing/route-testing.js';
+import { listenOnLoopback, recordingGuard, type DemandedAccess, sendJson, type HttpAnswer } from '../testing/route-testing.js';
 import { CONFIG_CLIENT, type ConfigClient } from '../upstreams/upstream-clients.js';
 import { NamespacesController } from './namespaces.controller.js';
 
@@ -69,17 +69,6 @@ const fakeConfigs = {
     ),
 };
 
-interface HttpAnswer {
-  statusCode: number;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are asserted field by field in tests
-  json: () => any;
-}
-
-async function answerOf(response: Response): Promise<HttpAnswer> {
-  const body = await response.text();
-  return { statusCode: response.status, json: () => JSON.parse(body) };
-}
-
 const principal: Principal = { id: 'u-admin', type: 'user', roles: ['global-admin'] };
 /** The policies the routes demanded, in order. */
 const demanded: DemandedAccess[] = [];
@@ -113,14 +102,8 @@ describe(NamespacesController.name, () => {
     demanded.length = 0;
   });
 
-  const send = async (method: string, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<HttpAnswer> =>
-    answerOf(
-      await fetch(baseUrl + url, {
-        method,
-        headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      }),
-    );
+  const send = (method: string, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<HttpAnswer> =>
+    sendJson(baseUrl, method, url, body, headers);
   const lastCall = () => upstream.calls.at(-1);
 
   it('reads the settings that apply, with configs:read in no environment', async () => {

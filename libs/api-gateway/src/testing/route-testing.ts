@@ -60,3 +60,28 @@ export function recordingGuard(principal: Principal, demanded: DemandedAccess[])
     },
   };
 }
+
+/** A response read once: status, headers, raw body, and the body as JSON on demand. */
+export interface HttpAnswer {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: string;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are asserted field by field in tests
+  json: () => any;
+}
+
+export async function answerOf(response: Response): Promise<HttpAnswer> {
+  const body = await response.text();
+  return { statusCode: response.status, headers: Object.fromEntries(response.headers), body, json: () => JSON.parse(body) };
+}
+
+/** One request with an optional JSON body, answered as an HttpAnswer. */
+export async function sendJson(baseUrl: string, method: string, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<HttpAnswer> {
+  return answerOf(
+    await fetch(baseUrl + url, {
+      method,
+      headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    }),
+  );
+}
