@@ -294,6 +294,11 @@ describe(ConfigsService.name, () => {
     await configs.set(admin, { namespace: 'chain-ns/app', key: 'model', environment: 'dev', value: 'from-dev' });
     const read = await configs.get(admin, { namespace: 'chain-ns/app', key: 'model', environment: 'prod' });
     expect(read).toMatchObject({ resolvedFrom: 'dev', entry: { value: 'from-dev' } });
+    // Reads cache settings briefly; a change made here applies to the very next read, below the namespace too.
+    await settings.set(admin, { namespace: 'chain-ns', environments: ['base', 'prod'], expectedVersion: 1 });
+    await expect(configs.get(admin, { namespace: 'chain-ns/app', key: 'model', environment: 'prod' })).rejects.toMatchObject({
+      code: ConfigExceptionCode.NotFound,
+    });
     expect((await settings.effective('chain-ns/app/deeper')).definedAt).toBe('chain-ns');
     expect((await settings.effective('elsewhere')).definedAt).toBeUndefined();
   });

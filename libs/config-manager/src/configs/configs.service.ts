@@ -298,7 +298,7 @@ export class ConfigsService {
   }
 
   private async resolutionOrder(namespace: string, environment: string): Promise<string[]> {
-    return this.settings.resolutionOrder((await this.settings.effective(namespace)).settings, environment);
+    return this.settings.resolutionOrder((await this.settings.effectiveForRead(namespace)).settings, environment);
   }
 
   /** The namespaces directly below `namespace` (their last segment), in order; any environment, deleted keys too. */

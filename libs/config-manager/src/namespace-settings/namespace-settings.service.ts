@@ -34,6 +34,8 @@ export interface SetNamespaceSettingsCommand {
 
 const MAX_KEY_SCHEMAS = 100;
 const MAX_ENVIRONMENTS = 16;
+const READ_CACHE_MS = 1_000;
+const READ_CACHE_ENTRIES = 10_000;
 const KEY_PATTERN = /^[a-z0-9*][a-z0-9._*-]{0,62}$/;
 
 /**
@@ -43,6 +45,8 @@ const KEY_PATTERN = /^[a-z0-9*][a-z0-9._*-]{0,62}$/;
  */
 export class NamespaceSettingsService {
   private readonly validator = new SchemaValidator();
+  /** Settings as reads last saw them, by namespace: reads are the hot path, and settings change rarely. */
+  private readonly readCache = new Map<string, { settings: EffectiveSettings; expiresAt: number }>();
 
   constructor(
     private readonly database: Database,
@@ -60,6 +64,19 @@ export class NamespaceSettingsService {
     const row = rows[0];
     if (!row) return { settings: { namespace, keySchemas: {}, environments: [], version: 0 } };
     return { settings: settingsOf(row), definedAt: String(row.namespace) };
+  }
+
+  /**
+   * effective() for the read path, cached for READ_CACHE_MS: a change made on this instance applies at once, one made
+   * on another replica within that time. Writes always read the settings afresh, so a schema is never skipped.
+   */
+  async effectiveForRead(namespace: string): Promise<EffectiveSettings> {
+    const cached = this.readCache.get(namespace);
+    if (cached && cached.expiresAt > Date.now()) return cached.settings;
+    const settings = await this.effective(namespace);
+    if (this.readCache.size >= READ_CACHE_ENTRIES) this.readCache.delete(this.readCache.keys().next().value!);
+    this.readCache.set(namespace, { settings, expiresAt: Date.now() + READ_CACHE_MS });
+    return settings;
   }
 
   /** The environments a read for `environment` consults under these settings, most specific first. */
@@ -99,7 +116,7 @@ export class NamespaceSettingsService {
     if (new Set(environments).size !== environments.length) {
       throw new ConfigException(ConfigExceptionCode.InvalidValue, 'environments must not repeat', 'environments');
     }
-    return this.database.dataSource.transaction(async (manager) => {
+    const saved = await this.database.dataSource.transaction(async (manager) => {
       // One statement decides: concurrent first writes meet on the primary key, and the check-and-set is the
       // upsert's own condition, so two writers expecting the same version cannot both win.
       const [row] = (await manager.query(
@@ -141,6 +158,11 @@ export class NamespaceSettingsService {
       });
       return settings;
     });
+    // After the commit: every namespace at or below this one may have resolved to the settings just replaced.
+    for (const cached of this.readCache.keys()) {
+      if (cached === command.namespace || cached.startsWith(`${command.namespace}/`)) this.readCache.delete(cached);
+    }
+    return saved;
   }
 
   /** What is wrong with `value` as `key` under these settings; empty when it is valid or no schema applies. */
