@@ -14,5 +14,7 @@ export const depConstraints = [
     sourceTag: `scope:${scope}`,
     onlyDependOnLibsWithTags: [`scope:${scope}`, 'scope:platform', 'scope:shared'],
   })),
-  { sourceTag: 'scope:launcher', onlyDependOnLibsWithTags: ['scope:launcher', 'scope:platform', 'scope:shared', ...serviceScopes.map((s) => `scope:${s}`)] },
+  // The SDK ships to users: it may use the contracts and the platform's gRPC client, never a service.
+  { sourceTag: 'scope:sdk', onlyDependOnLibsWithTags: ['scope:sdk', 'scope:platform', 'scope:shared'] },
+  { sourceTag: 'scope:launcher', onlyDependOnLibsWithTags: ['scope:launcher', 'scope:platform', 'scope:shared', 'scope:sdk', ...serviceScopes.map((s) => `scope:${s}`)] },
 ];

@@ -10,6 +10,7 @@ export const apiGatewayEnvSchema = z.object({
   GATEWAY_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
   CONFIG_MANAGER_URL: grpcAddress.default('127.0.0.1:50051'),
   AUDIT_SERVICE_URL: grpcAddress.default('127.0.0.1:50053'),
+  SECRET_SERVICE_URL: grpcAddress.default('127.0.0.1:50052'),
   JWT_PRIVATE_KEY: sensitive(z.string().includes('PRIVATE KEY', { message: 'must be a PEM private key' })).optional(),
   JWT_PUBLIC_KEY: z.string().includes('PUBLIC KEY', { message: 'must be a PEM public key' }).optional(),
   JWT_ISSUER: z.string().default('llmops-api-gateway'),

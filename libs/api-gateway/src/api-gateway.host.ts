@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
-import { AuditService, ConfigService } from '@llmops/contracts';
+import { AuditService, ConfigService, SecretService } from '@llmops/contracts';
 import {
   InMemorySlidingWindowRateLimiter,
   RedisSlidingWindowRateLimiter,
@@ -49,7 +49,7 @@ export interface ApiGatewayInfrastructure {
   /** Where a generated admin password is shown once (the launcher's terminal). */
   announce?: (message: string) => void;
   /** In one process the services may bind ephemeral ports; this tells the gateway where they ended up. */
-  upstreams?: () => { configManager: string; auditService: string };
+  upstreams?: () => { configManager: string; auditService: string; secretService: string };
 }
 
 interface Running {
@@ -124,18 +124,25 @@ export class ApiGatewayHost implements HostedService {
         principal: this.rateLimiter(redis, 'principal', env.RATE_LIMIT_PER_MINUTE),
         anonymous: this.rateLimiter(redis, 'anonymous', env.RATE_LIMIT_ANONYMOUS_PER_MINUTE),
       };
-      const upstreams = this.infra.upstreams?.() ?? { configManager: env.CONFIG_MANAGER_URL, auditService: env.AUDIT_SERVICE_URL };
+      const upstreams = this.infra.upstreams?.() ?? {
+        configManager: env.CONFIG_MANAGER_URL,
+        auditService: env.AUDIT_SERVICE_URL,
+        secretService: env.SECRET_SERVICE_URL,
+      };
       const configClient = createGrpcClient(ConfigService, { address: upstreams.configManager, logger, registry: this.infra.registry });
       const auditClient = createGrpcClient(AuditService, { address: upstreams.auditService, logger, registry: this.infra.registry });
+      const secretClient = createGrpcClient(SecretService, { address: upstreams.secretService, logger, registry: this.infra.registry });
       undo.push(() => {
         configClient.close();
         auditClient.close();
+        secretClient.close();
       });
 
       const health = new HealthRegistry();
       health.add('database', () => database.ping());
       health.add('config-manager', () => grpcReachable(upstreams.configManager, 1_500));
       health.add('audit-service', () => grpcReachable(upstreams.auditService, 1_500));
+      health.add('secret-service', () => grpcReachable(upstreams.secretService, 1_500));
       if (redis) health.add('redis', async () => void (await redis.ping()), { critical: false });
 
       const adapter = new FastifyAdapter({
@@ -156,6 +163,7 @@ export class ApiGatewayHost implements HostedService {
           limiters,
           configClient,
           auditClient,
+          secretClient,
           apiKeyPepper: env.API_KEY_PEPPER,
           securityEvents,
         }),

@@ -16,7 +16,7 @@ import { ConfigsController } from './configs/configs.controller.js';
 import { NamespacesController } from './configs/namespaces.controller.js';
 import { ErrorEnvelopeFilter } from './errors/error-envelope.filter.js';
 import { GATEWAY_HEALTH, GATEWAY_METRICS, OperationsController } from './operations/operations.controller.js';
-import { AUDIT_CLIENT, CONFIG_CLIENT, type AuditClient, type ConfigClient } from './upstreams/upstream-clients.js';
+import { AUDIT_CLIENT, CONFIG_CLIENT, SECRET_CLIENT, type AuditClient, type ConfigClient, type SecretClient } from './upstreams/upstream-clients.js';
 
 export interface ApiGatewayDependencies {
   database: Database;
@@ -27,6 +27,7 @@ export interface ApiGatewayDependencies {
   limiters: RateLimiters;
   configClient: ConfigClient;
   auditClient: AuditClient;
+  secretClient: SecretClient;
   apiKeyPepper?: string;
   securityEvents: SecurityEvents;
 }
@@ -55,6 +56,7 @@ export class ApiGatewayModule {
         { provide: RATE_LIMITERS, useValue: deps.limiters },
         { provide: CONFIG_CLIENT, useValue: deps.configClient },
         { provide: AUDIT_CLIENT, useValue: deps.auditClient },
+        { provide: SECRET_CLIENT, useValue: deps.secretClient },
         { provide: GATEWAY_HEALTH, useValue: deps.health },
         { provide: GATEWAY_METRICS, useValue: deps.registry },
         { provide: APP_GUARD, useClass: AccessGuard },

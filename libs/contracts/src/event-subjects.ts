@@ -20,6 +20,28 @@ export const ConfigEventType = {
 } as const;
 export type ConfigEventType = (typeof ConfigEventType)[keyof typeof ConfigEventType];
 
+/**
+ * Events emitted by secret-service. Each is written in the same transaction as the change or disclosure it records,
+ * so a secret is never revealed, written or rotated without its audit entry (fail closed). Payloads never hold values.
+ */
+export const SecretEventType = {
+  Created: 'secret.created',
+  Updated: 'secret.updated',
+  /** A masked read: metadata only. */
+  Read: 'secret.read',
+  Revealed: 'secret.revealed',
+  Rotated: 'secret.rotated',
+  RotationFailed: 'secret.rotation_failed',
+  PreviousVersionRevoked: 'secret.previous_version_revoked',
+  VersionsDeleted: 'secret.versions_deleted',
+  VersionsUndeleted: 'secret.versions_undeleted',
+  VersionsDestroyed: 'secret.versions_destroyed',
+  Deleted: 'secret.deleted',
+  AccessDenied: 'secret.access_denied',
+  KeyRotated: 'secret.kek_rotated',
+} as const;
+export type SecretEventType = (typeof SecretEventType)[keyof typeof SecretEventType];
+
 /** Security events emitted by the api-gateway (seed 001 §9.3: authentication, authorization, permission changes). */
 export const SecurityEventType = {
   LoginSucceeded: 'auth.login_succeeded',

@@ -35,6 +35,8 @@ export async function startPlatform(overrides: Record<string, string | undefined
     CONFIG_MANAGER_OPS_PORT: '0',
     AUDIT_SERVICE_GRPC_PORT: '0',
     AUDIT_SERVICE_OPS_PORT: '0',
+    SECRET_SERVICE_GRPC_PORT: '0',
+    SECRET_SERVICE_OPS_PORT: '0',
     ADMIN_EMAIL,
     ADMIN_PASSWORD,
     ...overrides,

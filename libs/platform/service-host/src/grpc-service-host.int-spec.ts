@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Client, credentials } from '@grpc/grpc-js';
 import { SecretService } from '@llmops/contracts';
-import { GrpcStatusError } from '@llmops/platform-grpc';
+import { GrpcStatusError, type ServiceImplementation } from '@llmops/platform-grpc';
 import { createLogger, createMetricsRegistry } from '@llmops/platform-observability';
 import { sqlMigration } from '@llmops/platform-persistence';
 import { createTestDatabase, type TestDatabase } from '@llmops/platform-testing';
@@ -51,11 +51,10 @@ describe(GrpcServiceHost.name, () => {
       journal.push('composed');
       return {
         register: (server) =>
-          server.addService(SecretService, {
-            getSecret: notHere,
-            setSecret: notHere,
-            rotateSecret: notHere,
-          }),
+          server.addService(
+            SecretService,
+            Object.fromEntries(SecretService.methods.map((method) => [method.localName, notHere])) as unknown as ServiceImplementation<typeof SecretService>,
+          ),
         stop: async () => void journal.push('components stopped'),
       };
     });

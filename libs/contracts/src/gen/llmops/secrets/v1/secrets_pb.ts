@@ -12,7 +12,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file llmops/secrets/v1/secrets.proto.
  */
 export const file_llmops_secrets_v1_secrets: GenFile = /*@__PURE__*/
-  fileDesc("Ch9sbG1vcHMvc2VjcmV0cy92MS9zZWNyZXRzLnByb3RvEhFsbG1vcHMuc2VjcmV0cy52MSL/AQoOU2VjcmV0TWV0YWRhdGESDAoEcGF0aBgBIAEoCRIrCgR0eXBlGAIgASgOMh0ubGxtb3BzLnNlY3JldHMudjEuU2VjcmV0VHlwZRIPCgd2ZXJzaW9uGAMgASgDEicKBmxhYmVscxgEIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSLgoKY3JlYXRlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNAoQbmV4dF9yb3RhdGlvbl9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKY3JlYXRlZF9ieRgHIAEoCSJBChBHZXRTZWNyZXRSZXF1ZXN0EgwKBHBhdGgYASABKAkSDwoHdmVyc2lvbhgCIAEoAxIOCgZyZXZlYWwYAyABKAgiaQoRR2V0U2VjcmV0UmVzcG9uc2USMwoIbWV0YWRhdGEYASABKAsyIS5sbG1vcHMuc2VjcmV0cy52MS5TZWNyZXRNZXRhZGF0YRINCgV2YWx1ZRgCIAEoCRIQCghyZXZlYWxlZBgDIAEoCCK5AQoQU2V0U2VjcmV0UmVxdWVzdBIMCgRwYXRoGAEgASgJEisKBHR5cGUYAiABKA4yHS5sbG1vcHMuc2VjcmV0cy52MS5TZWNyZXRUeXBlEg0KBXZhbHVlGAMgASgJEicKBmxhYmVscxgEIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSHQoQZXhwZWN0ZWRfdmVyc2lvbhgFIAEoA0gAiAEBQhMKEV9leHBlY3RlZF92ZXJzaW9uIkgKEVNldFNlY3JldFJlc3BvbnNlEjMKCG1ldGFkYXRhGAEgASgLMiEubGxtb3BzLnNlY3JldHMudjEuU2VjcmV0TWV0YWRhdGEiIwoTUm90YXRlU2VjcmV0UmVxdWVzdBIMCgRwYXRoGAEgASgJIp8BChRSb3RhdGVTZWNyZXRSZXNwb25zZRIzCghtZXRhZGF0YRgBIAEoCzIhLmxsbW9wcy5zZWNyZXRzLnYxLlNlY3JldE1ldGFkYXRhEhgKEHByZXZpb3VzX3ZlcnNpb24YAiABKAMSOAoUcHJldmlvdXNfdmFsaWRfdW50aWwYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wKqICCgpTZWNyZXRUeXBlEhsKF1NFQ1JFVF9UWVBFX1VOU1BFQ0lGSUVEEAASFwoTU0VDUkVUX1RZUEVfR0VORVJJQxABEhcKE1NFQ1JFVF9UWVBFX0FQSV9LRVkQAhIkCiBTRUNSRVRfVFlQRV9EQVRBQkFTRV9DUkVERU5USUFMUxADEh8KG1NFQ1JFVF9UWVBFX1RMU19DRVJUSUZJQ0FURRAEEhwKGFNFQ1JFVF9UWVBFX1NTSF9LRVlfUEFJUhAFEhwKGFNFQ1JFVF9UWVBFX09BVVRIMl9UT0tFThAGEh8KG1NFQ1JFVF9UWVBFX0pXVF9TSUdOSU5HX0tFWRAHEiEKHVNFQ1JFVF9UWVBFX0NMT1VEX0NSRURFTlRJQUxTEAgyoAIKDVNlY3JldFNlcnZpY2USVgoJR2V0U2VjcmV0EiMubGxtb3BzLnNlY3JldHMudjEuR2V0U2VjcmV0UmVxdWVzdBokLmxsbW9wcy5zZWNyZXRzLnYxLkdldFNlY3JldFJlc3BvbnNlElYKCVNldFNlY3JldBIjLmxsbW9wcy5zZWNyZXRzLnYxLlNldFNlY3JldFJlcXVlc3QaJC5sbG1vcHMuc2VjcmV0cy52MS5TZXRTZWNyZXRSZXNwb25zZRJfCgxSb3RhdGVTZWNyZXQSJi5sbG1vcHMuc2VjcmV0cy52MS5Sb3RhdGVTZWNyZXRSZXF1ZXN0GicubGxtb3BzLnNlY3JldHMudjEuUm90YXRlU2VjcmV0UmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("Ch9sbG1vcHMvc2VjcmV0cy92MS9zZWNyZXRzLnByb3RvEhFsbG1vcHMuc2VjcmV0cy52MSLwAwoOU2VjcmV0TWV0YWRhdGESDAoEcGF0aBgBIAEoCRIrCgR0eXBlGAIgASgOMh0ubGxtb3BzLnNlY3JldHMudjEuU2VjcmV0VHlwZRIPCgd2ZXJzaW9uGAMgASgDEicKBmxhYmVscxgEIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSLgoKY3JlYXRlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNAoQbmV4dF9yb3RhdGlvbl9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKY3JlYXRlZF9ieRgHIAEoCRITCgtlbnZpcm9ubWVudBgIIAEoCRIXCg9jdXJyZW50X3ZlcnNpb24YCSABKAMSJgoFZmFjdHMYCiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0Ei4KCnVwZGF0ZWRfYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhQKDG1heF92ZXJzaW9ucxgMIAEoBRIUCgxjYXNfcmVxdWlyZWQYDSABKAgSHwoXcm90YXRpb25fcGVyaW9kX3NlY29uZHMYDiABKAMSHAoUZ3JhY2VfcGVyaW9kX3NlY29uZHMYDyABKAMinQIKDVNlY3JldFZlcnNpb24SDwoHdmVyc2lvbhgBIAEoAxIuCgpjcmVhdGVkX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpjcmVhdGVkX2J5GAMgASgJEi4KCmRlbGV0ZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCWRlc3Ryb3llZBgFIAEoCBIvCgt2YWxpZF91bnRpbBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEwoLa2VrX3ZlcnNpb24YByABKAUSLgoKcmV2b2tlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiVgoQR2V0U2VjcmV0UmVxdWVzdBIMCgRwYXRoGAEgASgJEg8KB3ZlcnNpb24YAiABKAMSDgoGcmV2ZWFsGAMgASgIEhMKC2Vudmlyb25tZW50GAQgASgJIpwBChFHZXRTZWNyZXRSZXNwb25zZRIzCghtZXRhZGF0YRgBIAEoCzIhLmxsbW9wcy5zZWNyZXRzLnYxLlNlY3JldE1ldGFkYXRhEg0KBXZhbHVlGAIgASgJEhAKCHJldmVhbGVkGAMgASgIEjEKB3ZlcnNpb24YBCABKAsyIC5sbG1vcHMuc2VjcmV0cy52MS5TZWNyZXRWZXJzaW9uIqQDChBTZXRTZWNyZXRSZXF1ZXN0EgwKBHBhdGgYASABKAkSKwoEdHlwZRgCIAEoDjIdLmxsbW9wcy5zZWNyZXRzLnYxLlNlY3JldFR5cGUSDQoFdmFsdWUYAyABKAkSJwoGbGFiZWxzGAQgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIdChBleHBlY3RlZF92ZXJzaW9uGAUgASgDSACIAQESEwoLZW52aXJvbm1lbnQYBiABKAkSGQoMbWF4X3ZlcnNpb25zGAcgASgFSAGIAQESGQoMY2FzX3JlcXVpcmVkGAggASgISAKIAQESJAoXcm90YXRpb25fcGVyaW9kX3NlY29uZHMYCSABKANIA4gBARIhChRncmFjZV9wZXJpb2Rfc2Vjb25kcxgKIAEoA0gEiAEBQhMKEV9leHBlY3RlZF92ZXJzaW9uQg8KDV9tYXhfdmVyc2lvbnNCDwoNX2Nhc19yZXF1aXJlZEIaChhfcm90YXRpb25fcGVyaW9kX3NlY29uZHNCFwoVX2dyYWNlX3BlcmlvZF9zZWNvbmRzIkgKEVNldFNlY3JldFJlc3BvbnNlEjMKCG1ldGFkYXRhGAEgASgLMiEubGxtb3BzLnNlY3JldHMudjEuU2VjcmV0TWV0YWRhdGEiOAoTUm90YXRlU2VjcmV0UmVxdWVzdBIMCgRwYXRoGAEgASgJEhMKC2Vudmlyb25tZW50GAIgASgJIp8BChRSb3RhdGVTZWNyZXRSZXNwb25zZRIzCghtZXRhZGF0YRgBIAEoCzIhLmxsbW9wcy5zZWNyZXRzLnYxLlNlY3JldE1ldGFkYXRhEhgKEHByZXZpb3VzX3ZlcnNpb24YAiABKAMSOAoUcHJldmlvdXNfdmFsaWRfdW50aWwYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjkKEkxpc3RTZWNyZXRzUmVxdWVzdBIOCgZmb2xkZXIYASABKAkSEwoLZW52aXJvbm1lbnQYAiABKAkiWgoTTGlzdFNlY3JldHNSZXNwb25zZRIyCgdzZWNyZXRzGAEgAygLMiEubGxtb3BzLnNlY3JldHMudjEuU2VjcmV0TWV0YWRhdGESDwoHZm9sZGVycxgCIAMoCSI6ChVEZXNjcmliZVNlY3JldFJlcXVlc3QSDAoEcGF0aBgBIAEoCRITCgtlbnZpcm9ubWVudBgCIAEoCSKBAQoWRGVzY3JpYmVTZWNyZXRSZXNwb25zZRIzCghtZXRhZGF0YRgBIAEoCzIhLmxsbW9wcy5zZWNyZXRzLnYxLlNlY3JldE1ldGFkYXRhEjIKCHZlcnNpb25zGAIgAygLMiAubGxtb3BzLnNlY3JldHMudjEuU2VjcmV0VmVyc2lvbiJSChtEZWxldGVTZWNyZXRWZXJzaW9uc1JlcXVlc3QSDAoEcGF0aBgBIAEoCRITCgtlbnZpcm9ubWVudBgCIAEoCRIQCgh2ZXJzaW9ucxgDIAMoAyIwChxEZWxldGVTZWNyZXRWZXJzaW9uc1Jlc3BvbnNlEhAKCHZlcnNpb25zGAEgAygDIlQKHVVuZGVsZXRlU2VjcmV0VmVyc2lvbnNSZXF1ZXN0EgwKBHBhdGgYASABKAkSEwoLZW52aXJvbm1lbnQYAiABKAkSEAoIdmVyc2lvbnMYAyADKAMiMgoeVW5kZWxldGVTZWNyZXRWZXJzaW9uc1Jlc3BvbnNlEhAKCHZlcnNpb25zGAEgAygDIlMKHERlc3Ryb3lTZWNyZXRWZXJzaW9uc1JlcXVlc3QSDAoEcGF0aBgBIAEoCRITCgtlbnZpcm9ubWVudBgCIAEoCRIQCgh2ZXJzaW9ucxgDIAMoAyIxCh1EZXN0cm95U2VjcmV0VmVyc2lvbnNSZXNwb25zZRIQCgh2ZXJzaW9ucxgBIAMoAyI4ChNEZWxldGVTZWNyZXRSZXF1ZXN0EgwKBHBhdGgYASABKAkSEwoLZW52aXJvbm1lbnQYAiABKAkiFgoURGVsZXRlU2VjcmV0UmVzcG9uc2UiMwoOR2V0Sndrc1JlcXVlc3QSDAoEcGF0aBgBIAEoCRITCgtlbnZpcm9ubWVudBgCIAEoCSIfCg9HZXRKd2tzUmVzcG9uc2USDAoEandrcxgBIAEoCSIfCh1HZXRFbmNyeXB0aW9uS2V5U3RhdHVzUmVxdWVzdCJYCh5HZXRFbmNyeXB0aW9uS2V5U3RhdHVzUmVzcG9uc2USNgoGc3RhdHVzGAEgASgLMiYubGxtb3BzLnNlY3JldHMudjEuRW5jcnlwdGlvbktleVN0YXR1cyIcChpSb3RhdGVFbmNyeXB0aW9uS2V5UmVxdWVzdCJVChtSb3RhdGVFbmNyeXB0aW9uS2V5UmVzcG9uc2USNgoGc3RhdHVzGAEgASgLMiYubGxtb3BzLnNlY3JldHMudjEuRW5jcnlwdGlvbktleVN0YXR1cyJACh5TZXRNaW5EZWNyeXB0aW9uVmVyc2lvblJlcXVlc3QSHgoWbWluX2RlY3J5cHRpb25fdmVyc2lvbhgBIAEoBSJZCh9TZXRNaW5EZWNyeXB0aW9uVmVyc2lvblJlc3BvbnNlEjYKBnN0YXR1cxgBIAEoCzImLmxsbW9wcy5zZWNyZXRzLnYxLkVuY3J5cHRpb25LZXlTdGF0dXMirgIKE0VuY3J5cHRpb25LZXlTdGF0dXMSEAoIcHJvdmlkZXIYASABKAkSFwoPY3VycmVudF92ZXJzaW9uGAIgASgFEh4KFm1pbl9kZWNyeXB0aW9uX3ZlcnNpb24YAyABKAUSEAoIdmVyc2lvbnMYBCADKAUSIwobZGF0YV9rZXlzX29uX29sZGVyX3ZlcnNpb25zGAUgASgDElsKFGRhdGFfa2V5c19ieV92ZXJzaW9uGAYgAygLMj0ubGxtb3BzLnNlY3JldHMudjEuRW5jcnlwdGlvbktleVN0YXR1cy5EYXRhS2V5c0J5VmVyc2lvbkVudHJ5GjgKFkRhdGFLZXlzQnlWZXJzaW9uRW50cnkSCwoDa2V5GAEgASgFEg0KBXZhbHVlGAIgASgDOgI4ASqiAgoKU2VjcmV0VHlwZRIbChdTRUNSRVRfVFlQRV9VTlNQRUNJRklFRBAAEhcKE1NFQ1JFVF9UWVBFX0dFTkVSSUMQARIXChNTRUNSRVRfVFlQRV9BUElfS0VZEAISJAogU0VDUkVUX1RZUEVfREFUQUJBU0VfQ1JFREVOVElBTFMQAxIfChtTRUNSRVRfVFlQRV9UTFNfQ0VSVElGSUNBVEUQBBIcChhTRUNSRVRfVFlQRV9TU0hfS0VZX1BBSVIQBRIcChhTRUNSRVRfVFlQRV9PQVVUSDJfVE9LRU4QBhIfChtTRUNSRVRfVFlQRV9KV1RfU0lHTklOR19LRVkQBxIhCh1TRUNSRVRfVFlQRV9DTE9VRF9DUkVERU5USUFMUxAIMpkLCg1TZWNyZXRTZXJ2aWNlElYKCUdldFNlY3JldBIjLmxsbW9wcy5zZWNyZXRzLnYxLkdldFNlY3JldFJlcXVlc3QaJC5sbG1vcHMuc2VjcmV0cy52MS5HZXRTZWNyZXRSZXNwb25zZRJWCglTZXRTZWNyZXQSIy5sbG1vcHMuc2VjcmV0cy52MS5TZXRTZWNyZXRSZXF1ZXN0GiQubGxtb3BzLnNlY3JldHMudjEuU2V0U2VjcmV0UmVzcG9uc2USXwoMUm90YXRlU2VjcmV0EiYubGxtb3BzLnNlY3JldHMudjEuUm90YXRlU2VjcmV0UmVxdWVzdBonLmxsbW9wcy5zZWNyZXRzLnYxLlJvdGF0ZVNlY3JldFJlc3BvbnNlEmEKC0xpc3RTZWNyZXRzEiUubGxtb3BzLnNlY3JldHMudjEuTGlzdFNlY3JldHNSZXF1ZXN0GiYubGxtb3BzLnNlY3JldHMudjEuTGlzdFNlY3JldHNSZXNwb25zZSIDkAIBEmoKDkRlc2NyaWJlU2VjcmV0EigubGxtb3BzLnNlY3JldHMudjEuRGVzY3JpYmVTZWNyZXRSZXF1ZXN0GikubGxtb3BzLnNlY3JldHMudjEuRGVzY3JpYmVTZWNyZXRSZXNwb25zZSIDkAIBEncKFERlbGV0ZVNlY3JldFZlcnNpb25zEi4ubGxtb3BzLnNlY3JldHMudjEuRGVsZXRlU2VjcmV0VmVyc2lvbnNSZXF1ZXN0Gi8ubGxtb3BzLnNlY3JldHMudjEuRGVsZXRlU2VjcmV0VmVyc2lvbnNSZXNwb25zZRJ9ChZVbmRlbGV0ZVNlY3JldFZlcnNpb25zEjAubGxtb3BzLnNlY3JldHMudjEuVW5kZWxldGVTZWNyZXRWZXJzaW9uc1JlcXVlc3QaMS5sbG1vcHMuc2VjcmV0cy52MS5VbmRlbGV0ZVNlY3JldFZlcnNpb25zUmVzcG9uc2USegoVRGVzdHJveVNlY3JldFZlcnNpb25zEi8ubGxtb3BzLnNlY3JldHMudjEuRGVzdHJveVNlY3JldFZlcnNpb25zUmVxdWVzdBowLmxsbW9wcy5zZWNyZXRzLnYxLkRlc3Ryb3lTZWNyZXRWZXJzaW9uc1Jlc3BvbnNlEl8KDERlbGV0ZVNlY3JldBImLmxsbW9wcy5zZWNyZXRzLnYxLkRlbGV0ZVNlY3JldFJlcXVlc3QaJy5sbG1vcHMuc2VjcmV0cy52MS5EZWxldGVTZWNyZXRSZXNwb25zZRJVCgdHZXRKd2tzEiEubGxtb3BzLnNlY3JldHMudjEuR2V0Sndrc1JlcXVlc3QaIi5sbG1vcHMuc2VjcmV0cy52MS5HZXRKd2tzUmVzcG9uc2UiA5ACARKCAQoWR2V0RW5jcnlwdGlvbktleVN0YXR1cxIwLmxsbW9wcy5zZWNyZXRzLnYxLkdldEVuY3J5cHRpb25LZXlTdGF0dXNSZXF1ZXN0GjEubGxtb3BzLnNlY3JldHMudjEuR2V0RW5jcnlwdGlvbktleVN0YXR1c1Jlc3BvbnNlIgOQAgESdAoTUm90YXRlRW5jcnlwdGlvbktleRItLmxsbW9wcy5zZWNyZXRzLnYxLlJvdGF0ZUVuY3J5cHRpb25LZXlSZXF1ZXN0Gi4ubGxtb3BzLnNlY3JldHMudjEuUm90YXRlRW5jcnlwdGlvbktleVJlc3BvbnNlEoABChdTZXRNaW5EZWNyeXB0aW9uVmVyc2lvbhIxLmxsbW9wcy5zZWNyZXRzLnYxLlNldE1pbkRlY3J5cHRpb25WZXJzaW9uUmVxdWVzdBoyLmxsbW9wcy5zZWNyZXRzLnYxLlNldE1pbkRlY3J5cHRpb25WZXJzaW9uUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message llmops.secrets.v1.SecretMetadata
@@ -29,6 +29,8 @@ export type SecretMetadata = Message<"llmops.secrets.v1.SecretMetadata"> & {
   type: SecretType;
 
   /**
+   * The version this message describes (the current one unless a version was asked for).
+   *
    * @generated from field: int64 version = 3;
    */
   version: bigint;
@@ -52,6 +54,56 @@ export type SecretMetadata = Message<"llmops.secrets.v1.SecretMetadata"> & {
    * @generated from field: string created_by = 7;
    */
   createdBy: string;
+
+  /**
+   * @generated from field: string environment = 8;
+   */
+  environment: string;
+
+  /**
+   * The newest version written (deleted or not).
+   *
+   * @generated from field: int64 current_version = 9;
+   */
+  currentVersion: bigint;
+
+  /**
+   * Non-secret facts about the value, e.g. a certificate's subject and expiry, a key's algorithm and public key.
+   *
+   * @generated from field: google.protobuf.Struct facts = 10;
+   */
+  facts?: JsonObject | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp updated_at = 11;
+   */
+  updatedAt?: Timestamp | undefined;
+
+  /**
+   * 0 keeps every version; otherwise the oldest versions beyond this many are erased on write.
+   *
+   * @generated from field: int32 max_versions = 12;
+   */
+  maxVersions: number;
+
+  /**
+   * Every write must carry expected_version.
+   *
+   * @generated from field: bool cas_required = 13;
+   */
+  casRequired: boolean;
+
+  /**
+   * How often the secret is rotated (0: never) and how long the previous version stays valid after a rotation.
+   *
+   * @generated from field: int64 rotation_period_seconds = 14;
+   */
+  rotationPeriodSeconds: bigint;
+
+  /**
+   * @generated from field: int64 grace_period_seconds = 15;
+   */
+  gracePeriodSeconds: bigint;
 };
 
 /**
@@ -60,6 +112,68 @@ export type SecretMetadata = Message<"llmops.secrets.v1.SecretMetadata"> & {
  */
 export const SecretMetadataSchema: GenMessage<SecretMetadata> = /*@__PURE__*/
   messageDesc(file_llmops_secrets_v1_secrets, 0);
+
+/**
+ * SecretVersion is one version's state, never its value.
+ *
+ * @generated from message llmops.secrets.v1.SecretVersion
+ */
+export type SecretVersion = Message<"llmops.secrets.v1.SecretVersion"> & {
+  /**
+   * @generated from field: int64 version = 1;
+   */
+  version: bigint;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp created_at = 2;
+   */
+  createdAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: string created_by = 3;
+   */
+  createdBy: string;
+
+  /**
+   * Set when the version was soft-deleted.
+   *
+   * @generated from field: google.protobuf.Timestamp deleted_at = 4;
+   */
+  deletedAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: bool destroyed = 5;
+   */
+  destroyed: boolean;
+
+  /**
+   * During a rotation's overlap the previous version stays valid until this time.
+   *
+   * @generated from field: google.protobuf.Timestamp valid_until = 6;
+   */
+  validUntil?: Timestamp | undefined;
+
+  /**
+   * The key-encryption key version its data key is wrapped with (0 once destroyed).
+   *
+   * @generated from field: int32 kek_version = 7;
+   */
+  kekVersion: number;
+
+  /**
+   * Set when a rotation revoked this version after its overlap.
+   *
+   * @generated from field: google.protobuf.Timestamp revoked_at = 8;
+   */
+  revokedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message llmops.secrets.v1.SecretVersion.
+ * Use `create(SecretVersionSchema)` to create a new message.
+ */
+export const SecretVersionSchema: GenMessage<SecretVersion> = /*@__PURE__*/
+  messageDesc(file_llmops_secrets_v1_secrets, 1);
 
 /**
  * @generated from message llmops.secrets.v1.GetSecretRequest
@@ -81,6 +195,11 @@ export type GetSecretRequest = Message<"llmops.secrets.v1.GetSecretRequest"> & {
    * @generated from field: bool reveal = 3;
    */
   reveal: boolean;
+
+  /**
+   * @generated from field: string environment = 4;
+   */
+  environment: string;
 };
 
 /**
@@ -88,7 +207,7 @@ export type GetSecretRequest = Message<"llmops.secrets.v1.GetSecretRequest"> & {
  * Use `create(GetSecretRequestSchema)` to create a new message.
  */
 export const GetSecretRequestSchema: GenMessage<GetSecretRequest> = /*@__PURE__*/
-  messageDesc(file_llmops_secrets_v1_secrets, 1);
+  messageDesc(file_llmops_secrets_v1_secrets, 2);
 
 /**
  * @generated from message llmops.secrets.v1.GetSecretResponse
@@ -110,6 +229,11 @@ export type GetSecretResponse = Message<"llmops.secrets.v1.GetSecretResponse"> &
    * @generated from field: bool revealed = 3;
    */
   revealed: boolean;
+
+  /**
+   * @generated from field: llmops.secrets.v1.SecretVersion version = 4;
+   */
+  version?: SecretVersion | undefined;
 };
 
 /**
@@ -117,7 +241,7 @@ export type GetSecretResponse = Message<"llmops.secrets.v1.GetSecretResponse"> &
  * Use `create(GetSecretResponseSchema)` to create a new message.
  */
 export const GetSecretResponseSchema: GenMessage<GetSecretResponse> = /*@__PURE__*/
-  messageDesc(file_llmops_secrets_v1_secrets, 2);
+  messageDesc(file_llmops_secrets_v1_secrets, 3);
 
 /**
  * @generated from message llmops.secrets.v1.SetSecretRequest
@@ -147,6 +271,35 @@ export type SetSecretRequest = Message<"llmops.secrets.v1.SetSecretRequest"> & {
    * @generated from field: optional int64 expected_version = 5;
    */
   expectedVersion?: bigint | undefined;
+
+  /**
+   * @generated from field: string environment = 6;
+   */
+  environment: string;
+
+  /**
+   * Settings applied with this write when present.
+   *
+   * @generated from field: optional int32 max_versions = 7;
+   */
+  maxVersions?: number | undefined;
+
+  /**
+   * @generated from field: optional bool cas_required = 8;
+   */
+  casRequired?: boolean | undefined;
+
+  /**
+   * Rotation schedule; unset keeps the secret's (a new secret gets its type's default, seed 001 §3.3), 0 turns it off.
+   *
+   * @generated from field: optional int64 rotation_period_seconds = 9;
+   */
+  rotationPeriodSeconds?: bigint | undefined;
+
+  /**
+   * @generated from field: optional int64 grace_period_seconds = 10;
+   */
+  gracePeriodSeconds?: bigint | undefined;
 };
 
 /**
@@ -154,7 +307,7 @@ export type SetSecretRequest = Message<"llmops.secrets.v1.SetSecretRequest"> & {
  * Use `create(SetSecretRequestSchema)` to create a new message.
  */
 export const SetSecretRequestSchema: GenMessage<SetSecretRequest> = /*@__PURE__*/
-  messageDesc(file_llmops_secrets_v1_secrets, 3);
+  messageDesc(file_llmops_secrets_v1_secrets, 4);
 
 /**
  * @generated from message llmops.secrets.v1.SetSecretResponse
@@ -171,7 +324,7 @@ export type SetSecretResponse = Message<"llmops.secrets.v1.SetSecretResponse"> &
  * Use `create(SetSecretResponseSchema)` to create a new message.
  */
 export const SetSecretResponseSchema: GenMessage<SetSecretResponse> = /*@__PURE__*/
-  messageDesc(file_llmops_secrets_v1_secrets, 4);
+  messageDesc(file_llmops_secrets_v1_secrets, 5);
 
 /**
  * @generated from message llmops.secrets.v1.RotateSecretRequest
@@ -181,6 +334,11 @@ export type RotateSecretRequest = Message<"llmops.secrets.v1.RotateSecretRequest
    * @generated from field: string path = 1;
    */
   path: string;
+
+  /**
+   * @generated from field: string environment = 2;
+   */
+  environment: string;
 };
 
 /**
@@ -188,7 +346,7 @@ export type RotateSecretRequest = Message<"llmops.secrets.v1.RotateSecretRequest
  * Use `create(RotateSecretRequestSchema)` to create a new message.
  */
 export const RotateSecretRequestSchema: GenMessage<RotateSecretRequest> = /*@__PURE__*/
-  messageDesc(file_llmops_secrets_v1_secrets, 5);
+  messageDesc(file_llmops_secrets_v1_secrets, 6);
 
 /**
  * @generated from message llmops.secrets.v1.RotateSecretResponse
@@ -217,7 +375,453 @@ export type RotateSecretResponse = Message<"llmops.secrets.v1.RotateSecretRespon
  * Use `create(RotateSecretResponseSchema)` to create a new message.
  */
 export const RotateSecretResponseSchema: GenMessage<RotateSecretResponse> = /*@__PURE__*/
-  messageDesc(file_llmops_secrets_v1_secrets, 6);
+  messageDesc(file_llmops_secrets_v1_secrets, 7);
+
+/**
+ * @generated from message llmops.secrets.v1.ListSecretsRequest
+ */
+export type ListSecretsRequest = Message<"llmops.secrets.v1.ListSecretsRequest"> & {
+  /**
+   * A folder path; empty lists the top level.
+   *
+   * @generated from field: string folder = 1;
+   */
+  folder: string;
+
+  /**
+   * @generated from field: string environment = 2;
+   */
+  environment: string;
+};
+
+/**
+ * Describes the message llmops.secrets.v1.ListSecretsRequest.
+ * Use `create(ListSecretsRequestSchema)` to create a new message.
+ */
+export const ListSecretsRequestSchema: GenMessage<ListSecretsRequest> = /*@__PURE__*/
+  messageDesc(file_llmops_secrets_v1_secrets, 8);
+
+/**
+ * @generated from message llmops.secrets.v1.ListSecretsResponse
+ */
+export type ListSecretsResponse = Message<"llmops.secrets.v1.ListSecretsResponse"> & {
+  /**
+   * @generated from field: repeated llmops.secrets.v1.SecretMetadata secrets = 1;
+   */
+  secrets: SecretMetadata[];
+
+  /**
+   * Names of the folders directly below, each ending in "/" as Vault's LIST does.
+   *
+   * @generated from field: repeated string folders = 2;
+   */
+  folders: string[];
+};
+
+/**
+ * Describes the message llmops.secrets.v1.ListSecretsResponse.
+ * Use `create(ListSecretsResponseSchema)` to create a new message.
+ */
+export const ListSecretsResponseSchema: GenMessage<ListSecretsResponse> = /*@__PURE__*/
+  messageDesc(file_llmops_secrets_v1_secrets, 9);
+
+/**
+ * @generated from message llmops.secrets.v1.DescribeSecretRequest
+ */
+export type DescribeSecretRequest = Message<"llmops.secrets.v1.DescribeSecretRequest"> & {
+  /**
+   * @generated from field: string path = 1;
+   */
+  path: string;
+
+  /**
+   * @generated from field: string environment = 2;
+   */
+  environment: string;
+};
+
+/**
+ * Describes the message llmops.secrets.v1.DescribeSecretRequest.
+ * Use `create(DescribeSecretRequestSchema)` to create a new message.
+ */
+export const DescribeSecretRequestSchema: GenMessage<DescribeSecretRequest> = /*@__PURE__*/
+  messageDesc(file_llmops_secrets_v1_secrets, 10);
+
+/**
+ * @generated from message llmops.secrets.v1.DescribeSecretResponse
+ */
+export type DescribeSecretResponse = Message<"llmops.secrets.v1.DescribeSecretResponse"> & {
+  /**
+   * @generated from field: llmops.secrets.v1.SecretMetadata metadata = 1;
+   */
+  metadata?: SecretMetadata | undefined;
+
+  /**
+   * Oldest first.
+   *
+   * @generated from field: repeated llmops.secrets.v1.SecretVersion versions = 2;
+   */
+  versions: SecretVersion[];
+};
+
+/**
+ * Describes the message llmops.secrets.v1.DescribeSecretResponse.
+ * Use `create(DescribeSecretResponseSchema)` to create a new message.
+ */
+export const DescribeSecretResponseSchema: GenMessage<DescribeSecretResponse> = /*@__PURE__*/
+  messageDesc(file_llmops_secrets_v1_secrets, 11);
+
+/**
+ * @generated from message llmops.secrets.v1.DeleteSecretVersionsRequest
+ */
+export type DeleteSecretVersionsRequest = Message<"llmops.secrets.v1.DeleteSecretVersionsRequest"> & {
+  /**
+   * @generated from field: string path = 1;
+   */
+  path: string;
+
+  /**
+   * @generated from field: string environment = 2;
+   */
+  environment: string;
+
+  /**
+   * Empty deletes the current version.
+   *
+   * @generated from field: repeated int64 versions = 3;
+   */
+  versions: bigint[];
+};
+
+/**
+ * Describes the message llmops.secrets.v1.DeleteSecretVersionsRequest.
+ * Use `create(DeleteSecretVersionsRequestSchema)` to create a new message.
+ */
+export const DeleteSecretVersionsRequestSchema: GenMessage<DeleteSecretVersionsRequest> = /*@__PURE__*/
+  messageDesc(file_llmops_secrets_v1_secrets, 12);
+
+/**
+ * @generated from message llmops.secrets.v1.DeleteSecretVersionsResponse
+ */
+export type DeleteSecretVersionsResponse = Message<"llmops.secrets.v1.DeleteSecretVersionsResponse"> & {
+  /**
+   * @generated from field: repeated int64 versions = 1;
+   */
+  versions: bigint[];
+};
+
+/**
+ * Describes the message llmops.secrets.v1.DeleteSecretVersionsResponse.
+ * Use `create(DeleteSecretVersionsResponseSchema)` to create a new message.
+ */
+export const DeleteSecretVersionsResponseSchema: GenMessage<DeleteSecretVersionsResponse> = /*@__PURE__*/
+  messageDesc(file_llmops_secrets_v1_secrets, 13);
+
+/**
+ * @generated from message llmops.secrets.v1.UndeleteSecretVersionsRequest
+ */
+export type UndeleteSecretVersionsRequest = Message<"llmops.secrets.v1.UndeleteSecretVersionsRequest"> & {
+  /**
+   * @generated from field: string path = 1;
+   */
+  path: string;
+
+  /**
+   * @generated from field: string environment = 2;
+   */
+  environment: string;
+
+  /**
+   * @generated from field: repeated int64 versions = 3;
+   */
+  versions: bigint[];
+};
+
+/**
+ * Describes the message llmops.secrets.v1.UndeleteSecretVersionsRequest.
+ * Use `create(UndeleteSecretVersionsRequestSchema)` to create a new message.
+ */
+export const UndeleteSecretVersionsRequestSchema: GenMessage<UndeleteSecretVersionsRequest> = /*@__PURE__*/
+  messageDesc(file_llmops_secrets_v1_secrets, 14);
+
+/**
+ * @generated from message llmops.secrets.v1.UndeleteSecretVersionsResponse
+ */
+export type UndeleteSecretVersionsResponse = Message<"llmops.secrets.v1.UndeleteSecretVersionsResponse"> & {
+  /**
+   * @generated from field: repeated int64 versions = 1;
+   */
+  versions: bigint[];
+};
+
+/**
+ * Describes the message llmops.secrets.v1.UndeleteSecretVersionsResponse.
+ * Use `create(UndeleteSecretVersionsResponseSchema)` to create a new message.
+ */
+export const UndeleteSecretVersionsResponseSchema: GenMessage<UndeleteSecretVersionsResponse> = /*@__PURE__*/
+  messageDesc(file_llmops_secrets_v1_secrets, 15);
+
+/**
+ * @generated from message llmops.secrets.v1.DestroySecretVersionsRequest
+ */
+export type DestroySecretVersionsRequest = Message<"llmops.secrets.v1.DestroySecretVersionsRequest"> & {
+  /**
+   * @generated from field: string path = 1;
+   */
+  path: string;
+
+  /**
+   * @generated from field: string environment = 2;
+   */
+  environment: string;
+
+  /**
+   * @generated from field: repeated int64 versions = 3;
+   */
+  versions: bigint[];
+};
+
+/**
+ * Describes the message llmops.secrets.v1.DestroySecretVersionsRequest.
+ * Use `create(DestroySecretVersionsRequestSchema)` to create a new message.
+ */
+export const DestroySecretVersionsRequestSchema: GenMessage<DestroySecretVersionsRequest> = /*@__PURE__*/
+  messageDesc(file_llmops_secrets_v1_secrets, 16);
+
+/**
+ * @generated from message llmops.secrets.v1.DestroySecretVersionsResponse
+ */
+export type DestroySecretVersionsResponse = Message<"llmops.secrets.v1.DestroySecretVersionsResponse"> & {
+  /**
+   * @generated from field: repeated int64 versions = 1;
+   */
+  versions: bigint[];
+};
+
+/**
+ * Describes the message llmops.secrets.v1.DestroySecretVersionsResponse.
+ * Use `create(DestroySecretVersionsResponseSchema)` to create a new message.
+ */
+export const DestroySecretVersionsResponseSchema: GenMessage<DestroySecretVersionsResponse> = /*@__PURE__*/
+  messageDesc(file_llmops_secrets_v1_secrets, 17);
+
+/**
+ * @generated from message llmops.secrets.v1.DeleteSecretRequest
+ */
+export type DeleteSecretRequest = Message<"llmops.secrets.v1.DeleteSecretRequest"> & {
+  /**
+   * @generated from field: string path = 1;
+   */
+  path: string;
+
+  /**
+   * @generated from field: string environment = 2;
+   */
+  environment: string;
+};
+
+/**
+ * Describes the message llmops.secrets.v1.DeleteSecretRequest.
+ * Use `create(DeleteSecretRequestSchema)` to create a new message.
+ */
+export const DeleteSecretRequestSchema: GenMessage<DeleteSecretRequest> = /*@__PURE__*/
+  messageDesc(file_llmops_secrets_v1_secrets, 18);
+
+/**
+ * @generated from message llmops.secrets.v1.DeleteSecretResponse
+ */
+export type DeleteSecretResponse = Message<"llmops.secrets.v1.DeleteSecretResponse"> & {
+};
+
+/**
+ * Describes the message llmops.secrets.v1.DeleteSecretResponse.
+ * Use `create(DeleteSecretResponseSchema)` to create a new message.
+ */
+export const DeleteSecretResponseSchema: GenMessage<DeleteSecretResponse> = /*@__PURE__*/
+  messageDesc(file_llmops_secrets_v1_secrets, 19);
+
+/**
+ * @generated from message llmops.secrets.v1.GetJwksRequest
+ */
+export type GetJwksRequest = Message<"llmops.secrets.v1.GetJwksRequest"> & {
+  /**
+   * @generated from field: string path = 1;
+   */
+  path: string;
+
+  /**
+   * @generated from field: string environment = 2;
+   */
+  environment: string;
+};
+
+/**
+ * Describes the message llmops.secrets.v1.GetJwksRequest.
+ * Use `create(GetJwksRequestSchema)` to create a new message.
+ */
+export const GetJwksRequestSchema: GenMessage<GetJwksRequest> = /*@__PURE__*/
+  messageDesc(file_llmops_secrets_v1_secrets, 20);
+
+/**
+ * @generated from message llmops.secrets.v1.GetJwksResponse
+ */
+export type GetJwksResponse = Message<"llmops.secrets.v1.GetJwksResponse"> & {
+  /**
+   * A JSON Web Key Set (RFC 7517) as JSON.
+   *
+   * @generated from field: string jwks = 1;
+   */
+  jwks: string;
+};
+
+/**
+ * Describes the message llmops.secrets.v1.GetJwksResponse.
+ * Use `create(GetJwksResponseSchema)` to create a new message.
+ */
+export const GetJwksResponseSchema: GenMessage<GetJwksResponse> = /*@__PURE__*/
+  messageDesc(file_llmops_secrets_v1_secrets, 21);
+
+/**
+ * @generated from message llmops.secrets.v1.GetEncryptionKeyStatusRequest
+ */
+export type GetEncryptionKeyStatusRequest = Message<"llmops.secrets.v1.GetEncryptionKeyStatusRequest"> & {
+};
+
+/**
+ * Describes the message llmops.secrets.v1.GetEncryptionKeyStatusRequest.
+ * Use `create(GetEncryptionKeyStatusRequestSchema)` to create a new message.
+ */
+export const GetEncryptionKeyStatusRequestSchema: GenMessage<GetEncryptionKeyStatusRequest> = /*@__PURE__*/
+  messageDesc(file_llmops_secrets_v1_secrets, 22);
+
+/**
+ * @generated from message llmops.secrets.v1.GetEncryptionKeyStatusResponse
+ */
+export type GetEncryptionKeyStatusResponse = Message<"llmops.secrets.v1.GetEncryptionKeyStatusResponse"> & {
+  /**
+   * @generated from field: llmops.secrets.v1.EncryptionKeyStatus status = 1;
+   */
+  status?: EncryptionKeyStatus | undefined;
+};
+
+/**
+ * Describes the message llmops.secrets.v1.GetEncryptionKeyStatusResponse.
+ * Use `create(GetEncryptionKeyStatusResponseSchema)` to create a new message.
+ */
+export const GetEncryptionKeyStatusResponseSchema: GenMessage<GetEncryptionKeyStatusResponse> = /*@__PURE__*/
+  messageDesc(file_llmops_secrets_v1_secrets, 23);
+
+/**
+ * @generated from message llmops.secrets.v1.RotateEncryptionKeyRequest
+ */
+export type RotateEncryptionKeyRequest = Message<"llmops.secrets.v1.RotateEncryptionKeyRequest"> & {
+};
+
+/**
+ * Describes the message llmops.secrets.v1.RotateEncryptionKeyRequest.
+ * Use `create(RotateEncryptionKeyRequestSchema)` to create a new message.
+ */
+export const RotateEncryptionKeyRequestSchema: GenMessage<RotateEncryptionKeyRequest> = /*@__PURE__*/
+  messageDesc(file_llmops_secrets_v1_secrets, 24);
+
+/**
+ * @generated from message llmops.secrets.v1.RotateEncryptionKeyResponse
+ */
+export type RotateEncryptionKeyResponse = Message<"llmops.secrets.v1.RotateEncryptionKeyResponse"> & {
+  /**
+   * @generated from field: llmops.secrets.v1.EncryptionKeyStatus status = 1;
+   */
+  status?: EncryptionKeyStatus | undefined;
+};
+
+/**
+ * Describes the message llmops.secrets.v1.RotateEncryptionKeyResponse.
+ * Use `create(RotateEncryptionKeyResponseSchema)` to create a new message.
+ */
+export const RotateEncryptionKeyResponseSchema: GenMessage<RotateEncryptionKeyResponse> = /*@__PURE__*/
+  messageDesc(file_llmops_secrets_v1_secrets, 25);
+
+/**
+ * @generated from message llmops.secrets.v1.SetMinDecryptionVersionRequest
+ */
+export type SetMinDecryptionVersionRequest = Message<"llmops.secrets.v1.SetMinDecryptionVersionRequest"> & {
+  /**
+   * @generated from field: int32 min_decryption_version = 1;
+   */
+  minDecryptionVersion: number;
+};
+
+/**
+ * Describes the message llmops.secrets.v1.SetMinDecryptionVersionRequest.
+ * Use `create(SetMinDecryptionVersionRequestSchema)` to create a new message.
+ */
+export const SetMinDecryptionVersionRequestSchema: GenMessage<SetMinDecryptionVersionRequest> = /*@__PURE__*/
+  messageDesc(file_llmops_secrets_v1_secrets, 26);
+
+/**
+ * @generated from message llmops.secrets.v1.SetMinDecryptionVersionResponse
+ */
+export type SetMinDecryptionVersionResponse = Message<"llmops.secrets.v1.SetMinDecryptionVersionResponse"> & {
+  /**
+   * @generated from field: llmops.secrets.v1.EncryptionKeyStatus status = 1;
+   */
+  status?: EncryptionKeyStatus | undefined;
+};
+
+/**
+ * Describes the message llmops.secrets.v1.SetMinDecryptionVersionResponse.
+ * Use `create(SetMinDecryptionVersionResponseSchema)` to create a new message.
+ */
+export const SetMinDecryptionVersionResponseSchema: GenMessage<SetMinDecryptionVersionResponse> = /*@__PURE__*/
+  messageDesc(file_llmops_secrets_v1_secrets, 27);
+
+/**
+ * @generated from message llmops.secrets.v1.EncryptionKeyStatus
+ */
+export type EncryptionKeyStatus = Message<"llmops.secrets.v1.EncryptionKeyStatus"> & {
+  /**
+   * local or aws-kms.
+   *
+   * @generated from field: string provider = 1;
+   */
+  provider: string;
+
+  /**
+   * @generated from field: int32 current_version = 2;
+   */
+  currentVersion: number;
+
+  /**
+   * @generated from field: int32 min_decryption_version = 3;
+   */
+  minDecryptionVersion: number;
+
+  /**
+   * @generated from field: repeated int32 versions = 4;
+   */
+  versions: number[];
+
+  /**
+   * Data keys not yet rewrapped under the current version (the rewrap job's remaining work).
+   *
+   * @generated from field: int64 data_keys_on_older_versions = 5;
+   */
+  dataKeysOnOlderVersions: bigint;
+
+  /**
+   * How many data keys each version wraps.
+   *
+   * @generated from field: map<int32, int64> data_keys_by_version = 6;
+   */
+  dataKeysByVersion: { [key: number]: bigint };
+};
+
+/**
+ * Describes the message llmops.secrets.v1.EncryptionKeyStatus.
+ * Use `create(EncryptionKeyStatusSchema)` to create a new message.
+ */
+export const EncryptionKeyStatusSchema: GenMessage<EncryptionKeyStatus> = /*@__PURE__*/
+  messageDesc(file_llmops_secrets_v1_secrets, 28);
 
 /**
  * SecretType is the shape a secret is validated against (seed 001 §2.1).
@@ -278,7 +882,8 @@ export const SecretTypeSchema: GenEnum<SecretType> = /*@__PURE__*/
   enumDesc(file_llmops_secrets_v1_secrets, 0);
 
 /**
- * SecretService stores secrets under envelope encryption and rotates them (seed 001 §3.1, §3.3, §7.2).
+ * SecretService stores secrets under envelope encryption and rotates them (seed 001 §3.1, §3.3, §7.2). A secret is
+ * addressed by its path and environment; every write makes a new version, as in Vault KV v2.
  *
  * @generated from service llmops.secrets.v1.SecretService
  */
@@ -312,6 +917,108 @@ export const SecretService: GenService<{
     methodKind: "unary";
     input: typeof RotateSecretRequestSchema;
     output: typeof RotateSecretResponseSchema;
+  },
+  /**
+   * ListSecrets lists the secrets directly under a folder and the folders below it, without values.
+   *
+   * @generated from rpc llmops.secrets.v1.SecretService.ListSecrets
+   */
+  listSecrets: {
+    methodKind: "unary";
+    input: typeof ListSecretsRequestSchema;
+    output: typeof ListSecretsResponseSchema;
+  },
+  /**
+   * DescribeSecret returns a secret's metadata and every version's state, without values.
+   *
+   * @generated from rpc llmops.secrets.v1.SecretService.DescribeSecret
+   */
+  describeSecret: {
+    methodKind: "unary";
+    input: typeof DescribeSecretRequestSchema;
+    output: typeof DescribeSecretResponseSchema;
+  },
+  /**
+   * DeleteSecretVersions soft-deletes versions (the current one when none are named); undelete restores them.
+   *
+   * @generated from rpc llmops.secrets.v1.SecretService.DeleteSecretVersions
+   */
+  deleteSecretVersions: {
+    methodKind: "unary";
+    input: typeof DeleteSecretVersionsRequestSchema;
+    output: typeof DeleteSecretVersionsResponseSchema;
+  },
+  /**
+   * UndeleteSecretVersions restores soft-deleted versions.
+   *
+   * @generated from rpc llmops.secrets.v1.SecretService.UndeleteSecretVersions
+   */
+  undeleteSecretVersions: {
+    methodKind: "unary";
+    input: typeof UndeleteSecretVersionsRequestSchema;
+    output: typeof UndeleteSecretVersionsResponseSchema;
+  },
+  /**
+   * DestroySecretVersions erases versions' ciphertext for good; their metadata stays, marked destroyed.
+   *
+   * @generated from rpc llmops.secrets.v1.SecretService.DestroySecretVersions
+   */
+  destroySecretVersions: {
+    methodKind: "unary";
+    input: typeof DestroySecretVersionsRequestSchema;
+    output: typeof DestroySecretVersionsResponseSchema;
+  },
+  /**
+   * DeleteSecret erases a secret with all its versions and metadata.
+   *
+   * @generated from rpc llmops.secrets.v1.SecretService.DeleteSecret
+   */
+  deleteSecret: {
+    methodKind: "unary";
+    input: typeof DeleteSecretRequestSchema;
+    output: typeof DeleteSecretResponseSchema;
+  },
+  /**
+   * GetJwks publishes the public keys of a JWT signing key secret that verify tokens now: the current version and,
+   * during a rotation's overlap, the previous one. Public keys only; no permission needed.
+   *
+   * @generated from rpc llmops.secrets.v1.SecretService.GetJwks
+   */
+  getJwks: {
+    methodKind: "unary";
+    input: typeof GetJwksRequestSchema;
+    output: typeof GetJwksResponseSchema;
+  },
+  /**
+   * GetEncryptionKeyStatus reports the key-encryption key versions and how many data keys each still wraps.
+   *
+   * @generated from rpc llmops.secrets.v1.SecretService.GetEncryptionKeyStatus
+   */
+  getEncryptionKeyStatus: {
+    methodKind: "unary";
+    input: typeof GetEncryptionKeyStatusRequestSchema;
+    output: typeof GetEncryptionKeyStatusResponseSchema;
+  },
+  /**
+   * RotateEncryptionKey adds a key-encryption key version: new data keys use it at once, and a background job
+   * rewraps the existing ones; every version keeps decrypting meanwhile.
+   *
+   * @generated from rpc llmops.secrets.v1.SecretService.RotateEncryptionKey
+   */
+  rotateEncryptionKey: {
+    methodKind: "unary";
+    input: typeof RotateEncryptionKeyRequestSchema;
+    output: typeof RotateEncryptionKeyResponseSchema;
+  },
+  /**
+   * SetMinDecryptionVersion retires older key versions, refused while any data key is still wrapped by one.
+   *
+   * @generated from rpc llmops.secrets.v1.SecretService.SetMinDecryptionVersion
+   */
+  setMinDecryptionVersion: {
+    methodKind: "unary";
+    input: typeof SetMinDecryptionVersionRequestSchema;
+    output: typeof SetMinDecryptionVersionResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_llmops_secrets_v1_secrets, 0);
