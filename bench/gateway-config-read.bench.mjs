@@ -20,6 +20,8 @@ export async function run() {
     CONFIG_MANAGER_OPS_PORT: String(await freePort()),
     AUDIT_SERVICE_GRPC_PORT: String(await freePort()),
     AUDIT_SERVICE_OPS_PORT: String(await freePort()),
+    SECRET_SERVICE_GRPC_PORT: String(await freePort()),
+    SECRET_SERVICE_OPS_PORT: String(await freePort()),
     ADMIN_EMAIL: 'bench@llmops.local',
     ADMIN_PASSWORD: 'bench-password-long-enough',
     RATE_LIMIT_PER_MINUTE: '100000000',
