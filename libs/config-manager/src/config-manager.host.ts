@@ -1,8 +1,11 @@
+import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ConfigService } from '@llmops/contracts';
+import { RedisCacheLayer } from '@llmops/platform-cache';
 import { Outbox, OutboxRelay, type EventBus } from '@llmops/platform-messaging';
 import type { Logger } from '@llmops/platform-observability';
 import { GrpcServiceHost } from '@llmops/platform-service-host';
+import { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 import type { ConfigManagerEnv } from './config-manager.env.js';
 import { ConfigEntryEntity } from './configs/config-entry.entity.js';
@@ -23,7 +26,10 @@ export interface ConfigManagerInfrastructure {
   eventBus: () => EventBus;
 }
 
-/** config-manager as a hosted service: database, outbox relay, gRPC ConfigService, ops HTTP (health, metrics). */
+/**
+ * config-manager as a hosted service: database, outbox relay, read caches (Redis-backed when REDIS_URL is set),
+ * gRPC ConfigService, ops HTTP (health, metrics).
+ */
 export class ConfigManagerHost extends GrpcServiceHost {
   constructor(env: ConfigManagerEnv, infra: ConfigManagerInfrastructure) {
     super(
@@ -51,13 +57,39 @@ export class ConfigManagerHost extends GrpcServiceHost {
           registry: infra.registry,
         });
         const outbox = new Outbox({ source: CONFIG_MANAGER, schema: CONFIG_MANAGER_SCHEMA, subjectRoot: env.NATS_SUBJECT_ROOT });
-        const context = await NestFactory.createApplicationContext(ConfigsModule.register({ database, outbox }), { logger: false });
+        // No offline queue: while Redis is unreachable a cache call fails at once and the read goes to the database.
+        const redis = env.REDIS_URL ? new Redis(env.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false }) : undefined;
+        redis?.on('error', (error: Error) => logger.debug({ err: error }, 'redis connection error'));
+        const sharedCache =
+          redis &&
+          new RedisCacheLayer({
+            redis,
+            // The subject root already tells deployments sharing infrastructure apart (and parallel test runs).
+            keyPrefix: `llmops:${env.NATS_SUBJECT_ROOT}:${CONFIG_MANAGER}:cache:`,
+            registry: infra.registry,
+            logger,
+          });
+        const closeCache = (): void => {
+          sharedCache?.close();
+          redis?.disconnect();
+        };
+        let context: INestApplicationContext;
+        try {
+          context = await NestFactory.createApplicationContext(
+            ConfigsModule.register({ database, outbox, options: { registry: infra.registry, sharedCache } }),
+            { logger: false },
+          );
+        } catch (error) {
+          closeCache();
+          throw error;
+        }
         relay.start();
         return {
           register: (server) => server.addService(ConfigService, context.get(ConfigsGrpcController).implementation()),
           stop: async () => {
             await relay.stop();
             await context.close();
+            closeCache();
           },
         };
       },

@@ -35,8 +35,9 @@ describe('ConfigService over gRPC', () => {
       migrations: CONFIG_MANAGER_MIGRATIONS,
     });
     const outbox = new Outbox({ source: 'config-manager', schema: CONFIG_MANAGER_SCHEMA });
-    const settings = new NamespaceSettingsService(database, outbox);
-    const controller = new ConfigsGrpcController(new ConfigsService(database, outbox, settings), settings);
+    const options = { registry: new Registry() };
+    const settings = new NamespaceSettingsService(database, outbox, options);
+    const controller = new ConfigsGrpcController(new ConfigsService(database, outbox, settings, options), settings);
     server = new GrpcServer({ host: '127.0.0.1', port: 0, errorMapper: mapConfigExceptionToGrpc, registry: new Registry() });
     server.addService(ConfigService, controller.implementation());
     const port = await server.start();

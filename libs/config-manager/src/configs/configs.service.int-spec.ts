@@ -3,6 +3,7 @@ import type { Principal } from '@llmops/platform-auth';
 import { Outbox } from '@llmops/platform-messaging';
 import { openDatabase, type Database } from '@llmops/platform-persistence';
 import { createTestDatabase, type TestDatabase } from '@llmops/platform-testing';
+import { Registry } from 'prom-client';
 import { CONFIG_MANAGER_MIGRATIONS } from '../config-manager.host.js';
 import { CONFIG_MANAGER_SCHEMA } from '../migrations/1763800000000-CreateConfigEntries.js';
 import { NamespaceSettingsService } from '../namespace-settings/namespace-settings.service.js';
@@ -42,8 +43,9 @@ describe(ConfigsService.name, () => {
       migrations: CONFIG_MANAGER_MIGRATIONS,
     });
     const outbox = new Outbox({ source: 'config-manager', schema: CONFIG_MANAGER_SCHEMA });
-    settings = new NamespaceSettingsService(database, outbox);
-    configs = new ConfigsService(database, outbox, settings);
+    const options = { registry: new Registry() };
+    settings = new NamespaceSettingsService(database, outbox, options);
+    configs = new ConfigsService(database, outbox, settings, options);
   });
 
   afterAll(async () => {
@@ -294,7 +296,7 @@ describe(ConfigsService.name, () => {
     await configs.set(admin, { namespace: 'chain-ns/app', key: 'model', environment: 'dev', value: 'from-dev' });
     const read = await configs.get(admin, { namespace: 'chain-ns/app', key: 'model', environment: 'prod' });
     expect(read).toMatchObject({ resolvedFrom: 'dev', entry: { value: 'from-dev' } });
-    // Reads cache settings briefly; a change made here applies to the very next read, below the namespace too.
+    // Reads cache settings; a change made here applies to the very next read, below the namespace too.
     await settings.set(admin, { namespace: 'chain-ns', environments: ['base', 'prod'], expectedVersion: 1 });
     await expect(configs.get(admin, { namespace: 'chain-ns/app', key: 'model', environment: 'prod' })).rejects.toMatchObject({
       code: ConfigExceptionCode.NotFound,

@@ -1,11 +1,14 @@
 import { ConfigEventType } from '@llmops/contracts';
 import { authorize } from '@llmops/platform-auth';
+import { TwoLayerCache, type CacheCodec } from '@llmops/platform-cache';
 import type { Outbox } from '@llmops/platform-messaging';
 import type { Database } from '@llmops/platform-persistence';
 import type { EntityManager } from 'typeorm';
 import { ConfigEntryEntity } from './config-entry.entity.js';
 import type { NamespaceSettingsService } from '../namespace-settings/namespace-settings.service.js';
 import { assertAllowed, type ConfigActor } from './config-access.js';
+import { ConfigOperationMetrics } from './config-operation-metrics.js';
+import type { ConfigServiceOptions } from './config-service-options.js';
 import { assertEnvironment, assertKey, assertNamespace } from './config-path.js';
 import { ConfigException, ConfigExceptionCode } from './exceptions/config.exception.js';
 
@@ -42,50 +45,77 @@ export const MAX_VALUE_BYTES = 512 * 1024;
 const WATCH_BATCH = 500;
 const DEFAULT_HISTORY_PAGE = 50;
 const MAX_HISTORY_PAGE = 500;
+/** Keys whose latest versions stay in memory; about 1 KiB each for typical values. */
+const LATEST_CACHE_ENTRIES = 50_000;
+/** Backstops only: every write invalidates the key on every replica as soon as it commits. */
+const LATEST_CACHE_TTL_MS = 5 * 60_000;
+const LATEST_CACHE_SHARED_TTL_MS = 15 * 60_000;
 
 export class ConfigsService {
   private readonly commitWaiters: Array<() => void> = [];
+  /** By `namespace/key`: the latest version in every environment, so any environment resolves from one entry. */
+  private readonly latestCache: TwoLayerCache<ConfigEntryEntity[]>;
+  private readonly operations: ConfigOperationMetrics;
 
   constructor(
     private readonly database: Database,
     private readonly outbox: Outbox,
     private readonly settings: NamespaceSettingsService,
-  ) {}
-
-  async get(actor: ConfigActor, ref: ConfigKeyRef & { exact?: boolean }): Promise<ResolvedConfig> {
-    this.assertRef(ref);
-    assertAllowed(actor, 'configs:read', ref.environment);
-    const environments = ref.exact ? [ref.environment] : await this.resolutionOrder(ref.namespace, ref.environment);
-    const latest = await this.latestPerEnvironment(this.database.dataSource.manager, ref.namespace, ref.key, environments);
-    for (const environment of environments) {
-      const entry = latest.get(environment);
-      if (entry && !entry.deleted) return { entry, resolvedFrom: environment };
-    }
-    throw new ConfigException(
-      ConfigExceptionCode.NotFound,
-      `config ${ref.namespace}/${ref.key} not found in ${ref.exact ? ref.environment : environments.join(' < ')}`,
-    );
+    options: ConfigServiceOptions,
+  ) {
+    this.operations = new ConfigOperationMetrics(options.registry);
+    this.latestCache = new TwoLayerCache({
+      name: 'config-latest.v1',
+      maxEntries: LATEST_CACHE_ENTRIES,
+      ttlMs: LATEST_CACHE_TTL_MS,
+      sharedTtlMs: LATEST_CACHE_SHARED_TTL_MS,
+      shared: options.sharedCache,
+      codec: entriesCodec,
+      registry: options.registry,
+    });
   }
 
-  async set(actor: ConfigActor, command: SetConfigCommand): Promise<ConfigEntryEntity> {
-    await this.checkSet(actor, command);
-    return this.write((manager) => this.setWithin(manager, actor, command));
+  get(actor: ConfigActor, ref: ConfigKeyRef & { exact?: boolean }): Promise<ResolvedConfig> {
+    return this.operations.track('get', ref.namespace, async () => {
+      this.assertRef(ref);
+      assertAllowed(actor, 'configs:read', ref.environment);
+      const environments = ref.exact ? [ref.environment] : await this.resolutionOrder(ref.namespace, ref.environment);
+      const latest = await this.latestCache.get(cacheKeyOf(ref), () => this.latestPerEnvironment(ref.namespace, ref.key));
+      for (const environment of environments) {
+        const entry = latest.find((candidate) => candidate.environment === environment);
+        if (entry && !entry.deleted) return { entry, resolvedFrom: environment };
+      }
+      throw new ConfigException(
+        ConfigExceptionCode.NotFound,
+        `config ${ref.namespace}/${ref.key} not found in ${ref.exact ? ref.environment : environments.join(' < ')}`,
+      );
+    });
   }
 
-  async delete(
-    actor: ConfigActor,
-    ref: ConfigKeyRef & { expectedVersion?: number },
-  ): Promise<{ version: number; revision: number }> {
-    this.checkDelete(actor, ref);
-    const tombstone = await this.write((manager) => this.deleteWithin(manager, actor, ref));
-    return { version: tombstone.version, revision: tombstone.revision };
+  set(actor: ConfigActor, command: SetConfigCommand): Promise<ConfigEntryEntity> {
+    return this.operations.track('set', command.namespace, async () => {
+      await this.checkSet(actor, command);
+      return this.write([command], (manager) => this.setWithin(manager, actor, command));
+    });
+  }
+
+  delete(actor: ConfigActor, ref: ConfigKeyRef & { expectedVersion?: number }): Promise<{ version: number; revision: number }> {
+    return this.operations.track('delete', ref.namespace, async () => {
+      this.checkDelete(actor, ref);
+      const tombstone = await this.write([ref], (manager) => this.deleteWithin(manager, actor, ref));
+      return { version: tombstone.version, revision: tombstone.revision };
+    });
   }
 
   /**
    * Applies writes and deletions in one transaction, in order: all of them or none. Every operation is checked
    * (path, permission in its environment, value, schema) before anything is written; a failure names its index.
    */
-  async bulk(actor: ConfigActor, operations: BulkOperation[]): Promise<ConfigEntryEntity[]> {
+  bulk(actor: ConfigActor, operations: BulkOperation[]): Promise<ConfigEntryEntity[]> {
+    return this.operations.track('bulk', operations.map((operation) => operation.namespace), () => this.bulkChecked(actor, operations));
+  }
+
+  private async bulkChecked(actor: ConfigActor, operations: BulkOperation[]): Promise<ConfigEntryEntity[]> {
     if (operations.length === 0 || operations.length > MAX_BULK_OPERATIONS) {
       throw new ConfigException(ConfigExceptionCode.InvalidValue, `a bulk request holds 1 to ${MAX_BULK_OPERATIONS} operations`, 'operations');
     }
@@ -100,7 +130,7 @@ export class ConfigsService {
     for (const [index, operation] of operations.entries()) {
       await atIndex(index, async () => (operation.kind === 'set' ? this.checkSet(actor, operation) : this.checkDelete(actor, operation)));
     }
-    return this.write(async (manager) => {
+    return this.write(operations, async (manager) => {
       const entries: ConfigEntryEntity[] = [];
       for (const [index, operation] of operations.entries()) {
         entries.push(
@@ -168,7 +198,14 @@ export class ConfigsService {
   }
 
   /** A key's versions in one environment, newest first, deletions included; `nextBeforeVersion` pages on. */
-  async history(
+  history(
+    actor: ConfigActor,
+    ref: ConfigKeyRef & { beforeVersion?: number; limit?: number },
+  ): Promise<{ entries: ConfigEntryEntity[]; nextBeforeVersion?: number }> {
+    return this.operations.track('history', ref.namespace, () => this.historyPage(actor, ref));
+  }
+
+  private async historyPage(
     actor: ConfigActor,
     ref: ConfigKeyRef & { beforeVersion?: number; limit?: number },
   ): Promise<{ entries: ConfigEntryEntity[]; nextBeforeVersion?: number }> {
@@ -194,13 +231,17 @@ export class ConfigsService {
   }
 
   /** Writes the value of `version` as a new version: history only grows, so a rollback can itself be rolled back. */
-  async rollback(actor: ConfigActor, ref: ConfigKeyRef & { version: number; expectedVersion?: number }): Promise<ConfigEntryEntity> {
+  rollback(actor: ConfigActor, ref: ConfigKeyRef & { version: number; expectedVersion?: number }): Promise<ConfigEntryEntity> {
+    return this.operations.track('rollback', ref.namespace, () => this.rollbackChecked(actor, ref));
+  }
+
+  private async rollbackChecked(actor: ConfigActor, ref: ConfigKeyRef & { version: number; expectedVersion?: number }): Promise<ConfigEntryEntity> {
     this.assertRef(ref);
     assertAllowed(actor, 'configs:write', ref.environment);
     if (!Number.isInteger(ref.version) || ref.version < 1) {
       throw new ConfigException(ConfigExceptionCode.InvalidValue, 'version must be a positive integer', 'version');
     }
-    return this.write(async (manager) => {
+    return this.write([ref], async (manager) => {
       const revision = await this.nextRevision(manager);
       const current = await this.latest(manager, ref);
       this.checkExpectedVersion(ref, ref.expectedVersion, current?.version ?? 0);
@@ -233,10 +274,14 @@ export class ConfigsService {
   }
 
   /** Brings a deleted key back with the value it had before the deletion, as a new version. */
-  async undelete(actor: ConfigActor, ref: ConfigKeyRef & { expectedVersion?: number }): Promise<ConfigEntryEntity> {
+  undelete(actor: ConfigActor, ref: ConfigKeyRef & { expectedVersion?: number }): Promise<ConfigEntryEntity> {
+    return this.operations.track('undelete', ref.namespace, () => this.undeleteChecked(actor, ref));
+  }
+
+  private async undeleteChecked(actor: ConfigActor, ref: ConfigKeyRef & { expectedVersion?: number }): Promise<ConfigEntryEntity> {
     this.assertRef(ref);
     assertAllowed(actor, 'configs:write', ref.environment);
-    return this.write(async (manager) => {
+    return this.write([ref], async (manager) => {
       const revision = await this.nextRevision(manager);
       const current = await this.latest(manager, ref);
       if (!current) {
@@ -269,7 +314,11 @@ export class ConfigsService {
   }
 
   /** The live keys of one namespace as `environment` resolves them (most specific environment wins per key). */
-  async list(actor: ConfigActor, namespace: string, environment: string): Promise<ResolvedConfig[]> {
+  list(actor: ConfigActor, namespace: string, environment: string): Promise<ResolvedConfig[]> {
+    return this.operations.track('list', namespace, () => this.listResolved(actor, namespace, environment));
+  }
+
+  private async listResolved(actor: ConfigActor, namespace: string, environment: string): Promise<ResolvedConfig[]> {
     assertNamespace(namespace);
     assertEnvironment(environment);
     assertAllowed(actor, 'configs:read', environment);
@@ -302,7 +351,11 @@ export class ConfigsService {
   }
 
   /** The namespaces directly below `namespace` (their last segment), in order; any environment, deleted keys too. */
-  async childNamespaces(actor: ConfigActor, namespace: string, environment: string): Promise<string[]> {
+  childNamespaces(actor: ConfigActor, namespace: string, environment: string): Promise<string[]> {
+    return this.operations.track('child_namespaces', namespace, () => this.childNamespacesOf(actor, namespace, environment));
+  }
+
+  private async childNamespacesOf(actor: ConfigActor, namespace: string, environment: string): Promise<string[]> {
     assertNamespace(namespace);
     assertEnvironment(environment);
     assertAllowed(actor, 'configs:read', environment);
@@ -326,7 +379,15 @@ export class ConfigsService {
    * Changes with revision > `afterRevision` under `namespacePrefix`, in revision order, at most one batch, without
    * those in environments the actor may not read; `scannedTo` is where the next batch starts, past hidden rows too.
    */
-  async changesSince(
+  changesSince(
+    actor: ConfigActor,
+    namespacePrefix: string,
+    afterRevision: number,
+  ): Promise<{ changes: ConfigEntryEntity[]; scannedTo: number }> {
+    return this.operations.track('watch_poll', namespacePrefix, () => this.changesAfter(actor, namespacePrefix, afterRevision));
+  }
+
+  private async changesAfter(
     actor: ConfigActor,
     namespacePrefix: string,
     afterRevision: number,
@@ -351,9 +412,18 @@ export class ConfigsService {
     };
   }
 
-  /** Runs a write transaction, then wakes this instance's watchers: they need not wait for their next poll. */
-  private async write<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    const result = await this.database.dataSource.transaction(work);
+  /**
+   * Runs a write transaction on `refs`, drops their cached reads on every replica, then wakes this instance's
+   * watchers: they need not wait for their next poll.
+   */
+  private async write<T>(refs: readonly ConfigKeyRef[], work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    let result: T;
+    try {
+      result = await this.database.dataSource.transaction(work);
+    } finally {
+      // Also after a failure: a COMMIT whose reply was lost may still have committed.
+      await this.latestCache.invalidate([...new Set(refs.map(cacheKeyOf))]);
+    }
     for (const wake of this.commitWaiters.splice(0)) wake();
     return result;
   }
@@ -487,24 +557,31 @@ export class ConfigsService {
     });
   }
 
-  private async latestPerEnvironment(
-    manager: EntityManager,
-    namespace: string,
-    key: string,
-    environments: string[],
-  ): Promise<Map<string, ConfigEntryEntity>> {
-    const rows = await manager
+  /** The latest version (tombstones included) in every environment the key has been written in. */
+  private latestPerEnvironment(namespace: string, key: string): Promise<ConfigEntryEntity[]> {
+    return this.database.dataSource
       .getRepository(ConfigEntryEntity)
       .createQueryBuilder('e')
       .distinctOn(['e.environment'])
       .where('e.namespace = :namespace AND e.key = :key', { namespace, key })
-      .andWhere('e.environment IN (:...environments)', { environments })
       .orderBy('e.environment')
       .addOrderBy('e.version', 'DESC')
       .getMany();
-    return new Map(rows.map((row) => [row.environment, row]));
   }
 }
+
+function cacheKeyOf(ref: ConfigKeyRef): string {
+  return `${ref.namespace}/${ref.key}`;
+}
+
+/** JSON, with `createdAt` revived as the Date the entity carries. */
+const entriesCodec: CacheCodec<ConfigEntryEntity[]> = {
+  encode: (entries) => JSON.stringify(entries),
+  decode: (text) =>
+    (JSON.parse(text) as Array<ConfigEntryEntity & { createdAt: string }>).map((raw) =>
+      Object.assign(new ConfigEntryEntity(), raw, { createdAt: new Date(raw.createdAt) }),
+    ),
+};
 
 /** `_` and `%` are LIKE wildcards, and `_` is allowed in names. */
 function escapeLike(value: string): string {

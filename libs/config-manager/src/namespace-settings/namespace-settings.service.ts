@@ -1,8 +1,11 @@
 import { ConfigEventType } from '@llmops/contracts';
+import { TwoLayerCache, type CacheCodec } from '@llmops/platform-cache';
 import type { Outbox } from '@llmops/platform-messaging';
 import type { Database } from '@llmops/platform-persistence';
 import type { EntityManager } from 'typeorm';
 import { assertAllowed, type ConfigActor } from '../configs/config-access.js';
+import { ConfigOperationMetrics } from '../configs/config-operation-metrics.js';
+import type { ConfigServiceOptions } from '../configs/config-service-options.js';
 import { assertEnvironment, assertKey, assertNamespace, DEFAULT_ENVIRONMENT_CHAIN } from '../configs/config-path.js';
 import { ConfigException, ConfigExceptionCode } from '../configs/exceptions/config.exception.js';
 import { SchemaValidator, type ValidationProblem } from './schema-validator.js';
@@ -34,8 +37,10 @@ export interface SetNamespaceSettingsCommand {
 
 const MAX_KEY_SCHEMAS = 100;
 const MAX_ENVIRONMENTS = 16;
-const READ_CACHE_MS = 1_000;
-const READ_CACHE_ENTRIES = 10_000;
+/** Namespaces whose own settings (or their absence) stay in memory. */
+const READ_CACHE_ENTRIES = 20_000;
+/** A backstop only: a settings change invalidates the namespace on every replica as soon as it commits. */
+const READ_CACHE_TTL_MS = 5 * 60_000;
 const KEY_PATTERN = /^[a-z0-9*][a-z0-9._*-]{0,62}$/;
 
 /**
@@ -45,18 +50,32 @@ const KEY_PATTERN = /^[a-z0-9*][a-z0-9._*-]{0,62}$/;
  */
 export class NamespaceSettingsService {
   private readonly validator = new SchemaValidator();
-  /** Settings as reads last saw them, by namespace: reads are the hot path, and settings change rarely. */
-  private readonly readCache = new Map<string, { settings: EffectiveSettings; expiresAt: number }>();
+  /**
+   * The settings each namespace defines itself, or null, for reads: the hot path, while settings change rarely.
+   * Cached per namespace rather than resolved, so a change at `acme` invalidates one entry, not every `acme/...`.
+   */
+  private readonly readCache: TwoLayerCache<NamespaceSettings | null>;
+  private readonly operations: ConfigOperationMetrics;
 
   constructor(
     private readonly database: Database,
     private readonly outbox: Outbox,
-  ) {}
+    options: ConfigServiceOptions,
+  ) {
+    this.operations = new ConfigOperationMetrics(options.registry);
+    this.readCache = new TwoLayerCache({
+      name: 'namespace-settings.v1',
+      maxEntries: READ_CACHE_ENTRIES,
+      ttlMs: READ_CACHE_TTL_MS,
+      shared: options.sharedCache,
+      codec: settingsCodec,
+      registry: options.registry,
+    });
+  }
 
   async effective(namespace: string, manager: EntityManager = this.database.dataSource.manager): Promise<EffectiveSettings> {
     assertNamespace(namespace);
-    const segments = namespace.split('/');
-    const candidates = segments.map((_, index) => segments.slice(0, index + 1).join('/'));
+    const candidates = selfAndAncestors(namespace);
     const rows: Array<Record<string, unknown>> = await manager.query(
       `SELECT * FROM ${this.database.schema}.namespace_settings WHERE namespace = ANY($1) ORDER BY length(namespace) DESC LIMIT 1`,
       [candidates],
@@ -67,16 +86,26 @@ export class NamespaceSettingsService {
   }
 
   /**
-   * effective() for the read path, cached for READ_CACHE_MS: a change made on this instance applies at once, one made
-   * on another replica within that time. Writes always read the settings afresh, so a schema is never skipped.
+   * effective() for the read path, from the cache: a change applies on this replica when set() returns, on the others
+   * once its invalidation message arrives. Writes always read the settings afresh, so a schema is never skipped.
    */
   async effectiveForRead(namespace: string): Promise<EffectiveSettings> {
-    const cached = this.readCache.get(namespace);
-    if (cached && cached.expiresAt > Date.now()) return cached.settings;
-    const settings = await this.effective(namespace);
-    if (this.readCache.size >= READ_CACHE_ENTRIES) this.readCache.delete(this.readCache.keys().next().value!);
-    this.readCache.set(namespace, { settings, expiresAt: Date.now() + READ_CACHE_MS });
-    return settings;
+    assertNamespace(namespace);
+    const candidates = selfAndAncestors(namespace);
+    const defined = await Promise.all(candidates.map((candidate) => this.readCache.get(candidate, () => this.definedAt(candidate))));
+    for (let index = candidates.length - 1; index >= 0; index--) {
+      const settings = defined[index];
+      if (settings) return { settings, definedAt: candidates[index] };
+    }
+    return { settings: { namespace, keySchemas: {}, environments: [], version: 0 } };
+  }
+
+  private async definedAt(namespace: string): Promise<NamespaceSettings | null> {
+    const rows: Array<Record<string, unknown>> = await this.database.dataSource.query(
+      `SELECT * FROM ${this.database.schema}.namespace_settings WHERE namespace = $1`,
+      [namespace],
+    );
+    return rows[0] ? settingsOf(rows[0]) : null;
   }
 
   /** The environments a read for `environment` consults under these settings, most specific first. */
@@ -88,12 +117,18 @@ export class NamespaceSettingsService {
   }
 
   /** The settings in force for `namespace`, for a caller who may read configuration in every environment. */
-  async read(actor: ConfigActor, namespace: string): Promise<EffectiveSettings> {
-    assertAllowed(actor, 'configs:read');
-    return this.effective(namespace);
+  read(actor: ConfigActor, namespace: string): Promise<EffectiveSettings> {
+    return this.operations.track('settings_get', namespace, async () => {
+      assertAllowed(actor, 'configs:read');
+      return this.effective(namespace);
+    });
   }
 
-  async set(actor: ConfigActor, command: SetNamespaceSettingsCommand): Promise<NamespaceSettings> {
+  set(actor: ConfigActor, command: SetNamespaceSettingsCommand): Promise<NamespaceSettings> {
+    return this.operations.track('settings_set', command.namespace, () => this.setChecked(actor, command));
+  }
+
+  private async setChecked(actor: ConfigActor, command: SetNamespaceSettingsCommand): Promise<NamespaceSettings> {
     assertNamespace(command.namespace);
     // Settings govern every environment, so changing them needs write access to all of them.
     assertAllowed(actor, 'configs:write');
@@ -116,51 +151,54 @@ export class NamespaceSettingsService {
     if (new Set(environments).size !== environments.length) {
       throw new ConfigException(ConfigExceptionCode.InvalidValue, 'environments must not repeat', 'environments');
     }
-    const saved = await this.database.dataSource.transaction(async (manager) => {
-      // One statement decides: concurrent first writes meet on the primary key, and the check-and-set is the
-      // upsert's own condition, so two writers expecting the same version cannot both win.
-      const [row] = (await manager.query(
-        `INSERT INTO ${this.database.schema}.namespace_settings AS current (namespace, schema, key_schemas, environments, version, updated_by)
-         VALUES ($1, $2, $3, $4, 1, $5)
-         ON CONFLICT (namespace) DO UPDATE SET schema = EXCLUDED.schema, key_schemas = EXCLUDED.key_schemas,
-           environments = EXCLUDED.environments, version = current.version + 1, updated_by = EXCLUDED.updated_by, updated_at = now()
-           WHERE $6::int IS NULL OR current.version = $6::int
-         RETURNING *`,
-        [
-          command.namespace,
-          command.schema === undefined ? null : JSON.stringify(command.schema),
-          JSON.stringify(keySchemas),
-          environments,
-          actor.principal.id,
-          command.expectedVersion ?? null,
-        ],
-      )) as Array<Record<string, unknown>>;
-      // No row: the existing settings are at another version. A fresh insert (version 1) while expecting some version
-      // above 0: there were none; the throw rolls the insert back.
-      const insertedUnexpectedly = row !== undefined && Number(row.version) === 1 && (command.expectedVersion ?? 0) > 0;
-      if (!row || insertedUnexpectedly) {
-        const [current] = (await manager.query(`SELECT version FROM ${this.database.schema}.namespace_settings WHERE namespace = $1`, [
-          command.namespace,
-        ])) as Array<{ version: number }>;
-        throw new ConfigException(
-          ConfigExceptionCode.VersionConflict,
-          `settings of ${command.namespace} are at version ${insertedUnexpectedly ? 0 : (current?.version ?? 0)}, not ${command.expectedVersion}`,
-          'expected_version',
-        );
-      }
-      const settings = settingsOf(row);
-      await this.outbox.add(manager, {
-        type: ConfigEventType.SettingsChanged,
-        subject: `namespaces/${command.namespace}`,
-        payload: { namespace: command.namespace, version: settings.version, environments, key_patterns: Object.keys(keySchemas), has_schema: command.schema !== undefined },
-        actor: { id: actor.principal.id, type: actor.principal.type, ipAddress: actor.ip, userAgent: actor.userAgent },
-        correlationId: actor.requestId,
+    let saved: NamespaceSettings;
+    try {
+      saved = await this.database.dataSource.transaction(async (manager) => {
+        // One statement decides: concurrent first writes meet on the primary key, and the check-and-set is the
+        // upsert's own condition, so two writers expecting the same version cannot both win.
+        const [row] = (await manager.query(
+          `INSERT INTO ${this.database.schema}.namespace_settings AS current (namespace, schema, key_schemas, environments, version, updated_by)
+           VALUES ($1, $2, $3, $4, 1, $5)
+           ON CONFLICT (namespace) DO UPDATE SET schema = EXCLUDED.schema, key_schemas = EXCLUDED.key_schemas,
+             environments = EXCLUDED.environments, version = current.version + 1, updated_by = EXCLUDED.updated_by, updated_at = now()
+             WHERE $6::int IS NULL OR current.version = $6::int
+           RETURNING *`,
+          [
+            command.namespace,
+            command.schema === undefined ? null : JSON.stringify(command.schema),
+            JSON.stringify(keySchemas),
+            environments,
+            actor.principal.id,
+            command.expectedVersion ?? null,
+          ],
+        )) as Array<Record<string, unknown>>;
+        // No row: the existing settings are at another version. A fresh insert (version 1) while expecting some version
+        // above 0: there were none; the throw rolls the insert back.
+        const insertedUnexpectedly = row !== undefined && Number(row.version) === 1 && (command.expectedVersion ?? 0) > 0;
+        if (!row || insertedUnexpectedly) {
+          const [current] = (await manager.query(`SELECT version FROM ${this.database.schema}.namespace_settings WHERE namespace = $1`, [
+            command.namespace,
+          ])) as Array<{ version: number }>;
+          throw new ConfigException(
+            ConfigExceptionCode.VersionConflict,
+            `settings of ${command.namespace} are at version ${insertedUnexpectedly ? 0 : (current?.version ?? 0)}, not ${command.expectedVersion}`,
+            'expected_version',
+          );
+        }
+        const settings = settingsOf(row);
+        await this.outbox.add(manager, {
+          type: ConfigEventType.SettingsChanged,
+          subject: `namespaces/${command.namespace}`,
+          payload: { namespace: command.namespace, version: settings.version, environments, key_patterns: Object.keys(keySchemas), has_schema: command.schema !== undefined },
+          actor: { id: actor.principal.id, type: actor.principal.type, ipAddress: actor.ip, userAgent: actor.userAgent },
+          correlationId: actor.requestId,
+        });
+        return settings;
       });
-      return settings;
-    });
-    // After the commit: every namespace at or below this one may have resolved to the settings just replaced.
-    for (const cached of this.readCache.keys()) {
-      if (cached === command.namespace || cached.startsWith(`${command.namespace}/`)) this.readCache.delete(cached);
+    } finally {
+      // Also after a failure: a COMMIT whose reply was lost may still have committed. Namespaces below resolve
+      // through this entry, so they need no invalidation of their own.
+      await this.readCache.invalidate([command.namespace]);
     }
     return saved;
   }
@@ -189,15 +227,32 @@ export class NamespaceSettingsService {
   }
 
   /** Checks many values at once without writing them. */
-  async validate(actor: ConfigActor, namespace: string, values: Record<string, unknown>): Promise<Array<{ key: string; problems: ValidationProblem[] }>> {
-    assertAllowed(actor, 'configs:read');
-    const effective = await this.effective(namespace);
-    return Object.entries(values).map(([key, value]) => {
-      assertKey(key);
-      return { key, problems: this.problems(effective, key, value) };
+  validate(actor: ConfigActor, namespace: string, values: Record<string, unknown>): Promise<Array<{ key: string; problems: ValidationProblem[] }>> {
+    return this.operations.track('validate', namespace, async () => {
+      assertAllowed(actor, 'configs:read');
+      const effective = await this.effective(namespace);
+      return Object.entries(values).map(([key, value]) => {
+        assertKey(key);
+        return { key, problems: this.problems(effective, key, value) };
+      });
     });
   }
 }
+
+/** `a/b/c` → `a`, `a/b`, `a/b/c`: least to most specific. */
+function selfAndAncestors(namespace: string): string[] {
+  const segments = namespace.split('/');
+  return segments.map((_, index) => segments.slice(0, index + 1).join('/'));
+}
+
+/** JSON, with `updatedAt` revived as a Date. */
+const settingsCodec: CacheCodec<NamespaceSettings | null> = {
+  encode: (settings) => JSON.stringify(settings),
+  decode: (text) => {
+    const settings = JSON.parse(text) as (NamespaceSettings & { updatedAt?: string }) | null;
+    return settings && { ...settings, updatedAt: settings.updatedAt === undefined ? undefined : new Date(settings.updatedAt) };
+  },
+};
 
 function globMatches(pattern: string, key: string): boolean {
   const expression = pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\-]/g, '\\$&')).join('.*');

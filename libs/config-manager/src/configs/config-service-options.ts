@@ -1,0 +1,10 @@
+import type { RedisCacheLayer } from '@llmops/platform-cache';
+import type { Registry } from 'prom-client';
+
+/** What ConfigsService and NamespaceSettingsService need beyond their database and outbox. */
+export interface ConfigServiceOptions {
+  /** Where operation and cache metrics go. */
+  registry: Registry;
+  /** Redis L2 and cross-replica invalidation; without it the read caches are per process (the embedded, one-process default). */
+  sharedCache?: RedisCacheLayer;
+}
