@@ -6,10 +6,10 @@ import type { EntityManager } from 'typeorm';
 import { parseSecretValue } from '../secret-types/index.js';
 import { SecretException, SecretExceptionCode } from '../secrets/exceptions/secret.exception.js';
 import { eventActorOf, type SecretAccess, type SecretActor } from '../secrets/secret-access.js';
-import { assertSecretRef, subjectOf, type SecretRef } from '../secrets/secret-path.js';
+import { assertSecretPath, assertSecretRef, subjectOf, type SecretRef } from '../secrets/secret-path.js';
 import { secretTypeName, type Row, type SecretRecord, type SecretVersionRecord } from '../secrets/secret-records.js';
 import type { SecretsService } from '../secrets/secrets.service.js';
-import type { SecretRotators } from './secret-rotator.js';
+import type { RotationContext, SecretRotators } from './secret-rotator.js';
 
 export interface RotationResult {
   secret: SecretRecord;
@@ -48,7 +48,14 @@ export class SecretRotation {
       await this.recordFailure(actor, ref, error);
       throw error;
     }
-    if (!result.previousValidUntil && result.previousVersion > 0) await this.revokeVersion(actor, ref, result.previousVersion, { force: true });
+    if (!result.previousValidUntil && result.previousVersion > 0) {
+      try {
+        await this.revokeVersion(actor, ref, result.previousVersion, { force: true });
+      } catch (error) {
+        // The new version is stored and in use; the previous one's overlap has ended, so the scheduler retries.
+        this.logger.warn({ err: error, path: ref.path, environment: ref.environment }, 'revoking the previous secret version failed; retried by the scheduler');
+      }
+    }
     return result;
   }
 
@@ -119,8 +126,9 @@ export class SecretRotation {
     if (!rotator) {
       throw new SecretException(SecretExceptionCode.RotationFailed, `no rotator handles ${secretTypeName(secret.type)} secrets like ${ref.path}`);
     }
-    const candidate = await this.step('generate', rotator.name, () => rotator.generate(current, secret));
-    await this.step('test', rotator.name, () => rotator.test(candidate, secret));
+    const { context, readPaths } = this.contextFor(manager, secret);
+    const candidate = await this.step('generate', rotator.name, () => rotator.generate(current, secret, context));
+    await this.step('test', rotator.name, () => rotator.test(candidate, secret, context));
     const parsed = parseSecretValue(secret.type, candidate);
     const grace = secret.gracePeriodSeconds ?? 0;
     const previousValidUntil = grace > 0 ? new Date(Date.now() + grace * 1000) : undefined;
@@ -130,6 +138,7 @@ export class SecretRotation {
         rotator: rotator.name,
         previous_version: secret.currentVersion,
         ...(previousValidUntil ? { previous_valid_until: previousValidUntil.toISOString() } : {}),
+        ...(readPaths.length > 0 ? { read_secrets: readPaths } : {}),
       },
     });
     await manager.query(`UPDATE secret_service.secret_versions SET valid_until = $3 WHERE secret_id = $1 AND version = $2`, [
@@ -165,7 +174,8 @@ export class SecretRotation {
       const current = await this.openPlain(manager, secret, secret.currentVersion);
       const rotator = this.rotators.for(secret, current);
       if (!rotator) throw new SecretException(SecretExceptionCode.RotationFailed, `no rotator handles ${ref.path} any more`);
-      const inUse = rotator.activeUsers ? await this.step('verify', rotator.name, () => rotator.activeUsers!(previous, secret)) : 0;
+      const { context, readPaths } = this.contextFor(manager, secret);
+      const inUse = rotator.activeUsers ? await this.step('verify', rotator.name, () => rotator.activeUsers!(previous, secret, context)) : 0;
       const now = options.now ?? new Date();
       const deadline = new Date(new Date((state.rotated_at as string | null) ?? now).getTime() + 2 * (secret.gracePeriodSeconds ?? 0) * 1000);
       if (inUse > 0 && !options.force && now < deadline) {
@@ -177,17 +187,52 @@ export class SecretRotation {
         this.logger.info({ path: ref.path, environment: ref.environment, version, inUse }, 'previous secret version still in use; revocation postponed');
         return false;
       }
-      await this.step('revoke', rotator.name, () => rotator.revoke(previous, current, secret));
+      await this.step('revoke', rotator.name, () => rotator.revoke(previous, current, secret, context));
       await manager.query(`UPDATE secret_service.secret_versions SET revoked_at = now() WHERE secret_id = $1 AND version = $2`, [secret.id, version]);
       await this.outbox.add(manager, {
         type: SecretEventType.PreviousVersionRevoked,
         subject: subjectOf(ref),
-        payload: { path: ref.path, environment: ref.environment, version, rotator: rotator.name, still_in_use: inUse },
+        payload: {
+          path: ref.path,
+          environment: ref.environment,
+          version,
+          rotator: rotator.name,
+          still_in_use: inUse,
+          ...(readPaths.length > 0 ? { read_secrets: readPaths } : {}),
+        },
         actor: eventActorOf(actor),
         correlationId: actor.requestId,
       });
       return true;
     });
+  }
+
+  /**
+   * The context a rotator's steps get inside `manager`'s transaction; `readPaths` lists the secrets they opened, for
+   * the audit event. The rotator reads them without the actor's reveal permission: their values never leave the
+   * service, and the event records that they were used.
+   */
+  private contextFor(manager: EntityManager, secret: SecretRecord): { context: RotationContext; readPaths: string[] } {
+    const readPaths: string[] = [];
+    const context: RotationContext = {
+      readSecret: async (path) => {
+        assertSecretPath(path);
+        if (path === secret.path) {
+          throw new SecretException(SecretExceptionCode.RotationFailed, `the rotation of ${secret.path} cannot read its own value as another secret`);
+        }
+        try {
+          // Locked, so the other secret (e.g. the admin credentials) cannot rotate in the middle of this step.
+          const other = await this.secrets.lock(manager, { environment: secret.environment, path });
+          const value = await this.openPlain(manager, other, other.currentVersion);
+          if (!readPaths.includes(path)) readPaths.push(path);
+          return { type: other.type, value, labels: other.labels };
+        } catch (error) {
+          if (!(error instanceof SecretException)) throw error;
+          throw new SecretException(SecretExceptionCode.RotationFailed, `the rotation of ${secret.path} needs ${path}: ${error.message}`);
+        }
+      },
+    };
+    return { context, readPaths };
   }
 
   private async openPlain(manager: EntityManager, secret: SecretRecord, version: number): Promise<string> {
