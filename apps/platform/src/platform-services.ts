@@ -47,9 +47,12 @@ export function loadPlatformEnv(source: EnvSource = process.env): PlatformEnv {
 
 /** The slice's services in one process; they share the app's event bus (in-process unless NATS_URL is set). */
 export function platformServices(env: PlatformEnv, infra: AppInfrastructure): HostedService[] {
-  const configManager = new ConfigManagerHost(env.configManager, infra);
-  const auditService = new AuditServiceHost(env.auditService, infra);
   const secretService = new SecretServiceHost(env.secretService, infra);
+  const configManager = new ConfigManagerHost(env.configManager, {
+    ...infra,
+    secretServiceAddress: () => `127.0.0.1:${secretService.grpcPort ?? env.secretService.SECRET_SERVICE_GRPC_PORT}`,
+  });
+  const auditService = new AuditServiceHost(env.auditService, infra);
   const gateway = new ApiGatewayHost(
     env.gateway,
     {

@@ -236,6 +236,7 @@ export class ApiGatewayHost implements HostedService {
         closeClients: () => {
           configClient.close();
           auditClient.close();
+          secretClient.close();
         },
       };
       logger.info({ port: this.port, embedded: database.embedded }, 'api-gateway listening');

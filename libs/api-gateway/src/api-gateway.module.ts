@@ -16,6 +16,11 @@ import { ConfigsController } from './configs/configs.controller.js';
 import { NamespacesController } from './configs/namespaces.controller.js';
 import { ErrorEnvelopeFilter } from './errors/error-envelope.filter.js';
 import { GATEWAY_HEALTH, GATEWAY_METRICS, OperationsController } from './operations/operations.controller.js';
+import { JwksController } from './secrets/jwks.controller.js';
+import { SecretKeysController } from './secrets/secret-keys.controller.js';
+import { SecretsController } from './secrets/secrets.controller.js';
+import { VAULT_ERROR_LOGGER } from './vault/vault-error.filter.js';
+import { VaultController } from './vault/vault.controller.js';
 import { AUDIT_CLIENT, CONFIG_CLIENT, SECRET_CLIENT, type AuditClient, type ConfigClient, type SecretClient } from './upstreams/upstream-clients.js';
 
 export interface ApiGatewayDependencies {
@@ -44,6 +49,10 @@ export class ApiGatewayModule {
         NamespacesController,
         AuditLogsController,
         ComplianceController,
+        SecretsController,
+        SecretKeysController,
+        JwksController,
+        VaultController,
         OperationsController,
       ],
       providers: [
@@ -61,6 +70,7 @@ export class ApiGatewayModule {
         { provide: GATEWAY_METRICS, useValue: deps.registry },
         { provide: APP_GUARD, useClass: AccessGuard },
         { provide: APP_FILTER, useValue: new ErrorEnvelopeFilter(deps.logger) },
+        { provide: VAULT_ERROR_LOGGER, useValue: deps.logger },
       ],
     };
   }

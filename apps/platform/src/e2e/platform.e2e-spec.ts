@@ -11,6 +11,8 @@ import { call, startPlatform, type RunningPlatform } from './platform-harness.js
 import { walkTheAuditTrail } from './audit-trail-scenario.js';
 import { walkBulk, walkConfigHistory, walkNamespaces, walkNamespaceSettings } from './config-history-scenario.js';
 import { walkWatchResume } from './config-watch-scenario.js';
+import { walkSecrets } from './secrets-scenario.js';
+import { walkSecretReferences } from './config-secret-references-scenario.js';
 import { walkTheSlice } from './slice-scenario.js';
 
 /** What a user walks through, the same on real servers and on embedded defaults. */
@@ -21,6 +23,8 @@ const scenarios: Array<[string, (platform: RunningPlatform) => Promise<void>]> =
   ['governs a namespace with settings: schemas, validation without writing, its own environment chain', walkNamespaceSettings],
   ['applies bulk changes all or nothing, naming the failing operation', walkBulk],
   ['resumes a dropped SSE watch from Last-Event-ID: 500 writes, each seen exactly once, in order', walkWatchResume],
+  ['keeps a secret: masked and revealed reads, a refused reveal audited, versions, CAS, delete/undelete/destroy, rotation', walkSecrets],
+  ['resolves {"$secret": path} in a config for callers who may reveal it, and leaves it in place for others', walkSecretReferences],
 ];
 
 describe('platform on real PostgreSQL, Redis and NATS JetStream', () => {
@@ -54,7 +58,7 @@ describe('platform on real PostgreSQL, Redis and NATS JetStream', () => {
   it('reports every dependency ready', async () => {
     const ready = await call(platform.baseUrl, 'GET', '/health/ready');
     expect(ready.status).toBe(200);
-    expect(Object.keys(ready.body.checks).sort()).toEqual(['audit-service', 'config-manager', 'database', 'redis']);
+    expect(Object.keys(ready.body.checks).sort()).toEqual(['audit-service', 'config-manager', 'database', 'redis', 'secret-service']);
     const metrics = await call<string>(platform.baseUrl, 'GET', '/metrics');
     expect(metrics.status).toBe(200);
     expect(metrics.body).toContain('grpc_server_handled_total{grpc_service="llmops.config.v1.ConfigService",grpc_method="SetConfig",grpc_code="OK"');

@@ -62,10 +62,13 @@ export class AccessGuard implements CanActivate {
 
   private async authenticate(request: AuthenticatedRequest): Promise<Principal> {
     const apiKeyHeader = request.headers['x-api-key'];
+    // Vault clients send their token as X-Vault-Token; here that token is one of our API keys (the /v1 Vault API).
+    const vaultToken = request.headers['x-vault-token'];
     const authorization = request.headers.authorization;
     if (typeof apiKeyHeader === 'string' && apiKeyHeader !== '') return this.apiKeys.authenticate(apiKeyHeader);
+    if (typeof vaultToken === 'string' && vaultToken !== '') return this.apiKeys.authenticate(vaultToken);
     if (typeof authorization !== 'string' || authorization === '') {
-      throw new GatewayException(GatewayErrorCode.AuthFailed, 'missing credentials: send Authorization: Bearer <token> or X-API-Key', {
+      throw new GatewayException(GatewayErrorCode.AuthFailed, 'missing credentials: send Authorization: Bearer <token>, X-API-Key or X-Vault-Token', {
         'www-authenticate': 'Bearer',
       });
     }

@@ -24,6 +24,8 @@ export interface ConfigView {
   updated_at: string;
   deleted: boolean;
   resolved_from?: string;
+  /** With resolve_secrets: the `{"$secret": …}` references left in place, and why. */
+  unresolved_secrets?: Array<{ path: string; reason: string; message: string }>;
 }
 
 export interface ConfigHistoryView {

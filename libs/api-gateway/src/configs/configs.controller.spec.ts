@@ -208,7 +208,10 @@ describe(ConfigsController.name, () => {
       deleted: false,
       resolved_from: 'base',
     });
-    expect(lastCall()).toEqual({ method: 'getConfig', request: { namespace: 'acme/chatbot', key: 'model', environment: 'production', exact: true } });
+    expect(lastCall()).toEqual({
+      method: 'getConfig',
+      request: { namespace: 'acme/chatbot', key: 'model', environment: 'production', exact: true, resolveSecrets: false },
+    });
     expect(demanded).toEqual([{ permission: 'configs:read', environment: 'production' }]);
   });
 

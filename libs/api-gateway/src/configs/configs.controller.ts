@@ -154,6 +154,12 @@ export class ConfigsController implements BeforeApplicationShutdown {
   @ApiQuery({ ...envQuery, required: false, description: `reads and history (required): ${envQuery.description}; not used by watch` })
   @ApiQuery({ name: 'exact', required: false, description: 'key read only: read this environment only' })
   @ApiQuery({
+    name: 'resolve_secrets',
+    required: false,
+    description:
+      'key read only: replace {"$secret": "<path>"} (optionally with "field") by the secret\'s value in env, read as the caller (needs secrets:reveal there, audited); references left in place are listed in unresolved_secrets',
+  })
+  @ApiQuery({
     name: 'before_version',
     required: false,
     description: 'history only: list versions below this one (next_before_version of the previous page); the newest when absent',
@@ -201,11 +207,16 @@ export class ConfigsController implements BeforeApplicationShutdown {
       return configHistoryViewOf(response);
     }
     try {
-      const response = await this.configs.getConfig(
-        { namespace, key, environment, exact: query.exact === 'true' || query.exact === '1' },
-        { metadata },
-      );
-      return { ...configViewOf(response.entry), resolved_from: response.resolvedFrom };
+      const resolveSecrets = isTrue(query.resolve_secrets);
+      const response = await this.configs.getConfig({ namespace, key, environment, exact: isTrue(query.exact), resolveSecrets }, { metadata });
+      const view: ConfigView = { ...configViewOf(response.entry), resolved_from: response.resolvedFrom };
+      if (!resolveSecrets) return view;
+      // The body may now hold secret plaintext: no cache along the way may keep it.
+      void reply.header('cache-control', 'no-store');
+      return {
+        ...view,
+        unresolved_secrets: response.unresolvedSecrets.map((unresolved) => ({ path: unresolved.path, reason: unresolved.reason, message: unresolved.message })),
+      };
     } catch (error) {
       if (!isNotFound(error)) throw error;
       const listing = await this.listing(whole, environment, metadata);
@@ -389,4 +400,8 @@ export class ConfigsController implements BeforeApplicationShutdown {
     );
     return { namespace, key, environment, version: Number(response.version), revision: Number(response.revision), deleted: true };
   }
+}
+
+function isTrue(value: unknown): boolean {
+  return value === 'true' || value === '1';
 }

@@ -15,6 +15,7 @@ describe('gateway error mapping', () => {
     [status.DEADLINE_EXCEEDED, GatewayErrorCode.ServiceUnavailable, 503],
     [status.UNIMPLEMENTED, GatewayErrorCode.NotImplemented, 501],
     [status.INTERNAL, GatewayErrorCode.Internal, 500],
+    [status.DATA_LOSS, GatewayErrorCode.IntegrityError, 500],
   ])('maps gRPC status %s to %s (%s)', (grpcStatus, code, httpStatus) => {
     const mapped = toGatewayException(new GrpcCallError(grpcStatus, 'upstream says so'));
     expect(mapped.code).toBe(code);
@@ -25,6 +26,11 @@ describe('gateway error mapping', () => {
     expect(toGatewayException(new GrpcCallError(status.NOT_FOUND, 'config a/b not found')).message).toBe('config a/b not found');
     expect(toGatewayException(new GrpcCallError(status.INTERNAL, 'db password leaked')).message).toBe('internal error');
     expect(toGatewayException(new GrpcCallError(status.UNAVAILABLE, '10.0.0.3:50051 refused')).message).not.toContain('10.0.0.3');
+  });
+
+  it('says a stored secret failed its integrity check, without the upstream detail', () => {
+    const mapped = toGatewayException(new GrpcCallError(status.DATA_LOSS, 'auth tag mismatch for kek 3 at acme/db version 2'));
+    expect(mapped.message).toBe('the stored secret failed its integrity check and cannot be read');
   });
 
   it('tells a value that is too large from a rate limit', () => {

@@ -9,6 +9,8 @@ export enum GatewayErrorCode {
   UnsupportedMediaType = 'UNSUPPORTED_MEDIA_TYPE',
   RateLimit = 'RATE_LIMIT',
   Internal = 'INTERNAL_ERROR',
+  /** Stored data failed authentication (e.g. a secret's ciphertext): server-side corruption or tampering. */
+  IntegrityError = 'INTEGRITY_ERROR',
   ServiceUnavailable = 'SERVICE_UNAVAILABLE',
   NotImplemented = 'NOT_IMPLEMENTED',
 }
@@ -43,6 +45,7 @@ export function httpStatusOf(code: GatewayErrorCode): number {
     case GatewayErrorCode.RateLimit:
       return 429;
     case GatewayErrorCode.Internal:
+    case GatewayErrorCode.IntegrityError:
       return 500;
     case GatewayErrorCode.NotImplemented:
       return 501;

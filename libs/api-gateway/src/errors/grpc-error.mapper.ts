@@ -25,6 +25,9 @@ export function gatewayExceptionFromGrpc(error: GrpcCallError): GatewayException
         : new GatewayException(GatewayErrorCode.RateLimit, message);
     case status.UNIMPLEMENTED:
       return new GatewayException(GatewayErrorCode.NotImplemented, message);
+    case status.DATA_LOSS:
+      // secret-service's "stored ciphertext failed authentication": the client learns what failed, not how or where.
+      return new GatewayException(GatewayErrorCode.IntegrityError, 'the stored secret failed its integrity check and cannot be read');
     case status.UNAVAILABLE:
     case status.DEADLINE_EXCEEDED:
     case status.CANCELLED:

@@ -124,7 +124,8 @@ export class SecretRotation {
     currentBuffer.fill(0);
     const rotator = this.rotators.for(secret, current);
     if (!rotator) {
-      throw new SecretException(SecretExceptionCode.RotationFailed, `no rotator handles ${secretTypeName(secret.type)} secrets like ${ref.path}`);
+      // Not retryable: the secret needs a rotator (or a different shape), so this is a conflict, not an outage.
+      throw new SecretException(SecretExceptionCode.Conflict, `no rotator handles ${secretTypeName(secret.type)} secrets like ${ref.path}`);
     }
     const { context, readPaths } = this.contextFor(manager, secret);
     const candidate = await this.step('generate', rotator.name, () => rotator.generate(current, secret, context));
@@ -173,7 +174,7 @@ export class SecretRotation {
       const previous = await this.openPlain(manager, secret, version);
       const current = await this.openPlain(manager, secret, secret.currentVersion);
       const rotator = this.rotators.for(secret, current);
-      if (!rotator) throw new SecretException(SecretExceptionCode.RotationFailed, `no rotator handles ${ref.path} any more`);
+      if (!rotator) throw new SecretException(SecretExceptionCode.Conflict, `no rotator handles ${ref.path} any more`);
       const { context, readPaths } = this.contextFor(manager, secret);
       const inUse = rotator.activeUsers ? await this.step('verify', rotator.name, () => rotator.activeUsers!(previous, secret, context)) : 0;
       const now = options.now ?? new Date();
