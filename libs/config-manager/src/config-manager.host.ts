@@ -1,6 +1,7 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { ConfigService } from '@llmops/contracts';
+import { ConfigService, SecretService } from '@llmops/contracts';
+import { createGrpcClient, type GrpcClient } from '@llmops/platform-grpc';
 import { RedisCacheLayer } from '@llmops/platform-cache';
 import { Outbox, OutboxRelay, type EventBus } from '@llmops/platform-messaging';
 import type { Logger } from '@llmops/platform-observability';
@@ -14,6 +15,7 @@ import { ConfigsModule } from './configs/configs.module.js';
 import { mapConfigExceptionToGrpc } from './configs/exceptions/config-exception.grpc-mapper.js';
 import { CONFIG_MANAGER_SCHEMA, CreateConfigEntries1763800000000 } from './migrations/1763800000000-CreateConfigEntries.js';
 import { AddNamespaceSettings1763900000000 } from './migrations/1763900000000-AddNamespaceSettings.js';
+import { SecretReferenceResolver } from './secret-references/secret-reference-resolver.js';
 
 export const CONFIG_MANAGER = 'config-manager';
 
@@ -24,6 +26,8 @@ export interface ConfigManagerInfrastructure {
   registry: Registry;
   /** The bus is its own hosted service, started first; it is read at start so a restarted bus is picked up. */
   eventBus: () => EventBus;
+  /** Where secret-service listens, when it is not SECRET_SERVICE_URL (in one process it binds an ephemeral port). */
+  secretServiceAddress?: () => string;
 }
 
 /**
@@ -69,14 +73,25 @@ export class ConfigManagerHost extends GrpcServiceHost {
             registry: infra.registry,
             logger,
           });
+        // Created on first use: in one process secret-service starts after config-manager.
+        let secretClient: GrpcClient<typeof SecretService> | undefined;
+        const secretReferences = new SecretReferenceResolver(
+          () =>
+            (secretClient ??= createGrpcClient(SecretService, {
+              address: infra.secretServiceAddress?.() ?? env.SECRET_SERVICE_URL,
+              logger,
+              registry: infra.registry,
+            })),
+        );
         const closeCache = (): void => {
           sharedCache?.close();
           redis?.disconnect();
+          secretClient?.close();
         };
         let context: INestApplicationContext;
         try {
           context = await NestFactory.createApplicationContext(
-            ConfigsModule.register({ database, outbox, options: { registry: infra.registry, sharedCache } }),
+            ConfigsModule.register({ database, outbox, options: { registry: infra.registry, sharedCache, secretReferences } }),
             { logger: false },
           );
         } catch (error) {

@@ -1,5 +1,6 @@
 import type { RedisCacheLayer } from '@llmops/platform-cache';
 import type { Registry } from 'prom-client';
+import type { SecretReferenceResolver } from '../secret-references/secret-reference-resolver.js';
 
 /** What ConfigsService and NamespaceSettingsService need beyond their database and outbox. */
 export interface ConfigServiceOptions {
@@ -7,4 +8,6 @@ export interface ConfigServiceOptions {
   registry: Registry;
   /** Redis L2 and cross-replica invalidation; without it the read caches are per process (the embedded, one-process default). */
   sharedCache?: RedisCacheLayer;
+  /** Resolves `{"$secret": path}` references on reads that ask for it; without it such reads answer FAILED_PRECONDITION. */
+  secretReferences?: SecretReferenceResolver;
 }

@@ -11,6 +11,7 @@ import {
 import { principalFromMetadata } from '@llmops/platform-auth';
 import type { CallContext, ServiceImplementation } from '@llmops/platform-grpc';
 import type { NamespaceSettings, NamespaceSettingsService } from '../namespace-settings/namespace-settings.service.js';
+import type { SecretReferenceResolver } from '../secret-references/secret-reference-resolver.js';
 import type { ConfigEntryEntity } from './config-entry.entity.js';
 import type { BulkOperation, Classification, ConfigActor, ConfigsService } from './configs.service.js';
 import { ConfigException, ConfigExceptionCode } from './exceptions/config.exception.js';
@@ -23,6 +24,7 @@ export class ConfigsGrpcController {
   constructor(
     private readonly configs: ConfigsService,
     private readonly settings: NamespaceSettingsService,
+    private readonly secretReferences?: SecretReferenceResolver,
   ) {}
 
   implementation(): ServiceImplementation<typeof ConfigService> {
@@ -34,7 +36,14 @@ export class ConfigsGrpcController {
           environment: request.environment,
           exact: request.exact,
         });
-        return { entry: toProto(resolved.entry), resolvedFrom: resolved.resolvedFrom };
+        const entry = toProto(resolved.entry);
+        if (!request.resolveSecrets || resolved.entry.deleted) return { entry, resolvedFrom: resolved.resolvedFrom };
+        if (!this.secretReferences) {
+          throw new ConfigException(ConfigExceptionCode.Conflict, 'this config-manager has no secret-service to resolve secret references with');
+        }
+        const withSecrets = await this.secretReferences.resolve(resolved.entry.value as JsonValue, request.environment, ctx);
+        entry.value = fromJson(ValueSchema, withSecrets.value);
+        return { entry, resolvedFrom: resolved.resolvedFrom, unresolvedSecrets: withSecrets.unresolved };
       },
       setConfig: async (request, ctx) => {
         const entry = await this.configs.set(actorOf(ctx), {

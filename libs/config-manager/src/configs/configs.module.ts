@@ -32,8 +32,9 @@ export class ConfigsModule {
         },
         {
           provide: ConfigsGrpcController,
-          useFactory: (configs: ConfigsService, settings: NamespaceSettingsService) => new ConfigsGrpcController(configs, settings),
-          inject: [ConfigsService, NamespaceSettingsService],
+          useFactory: (configs: ConfigsService, settings: NamespaceSettingsService, options: ConfigServiceOptions) =>
+            new ConfigsGrpcController(configs, settings, options.secretReferences),
+          inject: [ConfigsService, NamespaceSettingsService, CONFIG_SERVICE_OPTIONS],
         },
       ],
       exports: [ConfigsService, ConfigsGrpcController],

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file llmops/config/v1/config.proto.
  */
 export const file_llmops_config_v1_config: GenFile = /*@__PURE__*/
-  fileDesc("Ch1sbG1vcHMvY29uZmlnL3YxL2NvbmZpZy5wcm90bxIQbGxtb3BzLmNvbmZpZy52MSKbAgoLQ29uZmlnRW50cnkSEQoJbmFtZXNwYWNlGAEgASgJEgsKA2tleRgCIAEoCRITCgtlbnZpcm9ubWVudBgDIAEoCRIlCgV2YWx1ZRgEIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZRIPCgd2ZXJzaW9uGAUgASgDEhAKCHJldmlzaW9uGAYgASgDEjgKDmNsYXNzaWZpY2F0aW9uGAcgASgOMiAubGxtb3BzLmNvbmZpZy52MS5DbGFzc2lmaWNhdGlvbhISCgp1cGRhdGVkX2J5GAggASgJEi4KCnVwZGF0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB2RlbGV0ZWQYCiABKAgiVgoQR2V0Q29uZmlnUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSCwoDa2V5GAIgASgJEhMKC2Vudmlyb25tZW50GAMgASgJEg0KBWV4YWN0GAQgASgIIlgKEUdldENvbmZpZ1Jlc3BvbnNlEiwKBWVudHJ5GAEgASgLMh0ubGxtb3BzLmNvbmZpZy52MS5Db25maWdFbnRyeRIVCg1yZXNvbHZlZF9mcm9tGAIgASgJItwBChBTZXRDb25maWdSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRILCgNrZXkYAiABKAkSEwoLZW52aXJvbm1lbnQYAyABKAkSJQoFdmFsdWUYBCABKAsyFi5nb29nbGUucHJvdG9idWYuVmFsdWUSOAoOY2xhc3NpZmljYXRpb24YBSABKA4yIC5sbG1vcHMuY29uZmlnLnYxLkNsYXNzaWZpY2F0aW9uEh0KEGV4cGVjdGVkX3ZlcnNpb24YBiABKANIAIgBAUITChFfZXhwZWN0ZWRfdmVyc2lvbiJBChFTZXRDb25maWdSZXNwb25zZRIsCgVlbnRyeRgBIAEoCzIdLmxsbW9wcy5jb25maWcudjEuQ29uZmlnRW50cnkifgoTRGVsZXRlQ29uZmlnUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSCwoDa2V5GAIgASgJEhMKC2Vudmlyb25tZW50GAMgASgJEh0KEGV4cGVjdGVkX3ZlcnNpb24YBCABKANIAIgBAUITChFfZXhwZWN0ZWRfdmVyc2lvbiI5ChREZWxldGVDb25maWdSZXNwb25zZRIPCgd2ZXJzaW9uGAEgASgDEhAKCHJldmlzaW9uGAIgASgDIjwKEkxpc3RDb25maWdzUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSEwoLZW52aXJvbm1lbnQYAiABKAkiXAoTTGlzdENvbmZpZ3NSZXNwb25zZRIsCgVlbnRyeRgBIAEoCzIdLmxsbW9wcy5jb25maWcudjEuQ29uZmlnRW50cnkSFwoPY2hpbGRfbmFtZXNwYWNlGAIgASgJIkcKE1dhdGNoQ29uZmlnc1JlcXVlc3QSGAoQbmFtZXNwYWNlX3ByZWZpeBgBIAEoCRIWCg5zdGFydF9yZXZpc2lvbhgCIAEoAyKCAQoUV2F0Y2hDb25maWdzUmVzcG9uc2USKgoEdHlwZRgBIAEoDjIcLmxsbW9wcy5jb25maWcudjEuQ2hhbmdlVHlwZRIsCgVlbnRyeRgCIAEoCzIdLmxsbW9wcy5jb25maWcudjEuQ29uZmlnRW50cnkSEAoIcmV2aXNpb24YAyABKAMidQoXR2V0Q29uZmlnSGlzdG9yeVJlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEgsKA2tleRgCIAEoCRITCgtlbnZpcm9ubWVudBgDIAEoCRIWCg5iZWZvcmVfdmVyc2lvbhgEIAEoAxINCgVsaW1pdBgFIAEoBSJnChhHZXRDb25maWdIaXN0b3J5UmVzcG9uc2USLgoHZW50cmllcxgBIAMoCzIdLmxsbW9wcy5jb25maWcudjEuQ29uZmlnRW50cnkSGwoTbmV4dF9iZWZvcmVfdmVyc2lvbhgCIAEoAyKRAQoVUm9sbGJhY2tDb25maWdSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRILCgNrZXkYAiABKAkSEwoLZW52aXJvbm1lbnQYAyABKAkSDwoHdmVyc2lvbhgEIAEoAxIdChBleHBlY3RlZF92ZXJzaW9uGAUgASgDSACIAQFCEwoRX2V4cGVjdGVkX3ZlcnNpb24iRgoWUm9sbGJhY2tDb25maWdSZXNwb25zZRIsCgVlbnRyeRgBIAEoCzIdLmxsbW9wcy5jb25maWcudjEuQ29uZmlnRW50cnkigAEKFVVuZGVsZXRlQ29uZmlnUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSCwoDa2V5GAIgASgJEhMKC2Vudmlyb25tZW50GAMgASgJEh0KEGV4cGVjdGVkX3ZlcnNpb24YBCABKANIAIgBAUITChFfZXhwZWN0ZWRfdmVyc2lvbiJGChZVbmRlbGV0ZUNvbmZpZ1Jlc3BvbnNlEiwKBWVudHJ5GAEgASgLMh0ubGxtb3BzLmNvbmZpZy52MS5Db25maWdFbnRyeSLOAgoRTmFtZXNwYWNlU2V0dGluZ3MSEQoJbmFtZXNwYWNlGAEgASgJEiYKBnNjaGVtYRgCIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZRJICgtrZXlfc2NoZW1hcxgDIAMoCzIzLmxsbW9wcy5jb25maWcudjEuTmFtZXNwYWNlU2V0dGluZ3MuS2V5U2NoZW1hc0VudHJ5EhQKDGVudmlyb25tZW50cxgEIAMoCRIPCgd2ZXJzaW9uGAUgASgDEhIKCnVwZGF0ZWRfYnkYBiABKAkSLgoKdXBkYXRlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAaSQoPS2V5U2NoZW1hc0VudHJ5EgsKA2tleRgBIAEoCRIlCgV2YWx1ZRgCIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZToCOAEiMAobR2V0TmFtZXNwYWNlU2V0dGluZ3NSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCSJpChxHZXROYW1lc3BhY2VTZXR0aW5nc1Jlc3BvbnNlEjUKCHNldHRpbmdzGAEgASgLMiMubGxtb3BzLmNvbmZpZy52MS5OYW1lc3BhY2VTZXR0aW5ncxISCgpkZWZpbmVkX2F0GAIgASgJIsECChtTZXROYW1lc3BhY2VTZXR0aW5nc1JlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEiYKBnNjaGVtYRgCIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZRJSCgtrZXlfc2NoZW1hcxgDIAMoCzI9LmxsbW9wcy5jb25maWcudjEuU2V0TmFtZXNwYWNlU2V0dGluZ3NSZXF1ZXN0LktleVNjaGVtYXNFbnRyeRIUCgxlbnZpcm9ubWVudHMYBCADKAkSHQoQZXhwZWN0ZWRfdmVyc2lvbhgFIAEoA0gAiAEBGkkKD0tleVNjaGVtYXNFbnRyeRILCgNrZXkYASABKAkSJQoFdmFsdWUYAiABKAsyFi5nb29nbGUucHJvdG9idWYuVmFsdWU6AjgBQhMKEV9leHBlY3RlZF92ZXJzaW9uIlUKHFNldE5hbWVzcGFjZVNldHRpbmdzUmVzcG9uc2USNQoIc2V0dGluZ3MYASABKAsyIy5sbG1vcHMuY29uZmlnLnYxLk5hbWVzcGFjZVNldHRpbmdzIrgBChZWYWxpZGF0ZUNvbmZpZ3NSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRJECgZ2YWx1ZXMYAiADKAsyNC5sbG1vcHMuY29uZmlnLnYxLlZhbGlkYXRlQ29uZmlnc1JlcXVlc3QuVmFsdWVzRW50cnkaRQoLVmFsdWVzRW50cnkSCwoDa2V5GAEgASgJEiUKBXZhbHVlGAIgASgLMhYuZ29vZ2xlLnByb3RvYnVmLlZhbHVlOgI4ASIyChFWYWxpZGF0aW9uUHJvYmxlbRIMCgRwYXRoGAEgASgJEg8KB21lc3NhZ2UYAiABKAkiZQoQVmFsaWRhdGlvblJlc3VsdBILCgNrZXkYASABKAkSDQoFdmFsaWQYAiABKAgSNQoIcHJvYmxlbXMYAyADKAsyIy5sbG1vcHMuY29uZmlnLnYxLlZhbGlkYXRpb25Qcm9ibGVtIl0KF1ZhbGlkYXRlQ29uZmlnc1Jlc3BvbnNlEg0KBXZhbGlkGAEgASgIEjMKB3Jlc3VsdHMYAiADKAsyIi5sbG1vcHMuY29uZmlnLnYxLlZhbGlkYXRpb25SZXN1bHQi0wEKB0J1bGtTZXQSEQoJbmFtZXNwYWNlGAEgASgJEgsKA2tleRgCIAEoCRITCgtlbnZpcm9ubWVudBgDIAEoCRIlCgV2YWx1ZRgEIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZRI4Cg5jbGFzc2lmaWNhdGlvbhgFIAEoDjIgLmxsbW9wcy5jb25maWcudjEuQ2xhc3NpZmljYXRpb24SHQoQZXhwZWN0ZWRfdmVyc2lvbhgGIAEoA0gAiAEBQhMKEV9leHBlY3RlZF92ZXJzaW9uInUKCkJ1bGtEZWxldGUSEQoJbmFtZXNwYWNlGAEgASgJEgsKA2tleRgCIAEoCRITCgtlbnZpcm9ubWVudBgDIAEoCRIdChBleHBlY3RlZF92ZXJzaW9uGAQgASgDSACIAQFCEwoRX2V4cGVjdGVkX3ZlcnNpb24idgoNQnVsa09wZXJhdGlvbhIoCgNzZXQYASABKAsyGS5sbG1vcHMuY29uZmlnLnYxLkJ1bGtTZXRIABIuCgZkZWxldGUYAiABKAsyHC5sbG1vcHMuY29uZmlnLnYxLkJ1bGtEZWxldGVIAEILCglvcGVyYXRpb24iRwoQQnVsa0FwcGx5UmVxdWVzdBIzCgpvcGVyYXRpb25zGAEgAygLMh8ubGxtb3BzLmNvbmZpZy52MS5CdWxrT3BlcmF0aW9uIkMKEUJ1bGtBcHBseVJlc3BvbnNlEi4KB2VudHJpZXMYASADKAsyHS5sbG1vcHMuY29uZmlnLnYxLkNvbmZpZ0VudHJ5KokBCg5DbGFzc2lmaWNhdGlvbhIeChpDTEFTU0lGSUNBVElPTl9VTlNQRUNJRklFRBAAEhkKFUNMQVNTSUZJQ0FUSU9OX1BVQkxJQxABEhsKF0NMQVNTSUZJQ0FUSU9OX0lOVEVSTkFMEAISHwobQ0xBU1NJRklDQVRJT05fQ09ORklERU5USUFMEAMqVgoKQ2hhbmdlVHlwZRIbChdDSEFOR0VfVFlQRV9VTlNQRUNJRklFRBAAEhMKD0NIQU5HRV9UWVBFX1BVVBABEhYKEkNIQU5HRV9UWVBFX0RFTEVURRACMtgJCg1Db25maWdTZXJ2aWNlElkKCUdldENvbmZpZxIiLmxsbW9wcy5jb25maWcudjEuR2V0Q29uZmlnUmVxdWVzdBojLmxsbW9wcy5jb25maWcudjEuR2V0Q29uZmlnUmVzcG9uc2UiA5ACARJUCglTZXRDb25maWcSIi5sbG1vcHMuY29uZmlnLnYxLlNldENvbmZpZ1JlcXVlc3QaIy5sbG1vcHMuY29uZmlnLnYxLlNldENvbmZpZ1Jlc3BvbnNlEl0KDERlbGV0ZUNvbmZpZxIlLmxsbW9wcy5jb25maWcudjEuRGVsZXRlQ29uZmlnUmVxdWVzdBomLmxsbW9wcy5jb25maWcudjEuRGVsZXRlQ29uZmlnUmVzcG9uc2USYQoLTGlzdENvbmZpZ3MSJC5sbG1vcHMuY29uZmlnLnYxLkxpc3RDb25maWdzUmVxdWVzdBolLmxsbW9wcy5jb25maWcudjEuTGlzdENvbmZpZ3NSZXNwb25zZSIDkAIBMAESbgoQR2V0Q29uZmlnSGlzdG9yeRIpLmxsbW9wcy5jb25maWcudjEuR2V0Q29uZmlnSGlzdG9yeVJlcXVlc3QaKi5sbG1vcHMuY29uZmlnLnYxLkdldENvbmZpZ0hpc3RvcnlSZXNwb25zZSIDkAIBEmMKDlJvbGxiYWNrQ29uZmlnEicubGxtb3BzLmNvbmZpZy52MS5Sb2xsYmFja0NvbmZpZ1JlcXVlc3QaKC5sbG1vcHMuY29uZmlnLnYxLlJvbGxiYWNrQ29uZmlnUmVzcG9uc2USYwoOVW5kZWxldGVDb25maWcSJy5sbG1vcHMuY29uZmlnLnYxLlVuZGVsZXRlQ29uZmlnUmVxdWVzdBooLmxsbW9wcy5jb25maWcudjEuVW5kZWxldGVDb25maWdSZXNwb25zZRJ6ChRHZXROYW1lc3BhY2VTZXR0aW5ncxItLmxsbW9wcy5jb25maWcudjEuR2V0TmFtZXNwYWNlU2V0dGluZ3NSZXF1ZXN0Gi4ubGxtb3BzLmNvbmZpZy52MS5HZXROYW1lc3BhY2VTZXR0aW5nc1Jlc3BvbnNlIgOQAgESdQoUU2V0TmFtZXNwYWNlU2V0dGluZ3MSLS5sbG1vcHMuY29uZmlnLnYxLlNldE5hbWVzcGFjZVNldHRpbmdzUmVxdWVzdBouLmxsbW9wcy5jb25maWcudjEuU2V0TmFtZXNwYWNlU2V0dGluZ3NSZXNwb25zZRJrCg9WYWxpZGF0ZUNvbmZpZ3MSKC5sbG1vcHMuY29uZmlnLnYxLlZhbGlkYXRlQ29uZmlnc1JlcXVlc3QaKS5sbG1vcHMuY29uZmlnLnYxLlZhbGlkYXRlQ29uZmlnc1Jlc3BvbnNlIgOQAgESVAoJQnVsa0FwcGx5EiIubGxtb3BzLmNvbmZpZy52MS5CdWxrQXBwbHlSZXF1ZXN0GiMubGxtb3BzLmNvbmZpZy52MS5CdWxrQXBwbHlSZXNwb25zZRJkCgxXYXRjaENvbmZpZ3MSJS5sbG1vcHMuY29uZmlnLnYxLldhdGNoQ29uZmlnc1JlcXVlc3QaJi5sbG1vcHMuY29uZmlnLnYxLldhdGNoQ29uZmlnc1Jlc3BvbnNlIgOQAgEwAWIGcHJvdG8z", [file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("Ch1sbG1vcHMvY29uZmlnL3YxL2NvbmZpZy5wcm90bxIQbGxtb3BzLmNvbmZpZy52MSKbAgoLQ29uZmlnRW50cnkSEQoJbmFtZXNwYWNlGAEgASgJEgsKA2tleRgCIAEoCRITCgtlbnZpcm9ubWVudBgDIAEoCRIlCgV2YWx1ZRgEIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZRIPCgd2ZXJzaW9uGAUgASgDEhAKCHJldmlzaW9uGAYgASgDEjgKDmNsYXNzaWZpY2F0aW9uGAcgASgOMiAubGxtb3BzLmNvbmZpZy52MS5DbGFzc2lmaWNhdGlvbhISCgp1cGRhdGVkX2J5GAggASgJEi4KCnVwZGF0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB2RlbGV0ZWQYCiABKAgibwoQR2V0Q29uZmlnUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSCwoDa2V5GAIgASgJEhMKC2Vudmlyb25tZW50GAMgASgJEg0KBWV4YWN0GAQgASgIEhcKD3Jlc29sdmVfc2VjcmV0cxgFIAEoCCKYAQoRR2V0Q29uZmlnUmVzcG9uc2USLAoFZW50cnkYASABKAsyHS5sbG1vcHMuY29uZmlnLnYxLkNvbmZpZ0VudHJ5EhUKDXJlc29sdmVkX2Zyb20YAiABKAkSPgoSdW5yZXNvbHZlZF9zZWNyZXRzGAMgAygLMiIubGxtb3BzLmNvbmZpZy52MS5VbnJlc29sdmVkU2VjcmV0IkEKEFVucmVzb2x2ZWRTZWNyZXQSDAoEcGF0aBgBIAEoCRIOCgZyZWFzb24YAiABKAkSDwoHbWVzc2FnZRgDIAEoCSLcAQoQU2V0Q29uZmlnUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSCwoDa2V5GAIgASgJEhMKC2Vudmlyb25tZW50GAMgASgJEiUKBXZhbHVlGAQgASgLMhYuZ29vZ2xlLnByb3RvYnVmLlZhbHVlEjgKDmNsYXNzaWZpY2F0aW9uGAUgASgOMiAubGxtb3BzLmNvbmZpZy52MS5DbGFzc2lmaWNhdGlvbhIdChBleHBlY3RlZF92ZXJzaW9uGAYgASgDSACIAQFCEwoRX2V4cGVjdGVkX3ZlcnNpb24iQQoRU2V0Q29uZmlnUmVzcG9uc2USLAoFZW50cnkYASABKAsyHS5sbG1vcHMuY29uZmlnLnYxLkNvbmZpZ0VudHJ5In4KE0RlbGV0ZUNvbmZpZ1JlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEgsKA2tleRgCIAEoCRITCgtlbnZpcm9ubWVudBgDIAEoCRIdChBleHBlY3RlZF92ZXJzaW9uGAQgASgDSACIAQFCEwoRX2V4cGVjdGVkX3ZlcnNpb24iOQoURGVsZXRlQ29uZmlnUmVzcG9uc2USDwoHdmVyc2lvbhgBIAEoAxIQCghyZXZpc2lvbhgCIAEoAyI8ChJMaXN0Q29uZmlnc1JlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEhMKC2Vudmlyb25tZW50GAIgASgJIlwKE0xpc3RDb25maWdzUmVzcG9uc2USLAoFZW50cnkYASABKAsyHS5sbG1vcHMuY29uZmlnLnYxLkNvbmZpZ0VudHJ5EhcKD2NoaWxkX25hbWVzcGFjZRgCIAEoCSJHChNXYXRjaENvbmZpZ3NSZXF1ZXN0EhgKEG5hbWVzcGFjZV9wcmVmaXgYASABKAkSFgoOc3RhcnRfcmV2aXNpb24YAiABKAMiggEKFFdhdGNoQ29uZmlnc1Jlc3BvbnNlEioKBHR5cGUYASABKA4yHC5sbG1vcHMuY29uZmlnLnYxLkNoYW5nZVR5cGUSLAoFZW50cnkYAiABKAsyHS5sbG1vcHMuY29uZmlnLnYxLkNvbmZpZ0VudHJ5EhAKCHJldmlzaW9uGAMgASgDInUKF0dldENvbmZpZ0hpc3RvcnlSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRILCgNrZXkYAiABKAkSEwoLZW52aXJvbm1lbnQYAyABKAkSFgoOYmVmb3JlX3ZlcnNpb24YBCABKAMSDQoFbGltaXQYBSABKAUiZwoYR2V0Q29uZmlnSGlzdG9yeVJlc3BvbnNlEi4KB2VudHJpZXMYASADKAsyHS5sbG1vcHMuY29uZmlnLnYxLkNvbmZpZ0VudHJ5EhsKE25leHRfYmVmb3JlX3ZlcnNpb24YAiABKAMikQEKFVJvbGxiYWNrQ29uZmlnUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSCwoDa2V5GAIgASgJEhMKC2Vudmlyb25tZW50GAMgASgJEg8KB3ZlcnNpb24YBCABKAMSHQoQZXhwZWN0ZWRfdmVyc2lvbhgFIAEoA0gAiAEBQhMKEV9leHBlY3RlZF92ZXJzaW9uIkYKFlJvbGxiYWNrQ29uZmlnUmVzcG9uc2USLAoFZW50cnkYASABKAsyHS5sbG1vcHMuY29uZmlnLnYxLkNvbmZpZ0VudHJ5IoABChVVbmRlbGV0ZUNvbmZpZ1JlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEgsKA2tleRgCIAEoCRITCgtlbnZpcm9ubWVudBgDIAEoCRIdChBleHBlY3RlZF92ZXJzaW9uGAQgASgDSACIAQFCEwoRX2V4cGVjdGVkX3ZlcnNpb24iRgoWVW5kZWxldGVDb25maWdSZXNwb25zZRIsCgVlbnRyeRgBIAEoCzIdLmxsbW9wcy5jb25maWcudjEuQ29uZmlnRW50cnkizgIKEU5hbWVzcGFjZVNldHRpbmdzEhEKCW5hbWVzcGFjZRgBIAEoCRImCgZzY2hlbWEYAiABKAsyFi5nb29nbGUucHJvdG9idWYuVmFsdWUSSAoLa2V5X3NjaGVtYXMYAyADKAsyMy5sbG1vcHMuY29uZmlnLnYxLk5hbWVzcGFjZVNldHRpbmdzLktleVNjaGVtYXNFbnRyeRIUCgxlbnZpcm9ubWVudHMYBCADKAkSDwoHdmVyc2lvbhgFIAEoAxISCgp1cGRhdGVkX2J5GAYgASgJEi4KCnVwZGF0ZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wGkkKD0tleVNjaGVtYXNFbnRyeRILCgNrZXkYASABKAkSJQoFdmFsdWUYAiABKAsyFi5nb29nbGUucHJvdG9idWYuVmFsdWU6AjgBIjAKG0dldE5hbWVzcGFjZVNldHRpbmdzUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkiaQocR2V0TmFtZXNwYWNlU2V0dGluZ3NSZXNwb25zZRI1CghzZXR0aW5ncxgBIAEoCzIjLmxsbW9wcy5jb25maWcudjEuTmFtZXNwYWNlU2V0dGluZ3MSEgoKZGVmaW5lZF9hdBgCIAEoCSLBAgobU2V0TmFtZXNwYWNlU2V0dGluZ3NSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRImCgZzY2hlbWEYAiABKAsyFi5nb29nbGUucHJvdG9idWYuVmFsdWUSUgoLa2V5X3NjaGVtYXMYAyADKAsyPS5sbG1vcHMuY29uZmlnLnYxLlNldE5hbWVzcGFjZVNldHRpbmdzUmVxdWVzdC5LZXlTY2hlbWFzRW50cnkSFAoMZW52aXJvbm1lbnRzGAQgAygJEh0KEGV4cGVjdGVkX3ZlcnNpb24YBSABKANIAIgBARpJCg9LZXlTY2hlbWFzRW50cnkSCwoDa2V5GAEgASgJEiUKBXZhbHVlGAIgASgLMhYuZ29vZ2xlLnByb3RvYnVmLlZhbHVlOgI4AUITChFfZXhwZWN0ZWRfdmVyc2lvbiJVChxTZXROYW1lc3BhY2VTZXR0aW5nc1Jlc3BvbnNlEjUKCHNldHRpbmdzGAEgASgLMiMubGxtb3BzLmNvbmZpZy52MS5OYW1lc3BhY2VTZXR0aW5ncyK4AQoWVmFsaWRhdGVDb25maWdzUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSRAoGdmFsdWVzGAIgAygLMjQubGxtb3BzLmNvbmZpZy52MS5WYWxpZGF0ZUNvbmZpZ3NSZXF1ZXN0LlZhbHVlc0VudHJ5GkUKC1ZhbHVlc0VudHJ5EgsKA2tleRgBIAEoCRIlCgV2YWx1ZRgCIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZToCOAEiMgoRVmFsaWRhdGlvblByb2JsZW0SDAoEcGF0aBgBIAEoCRIPCgdtZXNzYWdlGAIgASgJImUKEFZhbGlkYXRpb25SZXN1bHQSCwoDa2V5GAEgASgJEg0KBXZhbGlkGAIgASgIEjUKCHByb2JsZW1zGAMgAygLMiMubGxtb3BzLmNvbmZpZy52MS5WYWxpZGF0aW9uUHJvYmxlbSJdChdWYWxpZGF0ZUNvbmZpZ3NSZXNwb25zZRINCgV2YWxpZBgBIAEoCBIzCgdyZXN1bHRzGAIgAygLMiIubGxtb3BzLmNvbmZpZy52MS5WYWxpZGF0aW9uUmVzdWx0ItMBCgdCdWxrU2V0EhEKCW5hbWVzcGFjZRgBIAEoCRILCgNrZXkYAiABKAkSEwoLZW52aXJvbm1lbnQYAyABKAkSJQoFdmFsdWUYBCABKAsyFi5nb29nbGUucHJvdG9idWYuVmFsdWUSOAoOY2xhc3NpZmljYXRpb24YBSABKA4yIC5sbG1vcHMuY29uZmlnLnYxLkNsYXNzaWZpY2F0aW9uEh0KEGV4cGVjdGVkX3ZlcnNpb24YBiABKANIAIgBAUITChFfZXhwZWN0ZWRfdmVyc2lvbiJ1CgpCdWxrRGVsZXRlEhEKCW5hbWVzcGFjZRgBIAEoCRILCgNrZXkYAiABKAkSEwoLZW52aXJvbm1lbnQYAyABKAkSHQoQZXhwZWN0ZWRfdmVyc2lvbhgEIAEoA0gAiAEBQhMKEV9leHBlY3RlZF92ZXJzaW9uInYKDUJ1bGtPcGVyYXRpb24SKAoDc2V0GAEgASgLMhkubGxtb3BzLmNvbmZpZy52MS5CdWxrU2V0SAASLgoGZGVsZXRlGAIgASgLMhwubGxtb3BzLmNvbmZpZy52MS5CdWxrRGVsZXRlSABCCwoJb3BlcmF0aW9uIkcKEEJ1bGtBcHBseVJlcXVlc3QSMwoKb3BlcmF0aW9ucxgBIAMoCzIfLmxsbW9wcy5jb25maWcudjEuQnVsa09wZXJhdGlvbiJDChFCdWxrQXBwbHlSZXNwb25zZRIuCgdlbnRyaWVzGAEgAygLMh0ubGxtb3BzLmNvbmZpZy52MS5Db25maWdFbnRyeSqJAQoOQ2xhc3NpZmljYXRpb24SHgoaQ0xBU1NJRklDQVRJT05fVU5TUEVDSUZJRUQQABIZChVDTEFTU0lGSUNBVElPTl9QVUJMSUMQARIbChdDTEFTU0lGSUNBVElPTl9JTlRFUk5BTBACEh8KG0NMQVNTSUZJQ0FUSU9OX0NPTkZJREVOVElBTBADKlYKCkNoYW5nZVR5cGUSGwoXQ0hBTkdFX1RZUEVfVU5TUEVDSUZJRUQQABITCg9DSEFOR0VfVFlQRV9QVVQQARIWChJDSEFOR0VfVFlQRV9ERUxFVEUQAjLYCQoNQ29uZmlnU2VydmljZRJZCglHZXRDb25maWcSIi5sbG1vcHMuY29uZmlnLnYxLkdldENvbmZpZ1JlcXVlc3QaIy5sbG1vcHMuY29uZmlnLnYxLkdldENvbmZpZ1Jlc3BvbnNlIgOQAgESVAoJU2V0Q29uZmlnEiIubGxtb3BzLmNvbmZpZy52MS5TZXRDb25maWdSZXF1ZXN0GiMubGxtb3BzLmNvbmZpZy52MS5TZXRDb25maWdSZXNwb25zZRJdCgxEZWxldGVDb25maWcSJS5sbG1vcHMuY29uZmlnLnYxLkRlbGV0ZUNvbmZpZ1JlcXVlc3QaJi5sbG1vcHMuY29uZmlnLnYxLkRlbGV0ZUNvbmZpZ1Jlc3BvbnNlEmEKC0xpc3RDb25maWdzEiQubGxtb3BzLmNvbmZpZy52MS5MaXN0Q29uZmlnc1JlcXVlc3QaJS5sbG1vcHMuY29uZmlnLnYxLkxpc3RDb25maWdzUmVzcG9uc2UiA5ACATABEm4KEEdldENvbmZpZ0hpc3RvcnkSKS5sbG1vcHMuY29uZmlnLnYxLkdldENvbmZpZ0hpc3RvcnlSZXF1ZXN0GioubGxtb3BzLmNvbmZpZy52MS5HZXRDb25maWdIaXN0b3J5UmVzcG9uc2UiA5ACARJjCg5Sb2xsYmFja0NvbmZpZxInLmxsbW9wcy5jb25maWcudjEuUm9sbGJhY2tDb25maWdSZXF1ZXN0GigubGxtb3BzLmNvbmZpZy52MS5Sb2xsYmFja0NvbmZpZ1Jlc3BvbnNlEmMKDlVuZGVsZXRlQ29uZmlnEicubGxtb3BzLmNvbmZpZy52MS5VbmRlbGV0ZUNvbmZpZ1JlcXVlc3QaKC5sbG1vcHMuY29uZmlnLnYxLlVuZGVsZXRlQ29uZmlnUmVzcG9uc2USegoUR2V0TmFtZXNwYWNlU2V0dGluZ3MSLS5sbG1vcHMuY29uZmlnLnYxLkdldE5hbWVzcGFjZVNldHRpbmdzUmVxdWVzdBouLmxsbW9wcy5jb25maWcudjEuR2V0TmFtZXNwYWNlU2V0dGluZ3NSZXNwb25zZSIDkAIBEnUKFFNldE5hbWVzcGFjZVNldHRpbmdzEi0ubGxtb3BzLmNvbmZpZy52MS5TZXROYW1lc3BhY2VTZXR0aW5nc1JlcXVlc3QaLi5sbG1vcHMuY29uZmlnLnYxLlNldE5hbWVzcGFjZVNldHRpbmdzUmVzcG9uc2USawoPVmFsaWRhdGVDb25maWdzEigubGxtb3BzLmNvbmZpZy52MS5WYWxpZGF0ZUNvbmZpZ3NSZXF1ZXN0GikubGxtb3BzLmNvbmZpZy52MS5WYWxpZGF0ZUNvbmZpZ3NSZXNwb25zZSIDkAIBElQKCUJ1bGtBcHBseRIiLmxsbW9wcy5jb25maWcudjEuQnVsa0FwcGx5UmVxdWVzdBojLmxsbW9wcy5jb25maWcudjEuQnVsa0FwcGx5UmVzcG9uc2USZAoMV2F0Y2hDb25maWdzEiUubGxtb3BzLmNvbmZpZy52MS5XYXRjaENvbmZpZ3NSZXF1ZXN0GiYubGxtb3BzLmNvbmZpZy52MS5XYXRjaENvbmZpZ3NSZXNwb25zZSIDkAIBMAFiBnByb3RvMw", [file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * ConfigEntry is one version of one key in one environment.
@@ -109,6 +109,14 @@ export type GetConfigRequest = Message<"llmops.config.v1.GetConfigRequest"> & {
    * @generated from field: bool exact = 4;
    */
   exact: boolean;
+
+  /**
+   * Replace {"$secret": "<path>"} references in the value by the secret's plaintext, read from secret-service in
+   * the requested environment as the caller (who needs secrets:reveal there; every resolution is an audited reveal).
+   *
+   * @generated from field: bool resolve_secrets = 5;
+   */
+  resolveSecrets: boolean;
 };
 
 /**
@@ -133,6 +141,13 @@ export type GetConfigResponse = Message<"llmops.config.v1.GetConfigResponse"> & 
    * @generated from field: string resolved_from = 2;
    */
   resolvedFrom: string;
+
+  /**
+   * References left in place when resolve_secrets was set, with the reason.
+   *
+   * @generated from field: repeated llmops.config.v1.UnresolvedSecret unresolved_secrets = 3;
+   */
+  unresolvedSecrets: UnresolvedSecret[];
 };
 
 /**
@@ -141,6 +156,37 @@ export type GetConfigResponse = Message<"llmops.config.v1.GetConfigResponse"> & 
  */
 export const GetConfigResponseSchema: GenMessage<GetConfigResponse> = /*@__PURE__*/
   messageDesc(file_llmops_config_v1_config, 2);
+
+/**
+ * A {"$secret": …} reference that was not replaced by its value.
+ *
+ * @generated from message llmops.config.v1.UnresolvedSecret
+ */
+export type UnresolvedSecret = Message<"llmops.config.v1.UnresolvedSecret"> & {
+  /**
+   * @generated from field: string path = 1;
+   */
+  path: string;
+
+  /**
+   * Why: e.g. PERMISSION_DENIED, NOT_FOUND, UNAVAILABLE.
+   *
+   * @generated from field: string reason = 2;
+   */
+  reason: string;
+
+  /**
+   * @generated from field: string message = 3;
+   */
+  message: string;
+};
+
+/**
+ * Describes the message llmops.config.v1.UnresolvedSecret.
+ * Use `create(UnresolvedSecretSchema)` to create a new message.
+ */
+export const UnresolvedSecretSchema: GenMessage<UnresolvedSecret> = /*@__PURE__*/
+  messageDesc(file_llmops_config_v1_config, 3);
 
 /**
  * @generated from message llmops.config.v1.SetConfigRequest
@@ -184,7 +230,7 @@ export type SetConfigRequest = Message<"llmops.config.v1.SetConfigRequest"> & {
  * Use `create(SetConfigRequestSchema)` to create a new message.
  */
 export const SetConfigRequestSchema: GenMessage<SetConfigRequest> = /*@__PURE__*/
-  messageDesc(file_llmops_config_v1_config, 3);
+  messageDesc(file_llmops_config_v1_config, 4);
 
 /**
  * @generated from message llmops.config.v1.SetConfigResponse
@@ -201,7 +247,7 @@ export type SetConfigResponse = Message<"llmops.config.v1.SetConfigResponse"> & 
  * Use `create(SetConfigResponseSchema)` to create a new message.
  */
 export const SetConfigResponseSchema: GenMessage<SetConfigResponse> = /*@__PURE__*/
-  messageDesc(file_llmops_config_v1_config, 4);
+  messageDesc(file_llmops_config_v1_config, 5);
 
 /**
  * @generated from message llmops.config.v1.DeleteConfigRequest
@@ -233,7 +279,7 @@ export type DeleteConfigRequest = Message<"llmops.config.v1.DeleteConfigRequest"
  * Use `create(DeleteConfigRequestSchema)` to create a new message.
  */
 export const DeleteConfigRequestSchema: GenMessage<DeleteConfigRequest> = /*@__PURE__*/
-  messageDesc(file_llmops_config_v1_config, 5);
+  messageDesc(file_llmops_config_v1_config, 6);
 
 /**
  * @generated from message llmops.config.v1.DeleteConfigResponse
@@ -257,7 +303,7 @@ export type DeleteConfigResponse = Message<"llmops.config.v1.DeleteConfigRespons
  * Use `create(DeleteConfigResponseSchema)` to create a new message.
  */
 export const DeleteConfigResponseSchema: GenMessage<DeleteConfigResponse> = /*@__PURE__*/
-  messageDesc(file_llmops_config_v1_config, 6);
+  messageDesc(file_llmops_config_v1_config, 7);
 
 /**
  * @generated from message llmops.config.v1.ListConfigsRequest
@@ -279,7 +325,7 @@ export type ListConfigsRequest = Message<"llmops.config.v1.ListConfigsRequest"> 
  * Use `create(ListConfigsRequestSchema)` to create a new message.
  */
 export const ListConfigsRequestSchema: GenMessage<ListConfigsRequest> = /*@__PURE__*/
-  messageDesc(file_llmops_config_v1_config, 7);
+  messageDesc(file_llmops_config_v1_config, 8);
 
 /**
  * @generated from message llmops.config.v1.ListConfigsResponse
@@ -303,7 +349,7 @@ export type ListConfigsResponse = Message<"llmops.config.v1.ListConfigsResponse"
  * Use `create(ListConfigsResponseSchema)` to create a new message.
  */
 export const ListConfigsResponseSchema: GenMessage<ListConfigsResponse> = /*@__PURE__*/
-  messageDesc(file_llmops_config_v1_config, 8);
+  messageDesc(file_llmops_config_v1_config, 9);
 
 /**
  * @generated from message llmops.config.v1.WatchConfigsRequest
@@ -329,7 +375,7 @@ export type WatchConfigsRequest = Message<"llmops.config.v1.WatchConfigsRequest"
  * Use `create(WatchConfigsRequestSchema)` to create a new message.
  */
 export const WatchConfigsRequestSchema: GenMessage<WatchConfigsRequest> = /*@__PURE__*/
-  messageDesc(file_llmops_config_v1_config, 9);
+  messageDesc(file_llmops_config_v1_config, 10);
 
 /**
  * @generated from message llmops.config.v1.WatchConfigsResponse
@@ -356,7 +402,7 @@ export type WatchConfigsResponse = Message<"llmops.config.v1.WatchConfigsRespons
  * Use `create(WatchConfigsResponseSchema)` to create a new message.
  */
 export const WatchConfigsResponseSchema: GenMessage<WatchConfigsResponse> = /*@__PURE__*/
-  messageDesc(file_llmops_config_v1_config, 10);
+  messageDesc(file_llmops_config_v1_config, 11);
 
 /**
  * @generated from message llmops.config.v1.GetConfigHistoryRequest
@@ -397,7 +443,7 @@ export type GetConfigHistoryRequest = Message<"llmops.config.v1.GetConfigHistory
  * Use `create(GetConfigHistoryRequestSchema)` to create a new message.
  */
 export const GetConfigHistoryRequestSchema: GenMessage<GetConfigHistoryRequest> = /*@__PURE__*/
-  messageDesc(file_llmops_config_v1_config, 11);
+  messageDesc(file_llmops_config_v1_config, 12);
 
 /**
  * @generated from message llmops.config.v1.GetConfigHistoryResponse
@@ -421,7 +467,7 @@ export type GetConfigHistoryResponse = Message<"llmops.config.v1.GetConfigHistor
  * Use `create(GetConfigHistoryResponseSchema)` to create a new message.
  */
 export const GetConfigHistoryResponseSchema: GenMessage<GetConfigHistoryResponse> = /*@__PURE__*/
-  messageDesc(file_llmops_config_v1_config, 12);
+  messageDesc(file_llmops_config_v1_config, 13);
 
 /**
  * @generated from message llmops.config.v1.RollbackConfigRequest
@@ -462,7 +508,7 @@ export type RollbackConfigRequest = Message<"llmops.config.v1.RollbackConfigRequ
  * Use `create(RollbackConfigRequestSchema)` to create a new message.
  */
 export const RollbackConfigRequestSchema: GenMessage<RollbackConfigRequest> = /*@__PURE__*/
-  messageDesc(file_llmops_config_v1_config, 13);
+  messageDesc(file_llmops_config_v1_config, 14);
 
 /**
  * @generated from message llmops.config.v1.RollbackConfigResponse
@@ -479,7 +525,7 @@ export type RollbackConfigResponse = Message<"llmops.config.v1.RollbackConfigRes
  * Use `create(RollbackConfigResponseSchema)` to create a new message.
  */
 export const RollbackConfigResponseSchema: GenMessage<RollbackConfigResponse> = /*@__PURE__*/
-  messageDesc(file_llmops_config_v1_config, 14);
+  messageDesc(file_llmops_config_v1_config, 15);
 
 /**
  * @generated from message llmops.config.v1.UndeleteConfigRequest
@@ -511,7 +557,7 @@ export type UndeleteConfigRequest = Message<"llmops.config.v1.UndeleteConfigRequ
  * Use `create(UndeleteConfigRequestSchema)` to create a new message.
  */
 export const UndeleteConfigRequestSchema: GenMessage<UndeleteConfigRequest> = /*@__PURE__*/
-  messageDesc(file_llmops_config_v1_config, 15);
+  messageDesc(file_llmops_config_v1_config, 16);
 
 /**
  * @generated from message llmops.config.v1.UndeleteConfigResponse
@@ -528,7 +574,7 @@ export type UndeleteConfigResponse = Message<"llmops.config.v1.UndeleteConfigRes
  * Use `create(UndeleteConfigResponseSchema)` to create a new message.
  */
 export const UndeleteConfigResponseSchema: GenMessage<UndeleteConfigResponse> = /*@__PURE__*/
-  messageDesc(file_llmops_config_v1_config, 16);
+  messageDesc(file_llmops_config_v1_config, 17);
 
 /**
  * NamespaceSettings apply to a namespace and, unless they have their own, to every namespace below it.
@@ -587,7 +633,7 @@ export type NamespaceSettings = Message<"llmops.config.v1.NamespaceSettings"> & 
  * Use `create(NamespaceSettingsSchema)` to create a new message.
  */
 export const NamespaceSettingsSchema: GenMessage<NamespaceSettings> = /*@__PURE__*/
-  messageDesc(file_llmops_config_v1_config, 17);
+  messageDesc(file_llmops_config_v1_config, 18);
 
 /**
  * @generated from message llmops.config.v1.GetNamespaceSettingsRequest
@@ -604,7 +650,7 @@ export type GetNamespaceSettingsRequest = Message<"llmops.config.v1.GetNamespace
  * Use `create(GetNamespaceSettingsRequestSchema)` to create a new message.
  */
 export const GetNamespaceSettingsRequestSchema: GenMessage<GetNamespaceSettingsRequest> = /*@__PURE__*/
-  messageDesc(file_llmops_config_v1_config, 18);
+  messageDesc(file_llmops_config_v1_config, 19);
 
 /**
  * @generated from message llmops.config.v1.GetNamespaceSettingsResponse
@@ -628,7 +674,7 @@ export type GetNamespaceSettingsResponse = Message<"llmops.config.v1.GetNamespac
  * Use `create(GetNamespaceSettingsResponseSchema)` to create a new message.
  */
 export const GetNamespaceSettingsResponseSchema: GenMessage<GetNamespaceSettingsResponse> = /*@__PURE__*/
-  messageDesc(file_llmops_config_v1_config, 19);
+  messageDesc(file_llmops_config_v1_config, 20);
 
 /**
  * @generated from message llmops.config.v1.SetNamespaceSettingsRequest
@@ -667,7 +713,7 @@ export type SetNamespaceSettingsRequest = Message<"llmops.config.v1.SetNamespace
  * Use `create(SetNamespaceSettingsRequestSchema)` to create a new message.
  */
 export const SetNamespaceSettingsRequestSchema: GenMessage<SetNamespaceSettingsRequest> = /*@__PURE__*/
-  messageDesc(file_llmops_config_v1_config, 20);
+  messageDesc(file_llmops_config_v1_config, 21);
 
 /**
  * @generated from message llmops.config.v1.SetNamespaceSettingsResponse
@@ -684,7 +730,7 @@ export type SetNamespaceSettingsResponse = Message<"llmops.config.v1.SetNamespac
  * Use `create(SetNamespaceSettingsResponseSchema)` to create a new message.
  */
 export const SetNamespaceSettingsResponseSchema: GenMessage<SetNamespaceSettingsResponse> = /*@__PURE__*/
-  messageDesc(file_llmops_config_v1_config, 21);
+  messageDesc(file_llmops_config_v1_config, 22);
 
 /**
  * @generated from message llmops.config.v1.ValidateConfigsRequest
@@ -708,7 +754,7 @@ export type ValidateConfigsRequest = Message<"llmops.config.v1.ValidateConfigsRe
  * Use `create(ValidateConfigsRequestSchema)` to create a new message.
  */
 export const ValidateConfigsRequestSchema: GenMessage<ValidateConfigsRequest> = /*@__PURE__*/
-  messageDesc(file_llmops_config_v1_config, 22);
+  messageDesc(file_llmops_config_v1_config, 23);
 
 /**
  * @generated from message llmops.config.v1.ValidationProblem
@@ -732,7 +778,7 @@ export type ValidationProblem = Message<"llmops.config.v1.ValidationProblem"> & 
  * Use `create(ValidationProblemSchema)` to create a new message.
  */
 export const ValidationProblemSchema: GenMessage<ValidationProblem> = /*@__PURE__*/
-  messageDesc(file_llmops_config_v1_config, 23);
+  messageDesc(file_llmops_config_v1_config, 24);
 
 /**
  * @generated from message llmops.config.v1.ValidationResult
@@ -759,7 +805,7 @@ export type ValidationResult = Message<"llmops.config.v1.ValidationResult"> & {
  * Use `create(ValidationResultSchema)` to create a new message.
  */
 export const ValidationResultSchema: GenMessage<ValidationResult> = /*@__PURE__*/
-  messageDesc(file_llmops_config_v1_config, 24);
+  messageDesc(file_llmops_config_v1_config, 25);
 
 /**
  * @generated from message llmops.config.v1.ValidateConfigsResponse
@@ -781,7 +827,7 @@ export type ValidateConfigsResponse = Message<"llmops.config.v1.ValidateConfigsR
  * Use `create(ValidateConfigsResponseSchema)` to create a new message.
  */
 export const ValidateConfigsResponseSchema: GenMessage<ValidateConfigsResponse> = /*@__PURE__*/
-  messageDesc(file_llmops_config_v1_config, 25);
+  messageDesc(file_llmops_config_v1_config, 26);
 
 /**
  * @generated from message llmops.config.v1.BulkSet
@@ -823,7 +869,7 @@ export type BulkSet = Message<"llmops.config.v1.BulkSet"> & {
  * Use `create(BulkSetSchema)` to create a new message.
  */
 export const BulkSetSchema: GenMessage<BulkSet> = /*@__PURE__*/
-  messageDesc(file_llmops_config_v1_config, 26);
+  messageDesc(file_llmops_config_v1_config, 27);
 
 /**
  * @generated from message llmops.config.v1.BulkDelete
@@ -855,7 +901,7 @@ export type BulkDelete = Message<"llmops.config.v1.BulkDelete"> & {
  * Use `create(BulkDeleteSchema)` to create a new message.
  */
 export const BulkDeleteSchema: GenMessage<BulkDelete> = /*@__PURE__*/
-  messageDesc(file_llmops_config_v1_config, 27);
+  messageDesc(file_llmops_config_v1_config, 28);
 
 /**
  * @generated from message llmops.config.v1.BulkOperation
@@ -884,7 +930,7 @@ export type BulkOperation = Message<"llmops.config.v1.BulkOperation"> & {
  * Use `create(BulkOperationSchema)` to create a new message.
  */
 export const BulkOperationSchema: GenMessage<BulkOperation> = /*@__PURE__*/
-  messageDesc(file_llmops_config_v1_config, 28);
+  messageDesc(file_llmops_config_v1_config, 29);
 
 /**
  * @generated from message llmops.config.v1.BulkApplyRequest
@@ -903,7 +949,7 @@ export type BulkApplyRequest = Message<"llmops.config.v1.BulkApplyRequest"> & {
  * Use `create(BulkApplyRequestSchema)` to create a new message.
  */
 export const BulkApplyRequestSchema: GenMessage<BulkApplyRequest> = /*@__PURE__*/
-  messageDesc(file_llmops_config_v1_config, 29);
+  messageDesc(file_llmops_config_v1_config, 30);
 
 /**
  * @generated from message llmops.config.v1.BulkApplyResponse
@@ -922,7 +968,7 @@ export type BulkApplyResponse = Message<"llmops.config.v1.BulkApplyResponse"> & 
  * Use `create(BulkApplyResponseSchema)` to create a new message.
  */
 export const BulkApplyResponseSchema: GenMessage<BulkApplyResponse> = /*@__PURE__*/
-  messageDesc(file_llmops_config_v1_config, 30);
+  messageDesc(file_llmops_config_v1_config, 31);
 
 /**
  * Classification of a configuration value (seed 001 §2.1); secrets live in SecretService.
