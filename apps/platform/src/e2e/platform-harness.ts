@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, createMetricsRegistry } from '@llmops/platform-observability';
+import type { DestinationStream } from 'pino';
 import type { ApiGatewayHost } from '@llmops/api-gateway';
 import type { ConfigManagerHost } from '@llmops/config-manager';
 import { ServiceManager } from '@llmops/platform-runtime';
@@ -23,7 +24,10 @@ export interface RunningPlatform {
  * Boots the slice exactly as `apps/platform` does (same env loading, same service graph, same manager), on
  * ephemeral ports, with `overrides` choosing real servers or embedded defaults.
  */
-export async function startPlatform(overrides: Record<string, string | undefined>): Promise<RunningPlatform> {
+export async function startPlatform(
+  overrides: Record<string, string | undefined>,
+  options: { logDestination?: DestinationStream } = {},
+): Promise<RunningPlatform> {
   const dataDir = await mkdtemp(join(tmpdir(), 'llmops-e2e-'));
   const env = loadPlatformEnv({
     NODE_ENV: 'test',
@@ -41,7 +45,13 @@ export async function startPlatform(overrides: Record<string, string | undefined
     ADMIN_PASSWORD,
     ...overrides,
   });
-  const logger = createLogger({ service: 'platform-e2e', version: 'test', level: env.gateway.LOG_LEVEL, pretty: false });
+  const logger = createLogger({
+    service: 'platform-e2e',
+    version: 'test',
+    level: env.gateway.LOG_LEVEL,
+    pretty: false,
+    destination: options.logDestination,
+  });
   const registry = createMetricsRegistry({ service: 'platform-e2e' });
   const services = composeApp(platformApp, env, logger, registry);
   const manager = new ServiceManager({ logger, registry });
