@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { root, writeResult } from './lib/harness.mjs';
+import { createBenchDatabase, freePort, load, root, startProcess, waitForHttp, writeResult } from './lib/harness.mjs';
 
 const SIZES = [64, 1024, 16 * 1024];
 const DURATION_MS = 2_000;
@@ -35,7 +35,8 @@ export async function run() {
       rows.push(row);
       console.log(row);
     }
-    const result = { benchmark: 'secret-envelope', cores: cpus().length, duration_ms_per_measure: DURATION_MS, rows };
+    const reads = await gatewaySecretReads(dataDir);
+    const result = { benchmark: 'secret-envelope', cores: cpus().length, duration_ms_per_measure: DURATION_MS, rows, gateway_reads: reads };
     const table = rows
       .map(
         (row) =>
@@ -55,10 +56,77 @@ Envelope = fresh 256-bit data key + 96-bit nonce per value, AES-256-GCM with (en
 data key wrapped by the local keyring's KEK (a second AES-256-GCM) and zeroed after use. Raw = one AES-256-GCM
 operation with a fixed key and a random nonce. One thread, ${cpus().length} cores, ${DURATION_MS / 1000} s per measure.
 The ratio is the price of a key per value; the absolute rate is far above what a secret store needs (a reveal is
-dominated by the database and the audit event that commits with it).`,
+dominated by the database and the audit event that commits with it).
+
+## A secret read through the gateway (${reads.storage}; the platform in one process)
+
+| request | req/s | p50 ms | p99 ms | non-2xx |
+|---|---:|---:|---:|---:|
+| revealed read (\`?reveal=true\`: decrypt + \`secret.revealed\` event committed before answering) | ${fmt(reads.revealed.requests_per_second)} | ${reads.revealed.latency_ms.p50} | ${reads.revealed.latency_ms.p99} | ${reads.revealed.non_2xx} |
+| masked read (metadata + stored mask, no decryption) | ${fmt(reads.masked.requests_per_second)} | ${reads.masked.latency_ms.p50} | ${reads.masked.latency_ms.p99} | ${reads.masked.non_2xx} |
+| bare node:http, same body as the revealed read | ${fmt(reads.floor.requests_per_second)} | ${reads.floor.latency_ms.p50} | ${reads.floor.latency_ms.p99} | ${reads.floor.non_2xx} |
+
+${reads.revealed.connections} connections, ${reads.revealed.duration_s} s each. Every reveal is a database transaction that writes its audit event
+(fail closed), so reveals are bounded by commits, not by cryptography.`,
     );
   } finally {
     await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** The platform (all services, one process) on PostgreSQL when reachable; authenticated masked and revealed reads. */
+async function gatewaySecretReads(dataDir) {
+  const database = process.env.BENCH_EMBEDDED === '1' ? undefined : await createBenchDatabase();
+  const gatewayPort = await freePort();
+  const ports = {};
+  for (const name of ['CONFIG_MANAGER', 'AUDIT_SERVICE', 'SECRET_SERVICE']) {
+    ports[`${name}_GRPC_PORT`] = String(await freePort());
+    ports[`${name}_OPS_PORT`] = String(await freePort());
+  }
+  const env = {
+    NODE_ENV: 'development',
+    LOG_LEVEL: 'warn',
+    DATA_DIR: join(dataDir, 'platform'),
+    GATEWAY_HOST: '127.0.0.1',
+    GATEWAY_PORT: String(gatewayPort),
+    ...ports,
+    ADMIN_EMAIL: 'bench@llmops.local',
+    ADMIN_PASSWORD: 'bench-password-long-enough',
+    RATE_LIMIT_PER_MINUTE: '100000000',
+    ...(database ? { DATABASE_URL: database.url } : {}),
+  };
+  const platform = startProcess(['dist/apps/platform/main.js'], env);
+  let bare;
+  try {
+    const base = `http://127.0.0.1:${gatewayPort}`;
+    await waitForHttp(`${base}/health/ready`, { process: platform, timeoutMs: 120_000 });
+    const login = await fetch(`${base}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: env.ADMIN_EMAIL, password: env.ADMIN_PASSWORD }),
+    }).then((r) => r.json());
+    const headers = { authorization: `Bearer ${login.access_token}` };
+    const url = `${base}/api/v1/secrets/bench/payments/STRIPE_KEY?env=production`;
+    const written = await fetch(url, {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 'api_key', value: { provider: 'custom', key: `sk_live_${'x'.repeat(40)}`, base_url: 'https://payments.example' } }),
+    });
+    if (!written.ok) throw new Error(`secret write failed: ${written.status} ${await written.text()}`);
+    const body = await fetch(`${url}&reveal=true`, { headers }).then((r) => r.text());
+    const barePort = await freePort();
+    bare = startProcess(['bench/lib/bare-http-server.mjs'], { PORT: String(barePort), BODY: body });
+    await waitForHttp(`http://127.0.0.1:${barePort}/`, { process: bare });
+    return {
+      storage: database ? 'PostgreSQL 15 on this machine' : 'embedded PGlite',
+      revealed: await load('gateway: revealed secret read', { url: `${url}&reveal=true`, headers, duration: 10 }),
+      masked: await load('gateway: masked secret read', { url, headers, duration: 10 }),
+      floor: await load('bare node:http, same body', { url: `http://127.0.0.1:${barePort}/`, duration: 10 }),
+    };
+  } finally {
+    await bare?.stop();
+    await platform.stop();
+    await database?.drop();
   }
 }
 

@@ -54,8 +54,8 @@ export async function waitForHttp(url, { timeoutMs = 60_000, process: proc } = {
 }
 
 /** One autocannon run; returns req/s and latency percentiles in ms. */
-export async function load(name, { url, headers = {}, connections = 50, duration = 10, pipelining = 1 }) {
-  const result = await autocannon({ url, headers, connections, duration, pipelining });
+export async function load(name, { url, headers = {}, method = 'GET', body, connections = 50, duration = 10, pipelining = 1 }) {
+  const result = await autocannon({ url, headers, method, body, connections, duration, pipelining });
   const summary = {
     name,
     requests_per_second: result.requests.average,
