@@ -33,6 +33,7 @@ import { httpStatusOf } from './errors/gateway.exception.js';
 import { SecurityEvents } from './auth/security-events.js';
 import { CreateIdentity1763800000000, GATEWAY_SCHEMA } from './migrations/1763800000000-CreateIdentity.js';
 import { AddOutbox1763800000001 } from './migrations/1763800000001-AddOutbox.js';
+import { AddRoleBindings1764060000000 } from './migrations/1764060000000-AddRoleBindings.js';
 import { grpcReachable } from './upstreams/grpc-reachability.js';
 
 export const API_GATEWAY = 'api-gateway';
@@ -87,7 +88,7 @@ export class ApiGatewayHost implements HostedService {
       url: env.DATABASE_URL,
       dataDir: join(dataDir, 'pg'),
       entities: [],
-      migrations: [CreateIdentity1763800000000, AddOutbox1763800000001],
+      migrations: [CreateIdentity1763800000000, AddOutbox1763800000001, AddRoleBindings1764060000000],
       logger,
     });
     // What has been started so far, undone in reverse if a later step fails.

@@ -16,9 +16,13 @@ import { ConfigsController } from './configs/configs.controller.js';
 import { NamespacesController } from './configs/namespaces.controller.js';
 import { ErrorEnvelopeFilter } from './errors/error-envelope.filter.js';
 import { GATEWAY_HEALTH, GATEWAY_METRICS, OperationsController } from './operations/operations.controller.js';
+import { RoleBindingsController } from './role-bindings/role-bindings.controller.js';
+import { RoleBindingsService } from './role-bindings/role-bindings.service.js';
 import { JwksController } from './secrets/jwks.controller.js';
 import { SecretKeysController } from './secrets/secret-keys.controller.js';
 import { SecretsController } from './secrets/secrets.controller.js';
+import { UsersController } from './users/users.controller.js';
+import { UsersService } from './users/users.service.js';
 import { VAULT_ERROR_LOGGER } from './vault/vault-error.filter.js';
 import { VaultController } from './vault/vault.controller.js';
 import { AUDIT_CLIENT, CONFIG_CLIENT, SECRET_CLIENT, type AuditClient, type ConfigClient, type SecretClient } from './upstreams/upstream-clients.js';
@@ -45,6 +49,8 @@ export class ApiGatewayModule {
       controllers: [
         AuthController,
         ApiKeysController,
+        UsersController,
+        RoleBindingsController,
         ConfigsController,
         NamespacesController,
         AuditLogsController,
@@ -62,6 +68,8 @@ export class ApiGatewayModule {
           provide: ApiKeysService,
           useValue: new ApiKeysService(deps.database, deps.apiKeyPepper, deps.logger, deps.securityEvents),
         },
+        { provide: UsersService, useValue: new UsersService(deps.database, deps.securityEvents) },
+        { provide: RoleBindingsService, useValue: new RoleBindingsService(deps.database, deps.securityEvents) },
         { provide: RATE_LIMITERS, useValue: deps.limiters },
         { provide: CONFIG_CLIENT, useValue: deps.configClient },
         { provide: AUDIT_CLIENT, useValue: deps.auditClient },

@@ -20,6 +20,16 @@ export const ConfigEventType = {
 } as const;
 export type ConfigEventType = (typeof ConfigEventType)[keyof typeof ConfigEventType];
 
+/** LLM configuration events emitted by config-manager (seed 001 §6); typed configs emit the ConfigEventType ones. */
+export const LlmConfigEventType = {
+  PromptVersionCreated: 'config.prompt_version_created',
+  PromptLabelMoved: 'config.prompt_label_moved',
+  BudgetSet: 'config.budget_set',
+  /** Month-to-date spend reached 80 % or 100 % of a budget; once per namespace, month and threshold. */
+  BudgetThresholdCrossed: 'config.budget_threshold_crossed',
+} as const;
+export type LlmConfigEventType = (typeof LlmConfigEventType)[keyof typeof LlmConfigEventType];
+
 /**
  * Events emitted by secret-service. Each is written in the same transaction as the change or disclosure it records,
  * so a secret is never revealed, written or rotated without its audit entry (fail closed). Payloads never hold values.
@@ -49,5 +59,9 @@ export const SecurityEventType = {
   AccessDenied: 'authz.denied',
   ApiKeyCreated: 'api_key.created',
   ApiKeyRevoked: 'api_key.revoked',
+  UserCreated: 'user.created',
+  UserDisabled: 'user.disabled',
+  /** The role bindings of a user or an API key were replaced; the payload holds the old and the new set. */
+  RoleBindingChanged: 'role_binding.changed',
 } as const;
 export type SecurityEventType = (typeof SecurityEventType)[keyof typeof SecurityEventType];

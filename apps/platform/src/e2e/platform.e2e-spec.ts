@@ -8,6 +8,7 @@ import {
   type TestDatabase,
 } from '@llmops/platform-testing';
 import { call, startPlatform, type RunningPlatform } from './platform-harness.js';
+import { walkAccessControl } from './access-scenario.js';
 import { walkTheAuditTrail } from './audit-trail-scenario.js';
 import { walkBulk, walkConfigHistory, walkNamespaces, walkNamespaceSettings } from './config-history-scenario.js';
 import { walkWatchResume } from './config-watch-scenario.js';
@@ -25,6 +26,7 @@ const scenarios: Array<[string, (platform: RunningPlatform) => Promise<void>]> =
   ['resumes a dropped SSE watch from Last-Event-ID: 500 writes, each seen exactly once, in order', walkWatchResume],
   ['keeps a secret: masked and revealed reads, a refused reveal audited, versions, CAS, delete/undelete/destroy, rotation', walkSecrets],
   ['resolves {"$secret": path} in a config for callers who may reveal it, and leaves it in place for others', walkSecretReferences],
+  ['enforces RBAC per environment and ABAC role bindings (time window, source IPs) on users and API keys, all audited', walkAccessControl],
 ];
 
 describe('platform on real PostgreSQL, Redis and NATS JetStream', () => {

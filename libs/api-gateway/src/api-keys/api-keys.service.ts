@@ -2,7 +2,6 @@ import {
   generateApiKey,
   isPermission,
   parseApiKey,
-  parseRoles,
   verifyApiKeySecret,
   type Permission,
   type Principal,
@@ -14,6 +13,9 @@ import { SecurityEventType } from '@llmops/contracts';
 import { SecurityEvents, type SecurityEventOrigin } from '../auth/security-events.js';
 import { GatewayErrorCode, GatewayException } from '../errors/gateway.exception.js';
 import { GATEWAY_SCHEMA } from '../migrations/1763800000000-CreateIdentity.js';
+import { assertMayGrant } from '../role-bindings/role-delegation.js';
+import { viewOfBinding, type RoleBindingView } from '../role-bindings/role-binding-views.js';
+import { allBindingsOf, jsonOf, storedBindingsOfRow } from '../role-bindings/stored-bindings.js';
 
 export interface CreateApiKeyInput {
   name: string;
@@ -25,7 +27,10 @@ export interface CreateApiKeyInput {
 export interface ApiKeyView {
   id: string;
   name: string;
+  /** The roles the key holds unconditionally. */
   roles: Role[];
+  /** Every binding, the plain roles included, as GET /api-keys/{id}/role-bindings lists them. */
+  role_bindings: RoleBindingView[];
   scopes: Permission[] | null;
   created_at: string;
   expires_at: string | null;
@@ -39,6 +44,7 @@ interface ApiKeyRow {
   owner_id: string;
   secret_hash: string;
   roles: unknown;
+  role_bindings: unknown;
   scopes: unknown;
   created_at: Date;
   expires_at: Date | null;
@@ -65,8 +71,10 @@ export class ApiKeysService {
   async authenticate(key: string): Promise<Principal> {
     const parsed = parseApiKey(key);
     if (!parsed) throw new GatewayException(GatewayErrorCode.AuthFailed, 'malformed API key');
-    const rows: ApiKeyRow[] = await this.database.dataSource.query(
-      `SELECT * FROM ${GATEWAY_SCHEMA}.api_keys WHERE id = $1`,
+    // The owner's state comes along: a key stops working with its owner's account.
+    const rows: Array<ApiKeyRow & { owner_inactive: boolean }> = await this.database.dataSource.query(
+      `SELECT k.*, (u.disabled_at IS NOT NULL OR u.deleted_at IS NOT NULL) AS owner_inactive
+       FROM ${GATEWAY_SCHEMA}.api_keys k JOIN ${GATEWAY_SCHEMA}.users u ON u.id = k.owner_id WHERE k.id = $1`,
       [parsed.id],
     );
     const row = rows[0];
@@ -74,6 +82,7 @@ export class ApiKeysService {
       throw new GatewayException(GatewayErrorCode.AuthFailed, 'invalid API key');
     }
     if (row.revoked_at) throw new GatewayException(GatewayErrorCode.AuthFailed, 'API key has been revoked');
+    if (row.owner_inactive) throw new GatewayException(GatewayErrorCode.AuthFailed, "the API key's owner is disabled");
     if (row.expires_at && row.expires_at.getTime() <= Date.now()) {
       throw new GatewayException(GatewayErrorCode.AuthFailed, 'API key has expired');
     }
@@ -83,10 +92,12 @@ export class ApiKeysService {
         .catch((error: unknown) => this.logger.warn({ err: error, apiKeyId: row.id }, 'recording API key use failed'));
     }
     const scopes = jsonOf<Permission[] | null>(row.scopes);
+    const { roles, bindings } = storedBindingsOfRow(row);
     return {
       id: row.id,
       type: 'api_key',
-      roles: parseRoles(jsonOf(row.roles)),
+      roles,
+      ...(bindings.length > 0 ? { bindings } : {}),
       ...(scopes ? { scopes } : {}),
     };
   }
@@ -96,10 +107,7 @@ export class ApiKeysService {
       throw new GatewayException(GatewayErrorCode.Forbidden, 'only users can create API keys; an API key cannot mint another');
     }
     const roles = input.roles ?? owner.roles;
-    const escalated = roles.filter((role) => !mayGrant(owner.roles, role));
-    if (escalated.length > 0) {
-      throw new GatewayException(GatewayErrorCode.Forbidden, `you cannot grant roles you do not hold: ${escalated.join(', ')}`);
-    }
+    assertMayGrant(owner, roles);
     const invalidScopes = (input.scopes ?? []).filter((scope) => !isPermission(scope));
     if (invalidScopes.length > 0) {
       throw new GatewayException(GatewayErrorCode.ValidationError, `scopes: unknown permission(s) ${invalidScopes.join(', ')}`);
@@ -158,30 +166,17 @@ export class ApiKeysService {
   }
 }
 
-/**
- * No escalation through keys: a global-admin may grant any role, a tenant-admin any role below global-admin,
- * everyone else only roles they hold.
- */
-function mayGrant(held: readonly Role[], role: Role): boolean {
-  if (held.includes('global-admin')) return true;
-  if (held.includes('tenant-admin')) return role !== 'global-admin';
-  return held.includes(role);
-}
-
 function viewOf(row: ApiKeyRow): ApiKeyView {
+  const stored = storedBindingsOfRow(row);
   return {
     id: row.id,
     name: row.name,
-    roles: parseRoles(jsonOf(row.roles)),
+    roles: stored.roles,
+    role_bindings: allBindingsOf(stored).map(viewOfBinding),
     scopes: jsonOf<Permission[] | null>(row.scopes),
     created_at: new Date(row.created_at).toISOString(),
     expires_at: row.expires_at ? new Date(row.expires_at).toISOString() : null,
     last_used_at: row.last_used_at ? new Date(row.last_used_at).toISOString() : null,
     revoked_at: row.revoked_at ? new Date(row.revoked_at).toISOString() : null,
   };
-}
-
-/** jsonb comes back parsed from pg, but as text through some drivers (PGlite's socket); accept both. */
-function jsonOf<T = unknown>(value: unknown): T {
-  return (typeof value === 'string' ? JSON.parse(value) : value) as T;
 }

@@ -3,8 +3,8 @@ import { SecurityEventType } from '@llmops/contracts';
 import {
   AuthException,
   hashPassword,
-  parseRoles,
   verifyPasswordOrDummy,
+  type AccessTokenClaims,
   type Principal,
   type Role,
   type TokenPair,
@@ -15,6 +15,7 @@ import type { Database } from '@llmops/platform-persistence';
 import { decodeJwt } from 'jose';
 import { GatewayErrorCode, GatewayException } from '../errors/gateway.exception.js';
 import { GATEWAY_SCHEMA } from '../migrations/1763800000000-CreateIdentity.js';
+import { storedBindingsOfRow } from '../role-bindings/stored-bindings.js';
 import { SecurityEvents, type SecurityEventOrigin } from './security-events.js';
 import { VerifiedTokenCache } from './verified-token-cache.js';
 
@@ -23,9 +24,19 @@ interface UserRow {
   email: string;
   password_hash: string;
   roles: unknown;
+  role_bindings: unknown;
+  authz_version: number;
+  disabled_at: Date | null;
 }
 
-/** Logs users in with email + password, rotates refresh tokens, and verifies access tokens. */
+const USER_COLUMNS = 'id, email, password_hash, roles, role_bindings, authz_version, disabled_at';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Logs users in with email + password, rotates refresh tokens, and verifies access tokens. Access tokens carry the
+ * user's authorization version; each request compares it with the stored one (a primary-key read), so disabling a
+ * user or changing their roles or bindings takes effect at their next request rather than when the token expires.
+ */
 export class AuthService {
   private readonly verifiedTokens = new VerifiedTokenCache();
 
@@ -38,25 +49,27 @@ export class AuthService {
 
   async login(email: string, password: string, origin: SecurityEventOrigin = {}): Promise<TokenPair> {
     const rows: UserRow[] = await this.database.dataSource.query(
-      `SELECT id, email, password_hash, roles FROM ${GATEWAY_SCHEMA}.users WHERE lower(email) = lower($1) AND deleted_at IS NULL`,
+      `SELECT ${USER_COLUMNS} FROM ${GATEWAY_SCHEMA}.users WHERE lower(email) = lower($1) AND deleted_at IS NULL`,
       [email],
     );
     const user = rows[0];
     // Verify against a dummy hash when the user does not exist, so the response time does not reveal which emails exist.
     const valid = await verifyPasswordOrDummy(password, user?.password_hash);
-    if (!user || !valid) {
+    if (!user || !valid || user.disabled_at) {
       await this.securityEvents.record(
         SecurityEventType.LoginFailed,
         // The attempted email goes only in the details, which the audit log stores as an HMAC; never in the subject.
         user ? `users/${user.id}` : 'users',
-        { email: email.toLowerCase(), reason: user ? 'wrong password' : 'unknown email' },
+        { email: email.toLowerCase(), reason: !user ? 'unknown email' : !valid ? 'wrong password' : 'account disabled' },
         origin,
       );
+      // Only someone who knows the password learns that the account is disabled.
+      if (user && valid) throw new GatewayException(GatewayErrorCode.AuthFailed, 'this account is disabled');
       throw new GatewayException(GatewayErrorCode.AuthFailed, 'invalid email or password');
     }
     const principal = this.principalOf(user);
     const sessionId = randomUUID();
-    const pair = await this.tokens.issue(principal, sessionId);
+    const pair = await this.tokens.issue(principal, sessionId, { authzVersion: user.authz_version });
     await this.database.dataSource.transaction(async (manager) => {
       await manager.query(
         `INSERT INTO ${GATEWAY_SCHEMA}.refresh_sessions (id, user_id, current_jti, expires_at) VALUES ($1, $2, $3, $4)`,
@@ -92,12 +105,12 @@ export class AuthService {
         return { kind: 'reused' as const };
       }
       const users: UserRow[] = await manager.query(
-        `SELECT id, email, password_hash, roles FROM ${GATEWAY_SCHEMA}.users WHERE id = $1 AND deleted_at IS NULL`,
+        `SELECT ${USER_COLUMNS} FROM ${GATEWAY_SCHEMA}.users WHERE id = $1 AND deleted_at IS NULL AND disabled_at IS NULL`,
         [claims.sub],
       );
       const user = users[0];
       if (!user) return { kind: 'no-user' as const };
-      const pair = await this.tokens.issue(this.principalOf(user), claims.sessionId);
+      const pair = await this.tokens.issue(this.principalOf(user), claims.sessionId, { authzVersion: user.authz_version });
       await manager.query(`UPDATE ${GATEWAY_SCHEMA}.refresh_sessions SET current_jti = $2, expires_at = $3 WHERE id = $1`, [
         claims.sessionId,
         jtiOf(pair.refresh_token),
@@ -114,16 +127,36 @@ export class AuthService {
         this.logger.warn({ event: 'auth.refresh_reuse', sessionId: claims.sessionId }, 'refresh token reuse; session revoked');
         throw new GatewayException(GatewayErrorCode.AuthFailed, 'refresh token was already used; the session is revoked, log in again');
       case 'no-user':
-        throw new GatewayException(GatewayErrorCode.AuthFailed, 'the account no longer exists');
+        throw new GatewayException(GatewayErrorCode.AuthFailed, 'the account no longer exists or is disabled');
     }
   }
 
   async verifyAccessToken(token: string): Promise<Principal> {
-    const cached = this.verifiedTokens.get(token);
-    if (cached) return cached;
-    const principal = await this.verify(() => this.tokens.verifyAccess(token));
-    this.verifiedTokens.set(token, principal, expiryOf(token).getTime());
-    return principal;
+    let claims = this.verifiedTokens.get(token);
+    if (!claims) {
+      claims = await this.verify(() => this.tokens.verifyAccessClaims(token));
+      this.verifiedTokens.set(token, claims, claims.expiresAt.getTime());
+    }
+    await this.assertCurrent(claims);
+    return claims.principal;
+  }
+
+  /** Refuses a token of a user who is gone or disabled, or whose roles or bindings changed after it was issued. */
+  private async assertCurrent(claims: AccessTokenClaims): Promise<void> {
+    const refuse = (message: string): GatewayException =>
+      new GatewayException(GatewayErrorCode.AuthFailed, message, { 'www-authenticate': 'Bearer error="invalid_token"' });
+    const { principal } = claims;
+    if (principal.type !== 'user' || !UUID.test(principal.id)) throw refuse('access token does not name a user');
+    const rows: Array<{ authz_version: number; disabled_at: Date | null }> = await this.database.dataSource.query(
+      `SELECT authz_version, disabled_at FROM ${GATEWAY_SCHEMA}.users WHERE id = $1 AND deleted_at IS NULL`,
+      [principal.id],
+    );
+    const user = rows[0];
+    if (!user) throw refuse('the account no longer exists');
+    if (user.disabled_at) throw refuse('this account is disabled');
+    if (claims.authzVersion !== user.authz_version) {
+      throw refuse("the account's roles or role bindings changed after this access token was issued; refresh it or log in again");
+    }
   }
 
   /**
@@ -146,8 +179,8 @@ export class AuthService {
   }
 
   private principalOf(user: UserRow): Principal {
-    const roles = typeof user.roles === 'string' ? JSON.parse(user.roles) : user.roles;
-    return { id: user.id, type: 'user', email: user.email, roles: parseRoles(roles) };
+    const { roles, bindings } = storedBindingsOfRow(user);
+    return { id: user.id, type: 'user', email: user.email, roles, ...(bindings.length > 0 ? { bindings } : {}) };
   }
 
   private async verify<T>(check: () => Promise<T>): Promise<T> {

@@ -1,12 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
-import type { Principal } from '@llmops/platform-auth';
+import type { AccessTokenClaims } from '@llmops/platform-auth';
 import { VerifiedTokenCache } from './verified-token-cache.js';
 
-const alice: Principal = { id: 'alice', type: 'user', roles: ['viewer'] };
-const bob: Principal = { id: 'bob', type: 'user', roles: ['developer'] };
+const alice: AccessTokenClaims = { principal: { id: 'alice', type: 'user', roles: ['viewer'] }, sessionId: 's1', authzVersion: 1, expiresAt: new Date(2_000) };
+const bob: AccessTokenClaims = { principal: { id: 'bob', type: 'user', roles: ['developer'] }, sessionId: 's2', expiresAt: new Date(2_000) };
 
 describe(VerifiedTokenCache.name, () => {
-  it('returns a principal until its token expires', () => {
+  it('returns the claims until the token expires', () => {
     const cache = new VerifiedTokenCache();
     cache.set('token-a', alice, 2_000);
     expect(cache.get('token-a', 1_999)).toBe(alice);

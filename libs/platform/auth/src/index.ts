@@ -10,8 +10,10 @@ export {
 
 export { ROLES, isRole, parseRoles, type Role } from './rbac/roles.js';
 export { PERMISSIONS, describePermission, isPermission, type Permission } from './rbac/permissions.js';
+export { parseRoleBindings } from './principal/principal.schema.js';
 export { ROLE_GRANTS, permissionsOfRole, type PermissionGrant } from './rbac/role-grants.js';
 export {
+  isTimeZone,
   parseCidr,
   unmetCondition,
   type BindingConditions,
@@ -36,6 +38,8 @@ export {
 
 export {
   TokenService,
+  type AccessTokenClaims,
+  type IssueOptions,
   type JsonWebKeySet,
   type RefreshTokenClaims,
   type TokenPair,

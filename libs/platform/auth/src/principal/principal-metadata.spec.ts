@@ -22,7 +22,15 @@ describe('principal metadata', () => {
       roles: ['developer', 'viewer'],
       tenantId: 'acme',
       scopes: ['configs:read'],
-      bindings: [{ role: 'operator', conditions: { ipAllowlist: ['10.0.0.0/8'], timeWindow: { startHour: 9, endHour: 17 } } }],
+      bindings: [
+        { role: 'operator', conditions: { ipAllowlist: ['10.0.0.0/8'], timeWindow: { startHour: 9, endHour: 17 } } },
+        {
+          role: 'developer',
+          environments: ['development'],
+          tenantId: 'acme',
+          conditions: { timeWindow: { days: [1, 2], startHour: 8, startMinute: 30, endHour: 18, endMinute: 45, timezone: 'America/New_York' } },
+        },
+      ],
     };
     const metadata = principalToMetadata(principal, 'req-1', { ip: '10.0.0.1', userAgent: 'cli/1.0' });
     expect(metadata).toMatchObject({

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Principal } from '../principal/principal.js';
-import { authorize, permissionsOf } from './authorize.js';
+import { authorize, permissionsOf, type AuthorizationDecision } from './authorize.js';
 import { PERMISSIONS, type Permission } from './permissions.js';
 import type { Role } from './roles.js';
 
@@ -202,6 +202,87 @@ describe(authorize.name, () => {
       const decision = authorize(broken, 'configs:read', { environment: 'production', ip: '10.0.0.1' });
       expect(decision.allowed).toBe(false);
       expect(decision.reason).toContain('is not a CIDR');
+    });
+
+    it('names the IP allowlist and the refused address', () => {
+      expect(authorize(fromOffice, 'configs:write', { environment: 'production', ip: '127.0.0.1' }).reason).toBe(
+        'role operator is restricted by an IP allowlist (10.20.0.0/16, 2001:db8:abcd::/48, 192.0.2.7) and client address 127.0.0.1 is not in it',
+      );
+    });
+
+    it('evaluates a time window to the minute in its IANA time zone, days included', () => {
+      // 09:30–17:15 Berlin time on weekdays; 2025-01-15 is a Wednesday, Berlin is UTC+1 in January.
+      const berlin: Principal = {
+        id: 'u',
+        type: 'user',
+        roles: [],
+        bindings: [
+          {
+            role: 'operator',
+            conditions: {
+              timeWindow: { days: [1, 2, 3, 4, 5], startHour: 9, startMinute: 30, endHour: 17, endMinute: 15, timezone: 'Europe/Berlin' },
+            },
+          },
+        ],
+      };
+      const at = (iso: string): AuthorizationDecision => authorize(berlin, 'configs:write', { environment: 'production', now: new Date(iso) });
+      expect(at('2025-01-15T08:29:00Z').allowed).toBe(false);
+      expect(at('2025-01-15T08:30:00Z').allowed).toBe(true);
+      expect(at('2025-01-15T16:14:00Z').allowed).toBe(true);
+      expect(at('2025-01-15T16:15:00Z').reason).toBe('role operator is outside its time window (09:30–17:15 Europe/Berlin on mon,tue,wed,thu,fri)');
+      // Summer time: 09:30 Berlin is 07:30 UTC in July.
+      expect(at('2025-07-16T07:30:00Z').allowed).toBe(true);
+    });
+
+    it('takes the day of the week in the time zone of the window', () => {
+      const berlinSaturday: Principal = {
+        id: 'u',
+        type: 'user',
+        roles: [],
+        bindings: [{ role: 'viewer', conditions: { timeWindow: { days: [6], startHour: 0, endHour: 24, timezone: 'Europe/Berlin' } } }],
+      };
+      // Friday 23:30 UTC is Saturday 00:30 in Berlin.
+      expect(authorize(berlinSaturday, 'audit:read', { now: new Date('2025-01-17T23:30:00Z') }).allowed).toBe(true);
+      expect(authorize(berlinSaturday, 'audit:read', { now: new Date('2025-01-17T22:30:00Z') }).allowed).toBe(false);
+    });
+
+    it('fails closed on a time zone the runtime does not know', () => {
+      const nowhere: Principal = {
+        id: 'u',
+        type: 'user',
+        roles: [],
+        bindings: [{ role: 'viewer', conditions: { timeWindow: { startHour: 0, endHour: 24, timezone: 'Mars/Olympus_Mons' } } }],
+      };
+      expect(authorize(nowhere, 'audit:read').reason).toContain('unknown time zone');
+    });
+  });
+
+  describe('bindings narrowed to environments or a tenant', () => {
+    const stagingOperator: Principal = { id: 'u', type: 'user', roles: [], bindings: [{ role: 'operator', environments: ['staging'] }] };
+
+    it('grant environment-scoped permissions only in the bound environments', () => {
+      expect(allowed(stagingOperator, 'configs:write', 'staging')).toBe(true);
+      expect(authorize(stagingOperator, 'configs:write', { environment: 'production' }).reason).toBe(
+        'role operator is bound to staging only, not production',
+      );
+      expect(authorize(stagingOperator, 'configs:read').reason).toBe(
+        'role operator may read configs only in staging and the request names no environment',
+      );
+    });
+
+    it('never widen a grant, and leave permissions that are not environment-scoped alone', () => {
+      const developer: Principal = { id: 'u', type: 'user', roles: [], bindings: [{ role: 'developer', environments: ['staging', 'production'] }] };
+      expect(allowed(developer, 'configs:read', 'staging')).toBe(true);
+      expect(allowed(developer, 'configs:write', 'staging')).toBe(false);
+      expect(allowed(developer, 'configs:read', 'production')).toBe(false);
+      expect(allowed(stagingOperator, 'audit:read')).toBe(true);
+    });
+
+    it('check tenants against the tenant of the binding', () => {
+      const acmeAdmin: Principal = { id: 'u', type: 'user', roles: [], bindings: [{ role: 'tenant-admin', tenantId: 'acme' }] };
+      expect(authorize(acmeAdmin, 'users:manage', { tenantId: 'acme' }).allowed).toBe(true);
+      expect(authorize(acmeAdmin, 'users:manage', { tenantId: 'globex' }).allowed).toBe(false);
+      expect(authorize({ ...acmeAdmin, tenantId: 'globex' }, 'users:manage', { tenantId: 'globex' }).allowed).toBe(false);
     });
   });
 });

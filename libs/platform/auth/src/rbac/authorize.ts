@@ -1,7 +1,7 @@
 import { bindingsOf, type Principal } from '../principal/principal.js';
 import { describePermission, isPermission, type Permission } from './permissions.js';
 import { permissionsOfRole, ROLE_GRANTS, type PermissionGrant } from './role-grants.js';
-import { unmetCondition } from './role-binding.js';
+import { unmetCondition, type RoleBinding } from './role-binding.js';
 import type { Role } from './roles.js';
 
 export interface AuthorizationContext {
@@ -42,25 +42,29 @@ export function authorize(
       denials.push(`role ${binding.role} is ${unmet}`);
       continue;
     }
-    const decision = authorizeRole(binding.role, permission, principal, context);
+    const decision = authorizeBinding(binding, permission, principal, context);
     if (decision.allowed) return decision;
     denials.push(decision.reason);
   }
   return deny([...new Set(denials)].join('; '));
 }
 
-function authorizeRole(
-  role: Role,
+function authorizeBinding(
+  binding: RoleBinding,
   permission: Permission,
   principal: Principal,
   context: AuthorizationContext,
 ): AuthorizationDecision {
+  const role = binding.role;
   const action = describePermission(permission);
   const grants = ROLE_GRANTS[role].filter((grant) => grant.permission === '*' || grant.permission === permission);
   if (grants.length === 0) return deny(`role ${role} may not ${action}`);
+  const tenantId = binding.tenantId ?? principal.tenantId;
   let firstFailure = '';
   for (const grant of grants) {
-    const failure = tenantFailure(grant, role, action, principal, context) ?? environmentFailure(grant, role, action, context);
+    const failure =
+      tenantFailure(grant, role, action, tenantId, context) ?? narrowingFailure(grant, binding, context) ??
+      environmentFailure(narrowed(grant, binding), role, action, context);
     if (!failure) {
       const where = context.environment ? ` in ${context.environment}` : '';
       return { allowed: true, reason: `role ${role} may ${action}${where}` };
@@ -70,6 +74,23 @@ function authorizeRole(
   return deny(firstFailure);
 }
 
+/**
+ * The grant as the binding narrows it: environment-scoped grants (those naming environments, `'*'` included) keep
+ * only the binding's environments; grants that are not environment-scoped are left alone.
+ */
+function narrowed(grant: PermissionGrant, binding: RoleBinding): PermissionGrant {
+  if (!binding.environments || grant.environments === undefined) return grant;
+  const bound = binding.environments;
+  return { ...grant, environments: grant.environments === '*' ? bound : grant.environments.filter((env) => bound.includes(env)) };
+}
+
+function narrowingFailure(grant: PermissionGrant, binding: RoleBinding, context: AuthorizationContext): string | undefined {
+  if (!binding.environments || grant.environments === undefined || context.environment === undefined) return undefined;
+  return binding.environments.includes(context.environment)
+    ? undefined
+    : `role ${binding.role} is bound to ${binding.environments.join(', ')} only, not ${context.environment}`;
+}
+
 function environmentFailure(
   grant: PermissionGrant,
   role: Role,
@@ -77,6 +98,7 @@ function environmentFailure(
   context: AuthorizationContext,
 ): string | undefined {
   if (grant.environments === undefined || grant.environments === '*') return undefined;
+  if (grant.environments.length === 0) return `role ${role} may not ${action} in any environment its binding allows`;
   if (context.environment === undefined) {
     return `role ${role} may ${action} only in ${grant.environments.join(', ')} and the request names no environment`;
   }
@@ -89,18 +111,16 @@ function tenantFailure(
   grant: PermissionGrant,
   role: Role,
   action: string,
-  principal: Principal,
+  tenantId: string | undefined,
   context: AuthorizationContext,
 ): string | undefined {
   switch (grant.tenant) {
     case 'any':
       return undefined;
     case 'own':
-      return principal.tenantId !== undefined && context.tenantId === principal.tenantId
-        ? undefined
-        : `role ${role} may ${action} only inside its own tenant`;
+      return tenantId !== undefined && context.tenantId === tenantId ? undefined : `role ${role} may ${action} only inside its own tenant`;
     case undefined:
-      return context.tenantId === undefined || context.tenantId === principal.tenantId
+      return context.tenantId === undefined || context.tenantId === tenantId
         ? undefined
         : `role ${role} may not ${action} in tenant ${context.tenantId}`;
   }

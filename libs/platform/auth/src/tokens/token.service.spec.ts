@@ -77,10 +77,26 @@ describe(TokenService.name, () => {
       roles: [],
       tenantId: 'acme',
       scopes: ['configs:read'],
-      bindings: [{ role: 'viewer', conditions: { ipAllowlist: ['10.0.0.0/8'] } }],
+      bindings: [
+        { role: 'viewer', conditions: { ipAllowlist: ['10.0.0.0/8'] } },
+        {
+          role: 'developer',
+          environments: ['development'],
+          tenantId: 'acme',
+          conditions: { timeWindow: { startHour: 9, startMinute: 30, endHour: 17, timezone: 'Europe/Berlin' } },
+        },
+      ],
     };
     const pair = await tokens.issue(apiKey, 's');
     expect(await tokens.verifyAccess(pair.access_token)).toEqual(apiKey);
+  });
+
+  it('stamps the authorization version it was given and reports it with the session and expiry', async () => {
+    const pair = await tokens.issue(developer, 'session-1', { authzVersion: 7 });
+    const verified = await tokens.verifyAccessClaims(pair.access_token);
+    expect(verified).toEqual({ principal: developer, sessionId: 'session-1', authzVersion: 7, expiresAt: expect.any(Date) });
+    expect(verified.expiresAt.getTime()).toBe(decodeJwt(pair.access_token).exp! * 1000);
+    expect(await tokens.verifyAccessClaims((await tokens.issue(developer, 's')).access_token)).not.toHaveProperty('authzVersion');
   });
 
   it('verifies a refresh token to its subject, session and jti', async () => {

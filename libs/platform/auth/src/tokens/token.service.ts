@@ -43,6 +43,23 @@ export interface RefreshTokenClaims {
   jti: string;
 }
 
+/** A verified access token: its principal and the claims a verifier checks against current state. */
+export interface AccessTokenClaims {
+  principal: Principal;
+  sessionId: string;
+  /** The version of the subject's roles and bindings the token was issued for, when the issuer versions them. */
+  authzVersion?: number;
+  expiresAt: Date;
+}
+
+export interface IssueOptions {
+  /**
+   * Stamped into the access token so a verifier that tracks the current version can refuse a token issued before a
+   * change of roles, bindings or account state, without waiting for it to expire.
+   */
+  authzVersion?: number;
+}
+
 export interface JsonWebKeySet {
   keys: JWK[];
 }
@@ -60,6 +77,8 @@ const accessClaimsSchema = z.object({
   email: z.string().optional(),
   tenant_id: z.string().optional(),
   scopes: z.array(permissionSchema).optional(),
+  authz_version: z.number().int().nonnegative().optional(),
+  exp: z.number(),
 });
 
 const refreshClaimsSchema = z.object({
@@ -103,7 +122,7 @@ export class TokenService {
     return { keys: [{ ...this.publicJwk }] };
   }
 
-  async issue(principal: Principal, sessionId: string): Promise<TokenPair> {
+  async issue(principal: Principal, sessionId: string, options: IssueOptions = {}): Promise<TokenPair> {
     const access = await this.sign(
       {
         roles: principal.roles,
@@ -114,6 +133,7 @@ export class TokenService {
         ...(principal.email !== undefined ? { email: principal.email } : {}),
         ...(principal.tenantId !== undefined ? { tenant_id: principal.tenantId } : {}),
         ...(principal.scopes !== undefined ? { scopes: principal.scopes } : {}),
+        ...(options.authzVersion !== undefined ? { authz_version: options.authzVersion } : {}),
       },
       principal.id,
       'access',
@@ -125,6 +145,10 @@ export class TokenService {
   }
 
   async verifyAccess(token: string | undefined): Promise<Principal> {
+    return (await this.verifyAccessClaims(token)).principal;
+  }
+
+  async verifyAccessClaims(token: string | undefined): Promise<AccessTokenClaims> {
     const payload = await this.verify(token, 'access');
     const claims = parseClaims(accessClaimsSchema, payload);
     const principal: Principal = { id: claims.sub, type: claims.principal_type, roles: claims.roles };
@@ -132,7 +156,9 @@ export class TokenService {
     if (claims.email !== undefined) principal.email = claims.email;
     if (claims.tenant_id !== undefined) principal.tenantId = claims.tenant_id;
     if (claims.scopes !== undefined) principal.scopes = claims.scopes;
-    return principal;
+    const verified: AccessTokenClaims = { principal, sessionId: claims.session_id, expiresAt: new Date(claims.exp * 1000) };
+    if (claims.authz_version !== undefined) verified.authzVersion = claims.authz_version;
+    return verified;
   }
 
   async verifyRefresh(token: string | undefined): Promise<RefreshTokenClaims> {
