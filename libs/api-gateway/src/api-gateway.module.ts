@@ -25,7 +25,21 @@ import { UsersController } from './users/users.controller.js';
 import { UsersService } from './users/users.service.js';
 import { VAULT_ERROR_LOGGER } from './vault/vault-error.filter.js';
 import { VaultController } from './vault/vault.controller.js';
-import { AUDIT_CLIENT, CONFIG_CLIENT, SECRET_CLIENT, type AuditClient, type ConfigClient, type SecretClient } from './upstreams/upstream-clients.js';
+import {
+  AUDIT_CLIENT,
+  CONFIG_CLIENT,
+  LLM_CONFIG_CLIENT,
+  SECRET_CLIENT,
+  type AuditClient,
+  type ConfigClient,
+  type LlmConfigClient,
+  type SecretClient,
+} from './upstreams/upstream-clients.js';
+import { BudgetsController } from './llm-configs/budgets.controller.js';
+import { LlmConfigsController } from './llm-configs/llm-configs.controller.js';
+import { PromptsController } from './llm-configs/prompts.controller.js';
+import { UsageController } from './llm-configs/usage.controller.js';
+import { CredentialStateCache } from './auth/credential-state-cache.js';
 
 export interface ApiGatewayDependencies {
   database: Database;
@@ -35,6 +49,7 @@ export interface ApiGatewayDependencies {
   health: HealthRegistry;
   limiters: RateLimiters;
   configClient: ConfigClient;
+  llmConfigClient: LlmConfigClient;
   auditClient: AuditClient;
   secretClient: SecretClient;
   apiKeyPepper?: string;
@@ -44,6 +59,8 @@ export interface ApiGatewayDependencies {
 @Module({})
 export class ApiGatewayModule {
   static register(deps: ApiGatewayDependencies): DynamicModule {
+    // One per gateway, so the services that change an account or a key make its cached state go at once.
+    const credentialStates = new CredentialStateCache();
     return {
       module: ApiGatewayModule,
       controllers: [
@@ -53,6 +70,10 @@ export class ApiGatewayModule {
         RoleBindingsController,
         ConfigsController,
         NamespacesController,
+        LlmConfigsController,
+        PromptsController,
+        BudgetsController,
+        UsageController,
         AuditLogsController,
         ComplianceController,
         SecretsController,
@@ -63,15 +84,16 @@ export class ApiGatewayModule {
       ],
       providers: [
         { provide: SecurityEvents, useValue: deps.securityEvents },
-        { provide: AuthService, useValue: new AuthService(deps.database, deps.tokens, deps.logger, deps.securityEvents) },
+        { provide: AuthService, useValue: new AuthService(deps.database, deps.tokens, deps.logger, deps.securityEvents, credentialStates) },
         {
           provide: ApiKeysService,
-          useValue: new ApiKeysService(deps.database, deps.apiKeyPepper, deps.logger, deps.securityEvents),
+          useValue: new ApiKeysService(deps.database, deps.apiKeyPepper, deps.logger, deps.securityEvents, credentialStates),
         },
-        { provide: UsersService, useValue: new UsersService(deps.database, deps.securityEvents) },
-        { provide: RoleBindingsService, useValue: new RoleBindingsService(deps.database, deps.securityEvents) },
+        { provide: UsersService, useValue: new UsersService(deps.database, deps.securityEvents, credentialStates) },
+        { provide: RoleBindingsService, useValue: new RoleBindingsService(deps.database, deps.securityEvents, credentialStates) },
         { provide: RATE_LIMITERS, useValue: deps.limiters },
         { provide: CONFIG_CLIENT, useValue: deps.configClient },
+        { provide: LLM_CONFIG_CLIENT, useValue: deps.llmConfigClient },
         { provide: AUDIT_CLIENT, useValue: deps.auditClient },
         { provide: SECRET_CLIENT, useValue: deps.secretClient },
         { provide: GATEWAY_HEALTH, useValue: deps.health },

@@ -16,6 +16,7 @@ import { GATEWAY_SCHEMA } from '../migrations/1763800000000-CreateIdentity.js';
 import { assertMayGrant } from '../role-bindings/role-delegation.js';
 import { viewOfBinding, type RoleBindingView } from '../role-bindings/role-binding-views.js';
 import { allBindingsOf, jsonOf, storedBindingsOfRow } from '../role-bindings/stored-bindings.js';
+import { CredentialStateCache } from '../auth/credential-state-cache.js';
 
 export interface CreateApiKeyInput {
   name: string;
@@ -38,7 +39,7 @@ export interface ApiKeyView {
   revoked_at: string | null;
 }
 
-interface ApiKeyRow {
+export interface ApiKeyRow {
   id: string;
   name: string;
   owner_id: string;
@@ -62,6 +63,7 @@ export class ApiKeysService {
     private readonly pepper: string | undefined,
     private readonly logger: Logger,
     private readonly securityEvents: SecurityEvents,
+    private readonly credentialStates: CredentialStateCache = new CredentialStateCache(),
   ) {}
 
   looksLikeApiKey(credential: string): boolean {
@@ -72,12 +74,18 @@ export class ApiKeysService {
     const parsed = parseApiKey(key);
     if (!parsed) throw new GatewayException(GatewayErrorCode.AuthFailed, 'malformed API key');
     // The owner's state comes along: a key stops working with its owner's account.
-    const rows: Array<ApiKeyRow & { owner_inactive: boolean }> = await this.database.dataSource.query(
-      `SELECT k.*, (u.disabled_at IS NOT NULL OR u.deleted_at IS NOT NULL) AS owner_inactive
-       FROM ${GATEWAY_SCHEMA}.api_keys k JOIN ${GATEWAY_SCHEMA}.users u ON u.id = k.owner_id WHERE k.id = $1`,
-      [parsed.id],
-    );
-    const row = rows[0];
+    let state = this.credentialStates.apiKeys.get(parsed.id);
+    if (!state) {
+      const rows: Array<ApiKeyRow & { owner_inactive: boolean }> = await this.database.dataSource.query(
+        `SELECT k.*, (u.disabled_at IS NOT NULL OR u.deleted_at IS NOT NULL) AS owner_inactive
+         FROM ${GATEWAY_SCHEMA}.api_keys k JOIN ${GATEWAY_SCHEMA}.users u ON u.id = k.owner_id WHERE k.id = $1`,
+        [parsed.id],
+      );
+      state = rows[0] ? { row: rows[0] } : { missing: true };
+      this.credentialStates.apiKeys.set(parsed.id, state);
+    }
+    const row = 'row' in state ? state.row : undefined;
+    // The secret is checked on every request, cached row or not.
     if (!row || !verifyApiKeySecret(parsed.secret, row.secret_hash, this.pepper)) {
       throw new GatewayException(GatewayErrorCode.AuthFailed, 'invalid API key');
     }
@@ -157,6 +165,7 @@ export class ApiKeysService {
       );
       const revoked = rows[0];
       if (revoked) {
+        this.credentialStates.forgetApiKey(id);
         await this.securityEvents.record(SecurityEventType.ApiKeyRevoked, `api-keys/${id}`, { name: revoked.name }, { ...origin, principal: owner }, manager);
       }
       return revoked;

@@ -18,6 +18,7 @@ import { GATEWAY_SCHEMA } from '../migrations/1763800000000-CreateIdentity.js';
 import { storedBindingsOfRow } from '../role-bindings/stored-bindings.js';
 import { SecurityEvents, type SecurityEventOrigin } from './security-events.js';
 import { VerifiedTokenCache } from './verified-token-cache.js';
+import { CredentialStateCache } from './credential-state-cache.js';
 
 interface UserRow {
   id: string;
@@ -45,6 +46,7 @@ export class AuthService {
     private readonly tokens: TokenService,
     private readonly logger: Logger,
     private readonly securityEvents: SecurityEvents,
+    private readonly credentialStates: CredentialStateCache = new CredentialStateCache(),
   ) {}
 
   async login(email: string, password: string, origin: SecurityEventOrigin = {}): Promise<TokenPair> {
@@ -147,12 +149,16 @@ export class AuthService {
       new GatewayException(GatewayErrorCode.AuthFailed, message, { 'www-authenticate': 'Bearer error="invalid_token"' });
     const { principal } = claims;
     if (principal.type !== 'user' || !UUID.test(principal.id)) throw refuse('access token does not name a user');
-    const rows: Array<{ authz_version: number; disabled_at: Date | null }> = await this.database.dataSource.query(
-      `SELECT authz_version, disabled_at FROM ${GATEWAY_SCHEMA}.users WHERE id = $1 AND deleted_at IS NULL`,
-      [principal.id],
-    );
-    const user = rows[0];
-    if (!user) throw refuse('the account no longer exists');
+    let user = this.credentialStates.users.get(principal.id);
+    if (!user) {
+      const rows: Array<{ authz_version: number; disabled_at: Date | null }> = await this.database.dataSource.query(
+        `SELECT authz_version, disabled_at FROM ${GATEWAY_SCHEMA}.users WHERE id = $1 AND deleted_at IS NULL`,
+        [principal.id],
+      );
+      user = rows[0] ?? { missing: true };
+      this.credentialStates.users.set(principal.id, user);
+    }
+    if ('missing' in user) throw refuse('the account no longer exists');
     if (user.disabled_at) throw refuse('this account is disabled');
     if (claims.authzVersion !== user.authz_version) {
       throw refuse("the account's roles or role bindings changed after this access token was issued; refresh it or log in again");

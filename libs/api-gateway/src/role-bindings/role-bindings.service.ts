@@ -8,6 +8,7 @@ import { GATEWAY_SCHEMA } from '../migrations/1763800000000-CreateIdentity.js';
 import { assertMayGrant } from './role-delegation.js';
 import { viewOfBinding } from './role-binding-views.js';
 import { allBindingsOf, storedBindingsOf, storedBindingsOfRow } from './stored-bindings.js';
+import { CredentialStateCache } from '../auth/credential-state-cache.js';
 
 /** Who holds the bindings: a user (by UUID) or an API key (by key id). */
 export interface BindingHolder {
@@ -30,6 +31,7 @@ export class RoleBindingsService {
   constructor(
     private readonly database: Database,
     private readonly securityEvents: SecurityEvents,
+    private readonly credentialStates: CredentialStateCache = new CredentialStateCache(),
   ) {}
 
   async list(holder: BindingHolder): Promise<RoleBinding[]> {
@@ -42,7 +44,7 @@ export class RoleBindingsService {
     }
     assertMayGrant(actor, bindings.map((binding) => binding.role));
     const stored = storedBindingsOf(bindings);
-    return this.database.dataSource.transaction(async (manager) => {
+    const replaced = await this.database.dataSource.transaction(async (manager) => {
       const previous = allBindingsOf(storedBindingsOfRow(await this.find(manager, holder, true)));
       const table = holder.type === 'user' ? 'users' : 'api_keys';
       const userVersion = holder.type === 'user' ? ', authz_version = authz_version + 1, updated_at = now()' : '';
@@ -65,6 +67,9 @@ export class RoleBindingsService {
       );
       return current;
     });
+    if (holder.type === 'user') this.credentialStates.forgetUser(holder.id);
+    else this.credentialStates.forgetApiKey(holder.id);
+    return replaced;
   }
 
   private async find(manager: EntityManager, holder: BindingHolder, forUpdate: boolean): Promise<HolderRow> {

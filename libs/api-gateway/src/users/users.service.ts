@@ -7,6 +7,7 @@ import { GATEWAY_SCHEMA } from '../migrations/1763800000000-CreateIdentity.js';
 import { assertMayGrant } from '../role-bindings/role-delegation.js';
 import { viewOfBinding, type RoleBindingView } from '../role-bindings/role-binding-views.js';
 import { allBindingsOf, storedBindingsOfRow } from '../role-bindings/stored-bindings.js';
+import { CredentialStateCache } from '../auth/credential-state-cache.js';
 
 export interface CreateUserInput {
   email: string;
@@ -42,6 +43,7 @@ export class UsersService {
   constructor(
     private readonly database: Database,
     private readonly securityEvents: SecurityEvents,
+    private readonly credentialStates: CredentialStateCache = new CredentialStateCache(),
   ) {}
 
   async create(actor: Principal, input: CreateUserInput, origin: SecurityEventOrigin = {}): Promise<UserView> {
@@ -123,6 +125,7 @@ export class UsersService {
       );
       return disabled;
     });
+    this.credentialStates.forgetUser(id);
     if (!row) throw new GatewayException(GatewayErrorCode.NotFound, `user ${id} not found`);
     return viewOf(row);
   }
