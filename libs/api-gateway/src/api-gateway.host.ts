@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
-import { AuditService, ConfigService, SecretService } from '@llmops/contracts';
+import { AuditService, ConfigService, LlmConfigService, SecretService } from '@llmops/contracts';
 import {
   InMemorySlidingWindowRateLimiter,
   RedisSlidingWindowRateLimiter,
@@ -35,6 +35,7 @@ import { CreateIdentity1763800000000, GATEWAY_SCHEMA } from './migrations/176380
 import { AddOutbox1763800000001 } from './migrations/1763800000001-AddOutbox.js';
 import { AddRoleBindings1764060000000 } from './migrations/1764060000000-AddRoleBindings.js';
 import { grpcReachable } from './upstreams/grpc-reachability.js';
+import { ConfigReadCache } from './config-cache/config-read-cache.js';
 
 export const API_GATEWAY = 'api-gateway';
 export const DEFAULT_ADMIN_EMAIL = 'admin@llmops.local';
@@ -58,7 +59,7 @@ interface Running {
   database: Database;
   relay: OutboxRelay;
   redis?: Redis;
-  closeClients: () => void;
+  closeClients: () => Promise<void>;
 }
 
 /** The REST edge: authentication, rate limiting, RBAC and the error envelope in front of the gRPC services. */
@@ -131,13 +132,18 @@ export class ApiGatewayHost implements HostedService {
         secretService: env.SECRET_SERVICE_URL,
       };
       const configClient = createGrpcClient(ConfigService, { address: upstreams.configManager, logger, registry: this.infra.registry });
+      const llmConfigClient = createGrpcClient(LlmConfigService, { address: upstreams.configManager, logger, registry: this.infra.registry });
       const auditClient = createGrpcClient(AuditService, { address: upstreams.auditService, logger, registry: this.infra.registry });
       const secretClient = createGrpcClient(SecretService, { address: upstreams.secretService, logger, registry: this.infra.registry });
       undo.push(() => {
         configClient.close();
+        llmConfigClient.close();
         auditClient.close();
         secretClient.close();
       });
+      const configReadCache = new ConfigReadCache(configClient, logger, this.infra.registry);
+      configReadCache.start();
+      undo.push(() => configReadCache.stop());
 
       const health = new HealthRegistry();
       health.add('database', () => database.ping());
@@ -163,8 +169,10 @@ export class ApiGatewayHost implements HostedService {
           health,
           limiters,
           configClient,
+          llmConfigClient,
           auditClient,
           secretClient,
+          configReadCache,
           apiKeyPepper: env.API_KEY_PEPPER,
           securityEvents,
         }),
@@ -234,8 +242,10 @@ export class ApiGatewayHost implements HostedService {
         database,
         relay,
         redis,
-        closeClients: () => {
+        closeClients: async () => {
+          await configReadCache.stop();
           configClient.close();
+          llmConfigClient.close();
           auditClient.close();
           secretClient.close();
         },
@@ -261,7 +271,7 @@ export class ApiGatewayHost implements HostedService {
       clearTimeout(force);
     }
     await running.relay.stop();
-    running.closeClients();
+    await running.closeClients();
     running.redis?.disconnect();
     await running.database.close();
   }

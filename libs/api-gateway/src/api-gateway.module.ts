@@ -40,6 +40,7 @@ import { LlmConfigsController } from './llm-configs/llm-configs.controller.js';
 import { PromptsController } from './llm-configs/prompts.controller.js';
 import { UsageController } from './llm-configs/usage.controller.js';
 import { CredentialStateCache } from './auth/credential-state-cache.js';
+import { ConfigReadCache } from './config-cache/config-read-cache.js';
 
 export interface ApiGatewayDependencies {
   database: Database;
@@ -52,6 +53,8 @@ export interface ApiGatewayDependencies {
   llmConfigClient: LlmConfigClient;
   auditClient: AuditClient;
   secretClient: SecretClient;
+  /** Config reads served at the edge while config-manager's watch keeps them coherent; absent, every read goes upstream. */
+  configReadCache?: ConfigReadCache;
   apiKeyPepper?: string;
   securityEvents: SecurityEvents;
 }
@@ -96,6 +99,7 @@ export class ApiGatewayModule {
         { provide: LLM_CONFIG_CLIENT, useValue: deps.llmConfigClient },
         { provide: AUDIT_CLIENT, useValue: deps.auditClient },
         { provide: SECRET_CLIENT, useValue: deps.secretClient },
+        ...(deps.configReadCache ? [{ provide: ConfigReadCache, useValue: deps.configReadCache }] : []),
         { provide: GATEWAY_HEALTH, useValue: deps.health },
         { provide: GATEWAY_METRICS, useValue: deps.registry },
         { provide: APP_GUARD, useClass: AccessGuard },

@@ -1,6 +1,6 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { ConfigService, SecretService } from '@llmops/contracts';
+import { ConfigService, LlmConfigService, SecretService } from '@llmops/contracts';
 import { createGrpcClient, type GrpcClient } from '@llmops/platform-grpc';
 import { RedisCacheLayer } from '@llmops/platform-cache';
 import { Outbox, OutboxRelay, type EventBus } from '@llmops/platform-messaging';
@@ -9,17 +9,23 @@ import { GrpcServiceHost } from '@llmops/platform-service-host';
 import { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 import type { ConfigManagerEnv } from './config-manager.env.js';
+import { listenForConfigCommits, type ConfigCommitAnnouncements } from './configs/config-commit-announcements.js';
 import { ConfigEntryEntity } from './configs/config-entry.entity.js';
 import { ConfigsGrpcController } from './configs/configs.grpc-controller.js';
 import { ConfigsModule } from './configs/configs.module.js';
+import { ConfigsService } from './configs/configs.service.js';
 import { mapConfigExceptionToGrpc } from './configs/exceptions/config-exception.grpc-mapper.js';
 import { CONFIG_MANAGER_SCHEMA, CreateConfigEntries1763800000000 } from './migrations/1763800000000-CreateConfigEntries.js';
 import { AddNamespaceSettings1763900000000 } from './migrations/1763900000000-AddNamespaceSettings.js';
+import { AddMaxVersionsAndCompaction1764050000000 } from './migrations/1764050000000-AddMaxVersionsAndCompaction.js';
+import { AddPromptsAndBudgets1764100000000 } from './migrations/1764100000000-AddPromptsAndBudgets.js';
+import { LlmConfigGrpcController } from './llm-configs/llm-config.grpc-controller.js';
+import { LlmConfigModule } from './llm-configs/llm-config.module.js';
 import { SecretReferenceResolver } from './secret-references/secret-reference-resolver.js';
 
 export const CONFIG_MANAGER = 'config-manager';
 
-export const CONFIG_MANAGER_MIGRATIONS = [CreateConfigEntries1763800000000, AddNamespaceSettings1763900000000];
+export const CONFIG_MANAGER_MIGRATIONS = [CreateConfigEntries1763800000000, AddNamespaceSettings1763900000000, AddMaxVersionsAndCompaction1764050000000, AddPromptsAndBudgets1764100000000];
 
 export interface ConfigManagerInfrastructure {
   logger: Logger;
@@ -32,7 +38,7 @@ export interface ConfigManagerInfrastructure {
 
 /**
  * config-manager as a hosted service: database, outbox relay, read caches (Redis-backed when REDIS_URL is set),
- * gRPC ConfigService, ops HTTP (health, metrics).
+ * gRPC ConfigService and LlmConfigService, ops HTTP (health, metrics).
  */
 export class ConfigManagerHost extends GrpcServiceHost {
   constructor(env: ConfigManagerEnv, infra: ConfigManagerInfrastructure) {
@@ -89,10 +95,19 @@ export class ConfigManagerHost extends GrpcServiceHost {
           secretClient?.close();
         };
         let context: INestApplicationContext;
+        let llmContext: INestApplicationContext;
+        let announcements: ConfigCommitAnnouncements;
         try {
           context = await NestFactory.createApplicationContext(
             ConfigsModule.register({ database, outbox, options: { registry: infra.registry, sharedCache, secretReferences } }),
             { logger: false },
+          );
+          const configs = context.get(ConfigsService);
+          llmContext = await NestFactory.createApplicationContext(LlmConfigModule.register({ configs, database, outbox }), { logger: false });
+          // Another replica's commit wakes the watches here once its event is relayed, not at their next poll.
+          announcements = await listenForConfigCommits(
+            { natsUrl: env.NATS_URL, bus: infra.eventBus, subjectRoot: env.NATS_SUBJECT_ROOT, logger },
+            () => configs.wakeWatchers(),
           );
         } catch (error) {
           closeCache();
@@ -100,9 +115,14 @@ export class ConfigManagerHost extends GrpcServiceHost {
         }
         relay.start();
         return {
-          register: (server) => server.addService(ConfigService, context.get(ConfigsGrpcController).implementation()),
+          register: (server) => {
+            server.addService(ConfigService, context.get(ConfigsGrpcController).implementation());
+            server.addService(LlmConfigService, llmContext.get(LlmConfigGrpcController).implementation());
+          },
           stop: async () => {
+            await announcements.close();
             await relay.stop();
+            await llmContext.close();
             await context.close();
             closeCache();
           },

@@ -10,10 +10,13 @@ import {
 import { call, startPlatform, type RunningPlatform } from './platform-harness.js';
 import { walkAccessControl } from './access-scenario.js';
 import { walkTheAuditTrail } from './audit-trail-scenario.js';
+import { walkReadCache } from './config-read-cache-scenario.js';
 import { walkBulk, walkConfigHistory, walkNamespaces, walkNamespaceSettings } from './config-history-scenario.js';
 import { walkWatchResume } from './config-watch-scenario.js';
+import { walkWatchCompaction } from './config-compaction-scenario.js';
 import { walkSecrets } from './secrets-scenario.js';
 import { walkSecretReferences } from './config-secret-references-scenario.js';
+import { walkLlmConfigs } from './llm-config-scenario.js';
 import { walkTheSlice } from './slice-scenario.js';
 
 /** What a user walks through, the same on real servers and on embedded defaults. */
@@ -24,9 +27,12 @@ const scenarios: Array<[string, (platform: RunningPlatform) => Promise<void>]> =
   ['governs a namespace with settings: schemas, validation without writing, its own environment chain', walkNamespaceSettings],
   ['applies bulk changes all or nothing, naming the failing operation', walkBulk],
   ['resumes a dropped SSE watch from Last-Event-ID: 500 writes, each seen exactly once, in order', walkWatchResume],
+  ['keeps max_versions per key; a watch from a pruned revision gets 410 and resumes after a reload', walkWatchCompaction],
   ['keeps a secret: masked and revealed reads, a refused reveal audited, versions, CAS, delete/undelete/destroy, rotation', walkSecrets],
   ['resolves {"$secret": path} in a config for callers who may reveal it, and leaves it in place for others', walkSecretReferences],
+  ['configures LLMs: endpoints with secret API keys, failover, presets, prompt labels and A/B renders, budgets alerting at 80 % once', walkLlmConfigs],
   ['enforces RBAC per environment and ABAC role bindings (time window, source IPs) on users and API keys, all audited', walkAccessControl],
+  ['serves repeated config reads from the gateway cache, coherent with writes made past the gateway', walkReadCache],
 ];
 
 describe('platform on real PostgreSQL, Redis and NATS JetStream', () => {

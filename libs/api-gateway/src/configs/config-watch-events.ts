@@ -1,4 +1,6 @@
+import { status } from '@grpc/grpc-js';
 import type { WatchConfigsResponse } from '@llmops/contracts';
+import { GrpcCallError } from '@llmops/platform-grpc';
 import { configChangeViewOf } from './config-views.js';
 
 export const SERVER_SENT_EVENTS = 'text/event-stream; charset=utf-8';
@@ -12,6 +14,37 @@ export interface WatchStart {
   namespace: string;
   /** The first revision delivered; 0 for the next change. */
   startRevision: number;
+}
+
+/** The 410 body for a watch whose start is compacted: the error envelope, plus where the client may resume. */
+export interface RevisionCompactedView {
+  error: {
+    code: 'REVISION_COMPACTED';
+    message: string;
+    request_id: string;
+    /** Changes up to this revision may be missing: pruned by the namespace's max_versions. */
+    compacted_revision: number;
+    /** The lowest start_revision (Last-Event-ID + 1) a watch may ask for, after the client has reloaded. */
+    oldest_resumable_revision: number;
+  };
+}
+
+/** config-manager's answer to a watch that starts at or below its compacted revision, or undefined for other errors. */
+export function revisionCompactedViewOf(error: unknown, requestId: string): RevisionCompactedView | undefined {
+  if (!(error instanceof GrpcCallError) || error.code !== status.OUT_OF_RANGE || error.details['error-code'] !== 'REVISION_COMPACTED') {
+    return undefined;
+  }
+  const compacted = Number(error.details['compacted-revision']);
+  if (!Number.isSafeInteger(compacted)) return undefined;
+  return {
+    error: {
+      code: 'REVISION_COMPACTED',
+      message: error.message,
+      request_id: requestId,
+      compacted_revision: compacted,
+      oldest_resumable_revision: compacted + 1,
+    },
+  };
 }
 
 /** A change as a Server-Sent Event; its id, the revision, is what a reconnecting client sends back as Last-Event-ID. */

@@ -64,22 +64,33 @@ const change = (version: number, deleted = false): WatchConfigsResponse =>
     revision: BigInt(40 + version),
   });
 
-/** What the fake watch streams: its changes, then it fails with failWith or waits until the call is cancelled. */
+/**
+ * What the fake watch streams: as config-manager, a created response first when asked for one (unless it plays one
+ * too old to know them), or refuseWith before anything; then its changes, then it fails with failWith or waits until
+ * the call is cancelled.
+ */
 const watch = {
   changes: [] as WatchConfigsResponse[],
+  refuseWith: undefined as Error | undefined,
+  sendsCreated: true,
   failWith: undefined as Error | undefined,
   options: [] as Array<CallOptions | undefined>,
   /** Resolved when the fake sees its call's signal aborted. */
   cancelled: Promise.resolve(),
 };
 
-function fakeWatch(request: unknown, options: CallOptions | undefined): AsyncIterable<WatchConfigsResponse> {
+function fakeWatch(request: { notifyCreated?: boolean }, options: CallOptions | undefined): AsyncIterable<WatchConfigsResponse> {
   upstream.calls.push({ method: 'watchConfigs', request });
   watch.options.push(options);
-  const { changes, failWith } = watch;
+  const { changes, failWith, refuseWith, sendsCreated } = watch;
   let seeAbort!: () => void;
   watch.cancelled = new Promise((resolve) => (seeAbort = resolve));
   return (async function* () {
+    if (refuseWith) {
+      seeAbort();
+      throw refuseWith;
+    }
+    if (request.notifyCreated && sendsCreated) yield create(WatchConfigsResponseSchema, { created: true, revision: 40n });
     yield* changes;
     if (failWith) throw failWith;
     const signal = options!.signal!;
@@ -183,6 +194,8 @@ describe(ConfigsController.name, () => {
     upstream.calls = [];
     upstream.failWith = undefined;
     watch.changes = [];
+    watch.refuseWith = undefined;
+    watch.sendsCreated = true;
     watch.failWith = undefined;
     watch.options = [];
     demanded.length = 0;
@@ -548,7 +561,7 @@ describe(ConfigsController.name, () => {
         ': watching acme/chatbot from revision next\n\n' + eventOf(4, 'put') + eventOf(5, 'delete') + eventOf(6, 'put'),
       );
       disconnect();
-      expect(upstream.calls).toEqual([{ method: 'watchConfigs', request: { namespacePrefix: 'acme/chatbot', startRevision: 0n } }]);
+      expect(upstream.calls).toEqual([{ method: 'watchConfigs', request: { namespacePrefix: 'acme/chatbot', startRevision: 0n, notifyCreated: true } }]);
       // env is not what the gateway checks: config-manager sends only the environments the caller may read.
       expect(demanded).toEqual([{ permission: 'configs:read', environment: undefined }]);
       // No deadline and no timeout: a watch stays open for as long as the client wants.
@@ -583,6 +596,43 @@ describe(ConfigsController.name, () => {
       expect(await events.rest()).toBe('');
     });
 
+    it('answers a start at or below the compacted revision with 410, naming the oldest revision it may resume from', async () => {
+      const message = 'start_revision 7 is compacted: max_versions pruned versions up to revision 30';
+      watch.refuseWith = new GrpcCallError(status.OUT_OF_RANGE, message, {
+        'error-code': 'REVISION_COMPACTED',
+        'error-field': 'start_revision',
+        'compacted-revision': '30',
+      });
+      const response = await send('GET', '/api/v1/configs/acme/watch', undefined, { 'last-event-id': '6' });
+      expect(response.statusCode).toBe(410);
+      expect(response.headers['content-type']).toContain('application/json');
+      expect(response.json()).toEqual({
+        error: { code: 'REVISION_COMPACTED', message, request_id: expect.any(String), compacted_revision: 30, oldest_resumable_revision: 31 },
+      });
+      expect(lastCall()).toEqual({ method: 'watchConfigs', request: { namespacePrefix: 'acme', startRevision: 7n, notifyCreated: true } });
+      expect(watch.options[0]!.signal!.aborted).toBe(true);
+    });
+
+    it('answers a watch config-manager refuses for another reason with that status, not an empty stream', async () => {
+      watch.refuseWith = new GrpcCallError(status.INVALID_ARGUMENT, 'namespace Bad is not a valid namespace', { 'error-code': 'INVALID_PATH' });
+      const invalid = await send('GET', '/api/v1/configs/acme/watch');
+      expect(invalid.statusCode).toBe(400);
+      expect(invalid.json().error).toMatchObject({ code: 'VALIDATION_ERROR', message: 'namespace Bad is not a valid namespace' });
+      // OUT_OF_RANGE without the compaction details is a plain client error.
+      watch.refuseWith = new GrpcCallError(status.OUT_OF_RANGE, 'start_revision is out of range');
+      expect((await send('GET', '/api/v1/configs/acme/watch?start_revision=3')).statusCode).toBe(400);
+    });
+
+    it('streams the first change of a config-manager too old to send created first', async () => {
+      watch.sendsCreated = false;
+      watch.changes = [change(4), change(5)];
+      const { response, events, disconnect } = await openWatch('/api/v1/configs/acme/chatbot/watch');
+      expect(response.status).toBe(200);
+      expect(await events.blocks(3)).toBe(': watching acme/chatbot from revision next\n\n' + eventOf(4, 'put') + eventOf(5, 'put'));
+      disconnect();
+      await watch.cancelled;
+    });
+
     it('starts at start_revision, or after the Last-Event-ID a reconnecting client sends, which wins', async () => {
       for (const [url, headers, startRevision, opening] of [
         ['/api/v1/configs/acme/watch?start_revision=7', {}, 7n, 'from revision 7'],
@@ -594,7 +644,7 @@ describe(ConfigsController.name, () => {
       ] as const) {
         const { events, disconnect } = await openWatch(url, headers);
         expect(await events.blocks(1)).toBe(`: watching acme ${opening}\n\n`);
-        expect(lastCall()).toEqual({ method: 'watchConfigs', request: { namespacePrefix: 'acme', startRevision } });
+        expect(lastCall()).toEqual({ method: 'watchConfigs', request: { namespacePrefix: 'acme', startRevision, notifyCreated: true } });
         disconnect();
         await watch.cancelled;
       }
@@ -626,7 +676,7 @@ describe(ConfigsController.name, () => {
       ] as const) {
         const { events, disconnect } = await openWatch(`/api/v1/configs/${path}`);
         expect(await events.blocks(1)).toBe(`: watching ${namespace} from revision next\n\n`);
-        expect(lastCall()).toEqual({ method: 'watchConfigs', request: { namespacePrefix: namespace, startRevision: 0n } });
+        expect(lastCall()).toEqual({ method: 'watchConfigs', request: { namespacePrefix: namespace, startRevision: 0n, notifyCreated: true } });
         disconnect();
         await watch.cancelled;
       }

@@ -7,6 +7,7 @@ import {
   Headers,
   HttpCode,
   Inject,
+  Optional,
   Param,
   Post,
   Put,
@@ -27,8 +28,9 @@ import {
   ApiSecurity,
   ApiTags,
 } from '@nestjs/swagger';
-import { fromJson, type JsonValue } from '@bufbuild/protobuf';
+import { create, fromJson, type JsonValue } from '@bufbuild/protobuf';
 import { ValueSchema } from '@bufbuild/protobuf/wkt';
+import { GetConfigRequestSchema, type GetConfigResponse, type WatchConfigsResponse } from '@llmops/contracts';
 import type { Principal } from '@llmops/platform-auth';
 import { GrpcCallError } from '@llmops/platform-grpc';
 import { status } from '@grpc/grpc-js';
@@ -42,6 +44,7 @@ import {
   type AuthenticatedRequest,
 } from '../access/access-policy.decorator.js';
 import { ZodBodyPipe } from '../access/zod-body.pipe.js';
+import { ConfigReadCache } from '../config-cache/config-read-cache.js';
 import { GatewayErrorCode, GatewayException } from '../errors/gateway.exception.js';
 import { jsonSchemaOf } from '../openapi/json-schema.js';
 import { CONFIG_CLIENT, type ConfigClient } from '../upstreams/upstream-clients.js';
@@ -84,7 +87,7 @@ import {
   type NamespaceListingView,
   type ValidationView,
 } from './config-views.js';
-import { SERVER_SENT_EVENTS, watchEvents } from './config-watch-events.js';
+import { revisionCompactedViewOf, SERVER_SENT_EVENTS, watchEvents } from './config-watch-events.js';
 
 const putConfigBody = z.strictObject({
   value: z.json().refine((v) => v !== undefined, 'is required'),
@@ -117,7 +120,11 @@ export class ConfigsController implements BeforeApplicationShutdown {
    */
   private readonly openWatches = new Map<AbortController, { destroy(): void }>();
 
-  constructor(@Inject(CONFIG_CLIENT) private readonly configs: ConfigClient) {}
+  constructor(
+    @Inject(CONFIG_CLIENT) private readonly configs: ConfigClient,
+    // Reads are served from it while config-manager's watch keeps it coherent; this gateway's own writes clear it at once.
+    @Optional() @Inject(ConfigReadCache) private readonly readCache?: ConfigReadCache,
+  ) {}
 
   beforeApplicationShutdown(): void {
     for (const [cancel, response] of this.openWatches) {
@@ -141,7 +148,9 @@ export class ConfigsController implements BeforeApplicationShutdown {
       'change under the namespace in an environment the caller may read, in revision order, an event with ' +
       '"id: <revision>", "event: put|delete" and "data: {"revision", "type", "entry": <the version written; a deletion\'s ' +
       'has "deleted": true and "value": null>}"; ": keep-alive" after 15 s without one. The stream ends only when the ' +
-      'upstream fails; reconnect with Last-Event-ID to resume after the last event seen.',
+      'upstream fails; reconnect with Last-Event-ID to resume after the last event seen. A start at or below the ' +
+      "compacted revision (versions pruned by a namespace's max_versions) is answered 410 with the error envelope plus " +
+      '"compacted_revision" and "oldest_resumable_revision": reload the keys, then watch from at least that revision.',
   })
   @ApiOkResponse({
     description: 'JSON for a key, its history or a namespace listing; text/event-stream for a watch',
@@ -189,9 +198,11 @@ export class ConfigsController implements BeforeApplicationShutdown {
     @Query() query: Record<string, unknown>,
     @Headers('last-event-id') lastEventId: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<ConfigView | ConfigHistoryView | NamespaceListingView | StreamableFile> {
+  ): Promise<ConfigView | ConfigHistoryView | NamespaceListingView | StreamableFile | Response> {
     const watched = watchNamespaceOf(path);
-    if (watched !== undefined) return this.watch(watched, watchStartOf(query, lastEventId), upstreamMetadata(request, principal), reply);
+    if (watched !== undefined) {
+      return this.watch(watched, watchStartOf(query, lastEventId), upstreamMetadata(request, principal), String(request.id), reply);
+    }
     const environment = requiredEnv(query.env);
     const metadata = upstreamMetadata(request, principal);
     const whole = wholePath(path);
@@ -208,7 +219,9 @@ export class ConfigsController implements BeforeApplicationShutdown {
     }
     try {
       const resolveSecrets = isTrue(query.resolve_secrets);
-      const response = await this.configs.getConfig({ namespace, key, environment, exact: isTrue(query.exact), resolveSecrets }, { metadata });
+      const read = { namespace, key, environment, exact: isTrue(query.exact), resolveSecrets };
+      const load = (): Promise<GetConfigResponse> => this.configs.getConfig(read, { metadata });
+      const response = this.readCache ? await this.readCache.read(create(GetConfigRequestSchema, read), load) : await load();
       const view: ConfigView = { ...configViewOf(response.entry), resolved_from: response.resolvedFrom };
       if (!resolveSecrets) return view;
       // The body may now hold secret plaintext: no cache along the way may keep it.
@@ -227,9 +240,17 @@ export class ConfigsController implements BeforeApplicationShutdown {
 
   /**
    * The changes under `namespace` as Server-Sent Events, until the client goes away or the gateway stops. The upstream
-   * call has no deadline (a stream gets none unless given one), so a watch can stay open for hours.
+   * call has no deadline (a stream gets none unless given one), so a watch can stay open for hours. It is opened
+   * before the response starts, so that a watch config-manager refuses is answered with its status (410 for a compacted
+   * start), not with a stream that ends at once.
    */
-  private watch(namespace: string, startRevision: number, metadata: Record<string, string>, reply: FastifyReply): StreamableFile {
+  private async watch(
+    namespace: string,
+    startRevision: number,
+    metadata: Record<string, string>,
+    requestId: string,
+    reply: FastifyReply,
+  ): Promise<StreamableFile | Response> {
     const cancel = new AbortController();
     this.openWatches.set(cancel, reply.raw);
     // The event generator cannot be returned while it awaits the next change, so the response closing (the client went
@@ -238,11 +259,25 @@ export class ConfigsController implements BeforeApplicationShutdown {
       this.openWatches.delete(cancel);
       cancel.abort();
     });
-    const changes = this.configs.watchConfigs({ namespacePrefix: namespace, startRevision: BigInt(startRevision) }, { metadata, signal: cancel.signal });
+    const watching = this.configs.watchConfigs(
+      { namespacePrefix: namespace, startRevision: BigInt(startRevision), notifyCreated: true },
+      { metadata, signal: cancel.signal },
+    );
+    const changes = watching[Symbol.asyncIterator]();
+    let first: IteratorResult<WatchConfigsResponse>;
+    try {
+      // config-manager answers at once: created, or why it refuses the watch; only then is the status known.
+      first = await changes.next();
+    } catch (error) {
+      cancel.abort();
+      const compacted = revisionCompactedViewOf(error, requestId);
+      if (!compacted) throw error;
+      return new Response(JSON.stringify(compacted), { status: 410, headers: { 'content-type': 'application/json', 'cache-control': 'no-store' } });
+    }
     // A watch ends only when something fails or the gateway stops; either way its connection is better closed than
     // kept alive, and an open keep-alive connection would hold up the server's shutdown.
     void reply.header('cache-control', 'no-store').header('x-accel-buffering', 'no').header('connection', 'close');
-    return new StreamableFile(Readable.from(watchEvents({ namespace, startRevision }, changes)), { type: SERVER_SENT_EVENTS });
+    return new StreamableFile(Readable.from(watchEvents({ namespace, startRevision }, changesAfterCreated(first, changes))), { type: SERVER_SENT_EVENTS });
   }
 
   /** The keys and child namespaces of `namespace`, or undefined when it holds neither. */
@@ -291,6 +326,7 @@ export class ConfigsController implements BeforeApplicationShutdown {
       },
       { metadata: upstreamMetadata(request, principal) },
     );
+    this.readCache?.forget(namespace, key);
     return configViewOf(response.entry);
   }
 
@@ -316,6 +352,7 @@ export class ConfigsController implements BeforeApplicationShutdown {
     @Body(bulkApplyBodyPipe) body: BulkApplyBody,
   ): Promise<BulkApplyView> {
     const response = await this.configs.bulkApply(bulkApplyRequestOf(body), { metadata: upstreamMetadata(request, principal) });
+    for (const entry of response.entries) this.readCache?.forget(entry.namespace, entry.key);
     return bulkApplyViewOf(response);
   }
 
@@ -370,6 +407,7 @@ export class ConfigsController implements BeforeApplicationShutdown {
         { namespace, key, environment, version: BigInt(version), expectedVersion: optionalBigInt(expectedVersion) },
         { metadata },
       );
+      this.readCache?.forget(namespace, key);
       return configViewOf(response.entry);
     }
     const { expected_version: expectedVersion = versionFromIfMatch(ifMatch) } = undeleteBodyPipe.transform(body ?? {});
@@ -377,6 +415,7 @@ export class ConfigsController implements BeforeApplicationShutdown {
       { namespace, key, environment, expectedVersion: optionalBigInt(expectedVersion) },
       { metadata },
     );
+    this.readCache?.forget(namespace, key);
     return configViewOf(response.entry);
   }
 
@@ -398,7 +437,23 @@ export class ConfigsController implements BeforeApplicationShutdown {
       { namespace, key, environment, expectedVersion: optionalBigInt(versionFromIfMatch(ifMatch)) },
       { metadata: upstreamMetadata(request, principal) },
     );
+    this.readCache?.forget(namespace, key);
     return { namespace, key, environment, version: Number(response.version), revision: Number(response.revision), deleted: true };
+  }
+}
+
+/** The changes of a watch whose first response is in hand; a config-manager too old to send `created` sends a change first. */
+async function* changesAfterCreated(
+  first: IteratorResult<WatchConfigsResponse>,
+  rest: AsyncIterator<WatchConfigsResponse>,
+): AsyncGenerator<WatchConfigsResponse> {
+  try {
+    if (first.done) return;
+    if (!first.value.created) yield first.value;
+    for (let next = await rest.next(); !next.done; next = await rest.next()) yield next.value;
+  } finally {
+    // Also when the reader stops early: the upstream call is cancelled, not left running.
+    await rest.return?.();
   }
 }
 

@@ -13,6 +13,8 @@ export interface NamespaceSettingsView {
   key_schemas: Record<string, JsonValue>;
   /** Least to most specific; empty means base < development < staging < production. */
   environments: string[];
+  /** Versions kept per key and environment; null keeps all. */
+  max_versions: number | null;
   version: number;
   updated_by: string | null;
   updated_at: string | null;
@@ -27,6 +29,7 @@ export function namespaceSettingsViewOf(namespace: string, definedAt: string, se
     schema: settings.schema ? toJson(ValueSchema, settings.schema) : null,
     key_schemas: Object.fromEntries(Object.entries(settings.keySchemas).map(([pattern, schema]) => [pattern, toJson(ValueSchema, schema)])),
     environments: [...settings.environments],
+    max_versions: settings.maxVersions === 0 ? null : settings.maxVersions,
     version: Number(settings.version),
     updated_by: settings.updatedBy === '' ? null : settings.updatedBy,
     updated_at: settings.updatedAt ? timestampDate(settings.updatedAt).toISOString() : null,

@@ -61,6 +61,7 @@ const fakeConfigs = {
           namespace: 'acme/chatbot',
           schema: fromJson(ValueSchema, true),
           environments: ['base', 'prod'],
+          maxVersions: 10,
           version: 4n,
           updatedBy: 'u-admin',
           updatedAt,
@@ -115,6 +116,7 @@ describe(NamespacesController.name, () => {
       schema: { type: 'object' },
       key_schemas: { 'model*': { type: 'string' } },
       environments: ['base', 'dev', 'prod'],
+      max_versions: null,
       version: 2,
       updated_by: 'u-1',
       updated_at: '2025-01-02T03:04:05.006Z',
@@ -133,6 +135,7 @@ describe(NamespacesController.name, () => {
       schema: null,
       key_schemas: {},
       environments: [],
+      max_versions: null,
       version: 0,
       updated_by: null,
       updated_at: null,
@@ -152,6 +155,7 @@ describe(NamespacesController.name, () => {
       schema: true,
       key_schemas: { 'model*': { type: 'string' }, 'legacy-*': false },
       environments: ['base', 'prod'],
+      max_versions: 10,
       expected_version: 3,
     };
     const response = await send('PUT', '/api/v1/namespaces/acme/chatbot?env=development', body);
@@ -162,6 +166,7 @@ describe(NamespacesController.name, () => {
       schema: true,
       key_schemas: {},
       environments: ['base', 'prod'],
+      max_versions: 10,
       version: 4,
       updated_by: 'u-admin',
       updated_at: '2025-01-02T03:04:05.006Z',
@@ -173,6 +178,7 @@ describe(NamespacesController.name, () => {
         schema: fromJson(ValueSchema, true),
         keySchemas: { 'model*': fromJson(ValueSchema, { type: 'string' }), 'legacy-*': fromJson(ValueSchema, false) },
         environments: ['base', 'prod'],
+        maxVersions: 10,
         expectedVersion: 3n,
       },
     });
@@ -181,7 +187,7 @@ describe(NamespacesController.name, () => {
 
   it('unsets what the body leaves out, and takes the expected version from If-Match unless the body has one', async () => {
     await send('PUT', '/api/v1/namespaces/acme', {});
-    expect(lastCall()?.request).toEqual({ namespace: 'acme', schema: undefined, keySchemas: {}, environments: [], expectedVersion: undefined });
+    expect(lastCall()?.request).toEqual({ namespace: 'acme', schema: undefined, keySchemas: {}, environments: [], maxVersions: 0, expectedVersion: undefined });
     await send('PUT', '/api/v1/namespaces/acme', {}, { 'if-match': '"0"' });
     expect(lastCall()?.request).toMatchObject({ expectedVersion: 0n });
     await send('PUT', '/api/v1/namespaces/acme', { expected_version: 2 }, { 'if-match': '"5"' });
@@ -197,6 +203,10 @@ describe(NamespacesController.name, () => {
       [{ schema: 'string' }, 'schema: must be a JSON Schema: an object, true or false'],
       [{ key_schemas: { 'model*': 1 } }, 'key_schemas.model*: must be a JSON Schema: an object, true or false'],
       [{ expected_version: -1 }, 'expected_version: must be a non-negative integer'],
+      [{ max_versions: 0 }, 'max_versions: must be an integer from 1 to 10000'],
+      [{ max_versions: 10_001 }, 'max_versions: must be an integer from 1 to 10000'],
+      [{ max_versions: 2.5 }, 'max_versions: must be an integer from 1 to 10000'],
+      [{ max_versions: '5' }, 'max_versions: must be an integer from 1 to 10000'],
       [{ environment: ['base'] }, 'unknown field(s): environment'],
       [undefined, 'request body must be a JSON object'],
     ] as const) {

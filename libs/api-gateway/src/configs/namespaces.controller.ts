@@ -1,10 +1,11 @@
-import { Body, Controller, Get, Headers, Inject, Param, Put, Req } from '@nestjs/common';
+import { Body, Controller, Get, Headers, Inject, Optional, Param, Put, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiParam, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { fromJson, type JsonValue } from '@bufbuild/protobuf';
 import { ValueSchema } from '@bufbuild/protobuf/wkt';
 import type { Principal } from '@llmops/platform-auth';
 import { CurrentPrincipal, RequirePermission, type AuthenticatedRequest } from '../access/access-policy.decorator.js';
 import { ZodBodyPipe } from '../access/zod-body.pipe.js';
+import { ConfigReadCache } from '../config-cache/config-read-cache.js';
 import { jsonSchemaOf } from '../openapi/json-schema.js';
 import { CONFIG_CLIENT, type ConfigClient } from '../upstreams/upstream-clients.js';
 import { upstreamMetadata } from '../upstreams/upstream-metadata.js';
@@ -16,7 +17,7 @@ const pathParam = { name: '*', description: 'the namespace, e.g. acme/chatbot', 
 
 const settingsShape =
   'Answers {"namespace", "defined_at": string | null, "schema": JSON Schema | null, "key_schemas": {pattern: JSON Schema}, ' +
-  '"environments": string[], "version": number, "updated_by": string | null, "updated_at": ISO 8601 | null}.';
+  '"environments": string[], "max_versions": number | null, "version": number, "updated_by": string | null, "updated_at": ISO 8601 | null}.';
 
 /**
  * Namespace settings (JSON Schemas for values, the environment chain). They govern every environment, so the
@@ -27,7 +28,10 @@ const settingsShape =
 @ApiSecurity('apiKey')
 @Controller('api/v1/namespaces')
 export class NamespacesController {
-  constructor(@Inject(CONFIG_CLIENT) private readonly configs: ConfigClient) {}
+  constructor(
+    @Inject(CONFIG_CLIENT) private readonly configs: ConfigClient,
+    @Optional() @Inject(ConfigReadCache) private readonly readCache?: ConfigReadCache,
+  ) {}
 
   @Get('*')
   @RequirePermission('configs:read')
@@ -50,7 +54,10 @@ export class NamespacesController {
   @RequirePermission('configs:write')
   @ApiOperation({
     summary: "Replace a namespace's settings (check-and-set with expected_version or If-Match; 0 = it has none yet)",
-    description: `${settingsShape} Fields left out are unset; the settings apply to every namespace below that has none of its own.`,
+    description:
+      `${settingsShape} Fields left out are unset; the settings apply to every namespace below that has none of its own. ` +
+      'max_versions (1 to 10000) keeps that many versions per key and environment: each write prunes older ones, which ' +
+      'history and rollback then no longer reach, and a watch cannot start at or below a pruned revision (410).',
   })
   @ApiParam(pathParam)
   @ApiBody({ schema: jsonSchemaOf(putNamespaceSettingsBody) })
@@ -71,10 +78,13 @@ export class NamespacesController {
           Object.entries(body.key_schemas ?? {}).map(([pattern, schema]) => [pattern, fromJson(ValueSchema, schema as JsonValue)]),
         ),
         environments: body.environments ?? [],
+        maxVersions: body.max_versions ?? 0,
         expectedVersion: expectedVersion === undefined ? undefined : BigInt(expectedVersion),
       },
       { metadata: upstreamMetadata(request, principal) },
     );
+    // Other gateway replicas drop resolutions under the old chain within the cache's TTL.
+    this.readCache?.forgetAll();
     return namespaceSettingsViewOf(namespace, namespace, response.settings);
   }
 }

@@ -13,6 +13,7 @@ export type ConfigOperation =
   | 'undelete'
   | 'list'
   | 'child_namespaces'
+  | 'watch_start'
   | 'watch_poll'
   | 'settings_get'
   | 'settings_set'

@@ -16,8 +16,11 @@ import type { ConfigEntryEntity } from './config-entry.entity.js';
 import type { BulkOperation, Classification, ConfigActor, ConfigsService } from './configs.service.js';
 import { ConfigException, ConfigExceptionCode } from './exceptions/config.exception.js';
 
-/** Commits on this instance wake a watch at once; this poll catches those of other replicas. */
-const WATCH_POLL_MS = 200;
+/**
+ * Commits on this instance, and those of other replicas announced on the event bus, wake a watch at once; this poll is
+ * the backstop for an announcement lost or late (the bus down, the relay behind).
+ */
+export const WATCH_POLL_MS = 200;
 
 /** ConfigService over gRPC: decode, call the service, encode. */
 export class ConfigsGrpcController {
@@ -25,6 +28,7 @@ export class ConfigsGrpcController {
     private readonly configs: ConfigsService,
     private readonly settings: NamespaceSettingsService,
     private readonly secretReferences?: SecretReferenceResolver,
+    private readonly watchPollMs: number = WATCH_POLL_MS,
   ) {}
 
   implementation(): ServiceImplementation<typeof ConfigService> {
@@ -104,6 +108,7 @@ export class ConfigsGrpcController {
           schema: request.schema ? toJson(ValueSchema, request.schema) : undefined,
           keySchemas: Object.fromEntries(Object.entries(request.keySchemas).map(([pattern, schema]) => [pattern, toJson(ValueSchema, schema)])),
           environments: request.environments,
+          maxVersions: request.maxVersions,
           expectedVersion: optionalNumber(request.expectedVersion),
         });
         return { settings: settingsToProto(settings) };
@@ -139,7 +144,7 @@ export class ConfigsGrpcController {
         return { entries: entries.map(toProto) };
       },
       listConfigs: (request, ctx) => this.listConfigs(request.namespace, request.environment, ctx),
-      watchConfigs: (request, ctx) => this.watchConfigs(request.namespacePrefix, Number(request.startRevision), ctx),
+      watchConfigs: (request, ctx) => this.watchConfigs(request.namespacePrefix, Number(request.startRevision), request.notifyCreated, ctx),
     };
   }
 
@@ -154,10 +159,14 @@ export class ConfigsGrpcController {
     for (const childNamespace of children) yield { childNamespace };
   }
 
-  /** Streams every change after the start revision in revision order, then follows new ones until cancelled. */
-  private async *watchConfigs(namespacePrefix: string, startRevision: number, ctx: CallContext) {
+  /**
+   * Streams every change after the start revision in revision order, then follows new ones until cancelled. A start
+   * that is compacted fails before anything is sent, so with `notifyCreated` the first response says the watch holds.
+   */
+  private async *watchConfigs(namespacePrefix: string, startRevision: number, notifyCreated: boolean, ctx: CallContext) {
     const actor = actorOf(ctx);
-    let after = startRevision > 0 ? startRevision - 1 : await this.configs.currentRevision();
+    let after = await this.configs.watchStart(namespacePrefix, startRevision);
+    if (notifyCreated) yield { created: true, revision: BigInt(after) };
     while (!ctx.signal.aborted) {
       const { changes, scannedTo } = await this.configs.changesSince(actor, namespacePrefix, after);
       for (const change of changes) {
@@ -169,7 +178,7 @@ export class ConfigsGrpcController {
       }
       const caughtUp = scannedTo === after;
       after = scannedTo;
-      if (caughtUp) await this.configs.waitForCommit(WATCH_POLL_MS, ctx.signal);
+      if (caughtUp) await this.configs.waitForCommit(this.watchPollMs, ctx.signal);
     }
   }
 }
@@ -208,6 +217,7 @@ function settingsToProto(settings: NamespaceSettings): MessageInitShape<typeof N
     schema: settings.schema === undefined ? undefined : fromJson(ValueSchema, settings.schema as JsonValue),
     keySchemas: Object.fromEntries(Object.entries(settings.keySchemas).map(([pattern, schema]) => [pattern, fromJson(ValueSchema, schema as JsonValue)])),
     environments: settings.environments,
+    maxVersions: settings.maxVersions ?? 0,
     version: BigInt(settings.version),
     updatedBy: settings.updatedBy ?? '',
     updatedAt: settings.updatedAt ? timestampFromDate(settings.updatedAt) : undefined,

@@ -249,9 +249,13 @@ export class ConfigsService {
         where: { namespace: ref.namespace, key: ref.key, environment: ref.environment, version: ref.version },
       });
       if (!target) {
+        const oldestKept = await this.oldestKeptVersion(manager, ref);
         throw new ConfigException(
           ConfigExceptionCode.NotFound,
-          `config ${ref.namespace}/${ref.key} has no version ${ref.version} in ${ref.environment}`,
+          oldestKept !== undefined && ref.version < oldestKept
+            ? `config ${ref.namespace}/${ref.key} no longer has version ${ref.version} in ${ref.environment}: max_versions pruned ` +
+                `the versions before ${oldestKept}, the oldest kept version`
+            : `config ${ref.namespace}/${ref.key} has no version ${ref.version} in ${ref.environment}`,
           'version',
         );
       }
@@ -301,7 +305,13 @@ export class ConfigsService {
         .orderBy('e.version', 'DESC')
         .getOne();
       if (!restored) {
-        throw new ConfigException(ConfigExceptionCode.NotFound, `config ${ref.namespace}/${ref.key} never had a value in ${ref.environment}`);
+        const oldestKept = (await this.oldestKeptVersion(manager, ref)) ?? 1;
+        throw new ConfigException(
+          ConfigExceptionCode.NotFound,
+          oldestKept > 1
+            ? `config ${ref.namespace}/${ref.key} has no value left to restore in ${ref.environment}: max_versions pruned the versions before ${oldestKept}`
+            : `config ${ref.namespace}/${ref.key} never had a value in ${ref.environment}`,
+        );
       }
       this.settings.assertValid(await this.settings.effective(ref.namespace, manager), ref.key, restored.value);
       return this.appendVersion(manager, actor, ref, current, revision, {
@@ -369,10 +379,40 @@ export class ConfigsService {
 
   /** Highest revision written so far. */
   async currentRevision(): Promise<number> {
-    const rows: Array<{ value: string }> = await this.database.dataSource.query(
-      `SELECT value FROM ${this.database.schema}.revision_counter`,
+    return (await this.revisions()).current;
+  }
+
+  /**
+   * The revision a watch from `startRevision` delivers the changes after; 0 starts after the current revision.
+   * REVISION_COMPACTED when pruning (max_versions) may have removed a change the watch would replay: as etcd, a
+   * client that fell that far behind reloads, then watches from above the compacted revision.
+   */
+  watchStart(namespacePrefix: string, startRevision: number): Promise<number> {
+    return this.operations.track('watch_start', namespacePrefix, async () => {
+      if (namespacePrefix !== '') assertNamespace(namespacePrefix);
+      if (!Number.isSafeInteger(startRevision) || startRevision < 0) {
+        throw new ConfigException(ConfigExceptionCode.InvalidValue, 'start_revision must be 0 (the next change) or a revision', 'start_revision');
+      }
+      const { current, compacted } = await this.revisions();
+      if (startRevision === 0) return current;
+      if (startRevision <= compacted) {
+        throw new ConfigException(
+          ConfigExceptionCode.RevisionCompacted,
+          `start_revision ${startRevision} is compacted: max_versions pruned versions up to revision ${compacted}, so the ` +
+            `changes from ${startRevision} cannot all be replayed; reload, then watch from revision ${compacted + 1} or later`,
+          'start_revision',
+          { 'compacted-revision': String(compacted) },
+        );
+      }
+      return startRevision - 1;
+    });
+  }
+
+  private async revisions(): Promise<{ current: number; compacted: number }> {
+    const rows: Array<{ value: string; compacted_revision: string }> = await this.database.dataSource.query(
+      `SELECT value, compacted_revision FROM ${this.database.schema}.revision_counter`,
     );
-    return Number(rows[0]?.value ?? 0);
+    return { current: Number(rows[0]?.value ?? 0), compacted: Number(rows[0]?.compacted_revision ?? 0) };
   }
 
   /**
@@ -424,14 +464,16 @@ export class ConfigsService {
       // Also after a failure: a COMMIT whose reply was lost may still have committed.
       await this.latestCache.invalidate([...new Set(refs.map(cacheKeyOf))]);
     }
-    for (const wake of this.commitWaiters.splice(0)) wake();
+    this.wakeWatchers();
     return result;
   }
 
-  /**
-   * Resolves at the next commit on this instance, after `timeoutMs` (commits by other replicas are only seen by
-   * polling), or when `signal` aborts.
-   */
+  /** Wakes every watch waiting here: after a commit on this instance, or when the event bus announces another's. */
+  wakeWatchers(): void {
+    for (const wake of this.commitWaiters.splice(0)) wake();
+  }
+
+  /** Resolves at the next wakeWatchers(), after `timeoutMs` (the backstop), or when `signal` aborts. */
   waitForCommit(timeoutMs: number, signal: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
       const done = (): void => {
@@ -472,6 +514,7 @@ export class ConfigsService {
         createdBy: actor.principal.id,
       }),
     );
+    await this.pruneBeyondMaxVersions(manager, ref, saved.version);
     await this.outbox.add(manager, {
       type: write.type,
       subject: subjectOf(ref),
@@ -488,6 +531,37 @@ export class ConfigsService {
       correlationId: actor.requestId,
     });
     return saved;
+  }
+
+  /**
+   * Deletes the versions of `ref` older than the newest `max_versions` (its namespace's setting, read afresh in the
+   * write's transaction), and raises the compacted revision to the highest revision deleted, in the same transaction:
+   * a watch replaying from below it would miss those changes. The newest version always stays, tombstone or not.
+   */
+  private async pruneBeyondMaxVersions(manager: EntityManager, ref: ConfigKeyRef, newestVersion: number): Promise<void> {
+    const { maxVersions } = (await this.settings.effective(ref.namespace, manager)).settings;
+    if (maxVersions === undefined || newestVersion <= maxVersions) return;
+    const [pruned]: Array<{ highest: string | null }> = await manager.query(
+      `WITH pruned AS (
+         DELETE FROM ${this.database.schema}.config_entries
+          WHERE namespace = $1 AND key = $2 AND environment = $3 AND version <= $4 RETURNING revision
+       ) SELECT max(revision) AS highest FROM pruned`,
+      [ref.namespace, ref.key, ref.environment, newestVersion - maxVersions],
+    );
+    if (pruned?.highest === null || pruned?.highest === undefined) return;
+    await manager.query(
+      `UPDATE ${this.database.schema}.revision_counter SET compacted_revision = GREATEST(compacted_revision, $1::bigint)`,
+      [pruned.highest],
+    );
+  }
+
+  /** The oldest version of `ref` still stored, or undefined when it has none. */
+  private async oldestKeptVersion(manager: EntityManager, ref: ConfigKeyRef): Promise<number | undefined> {
+    const [row]: Array<{ oldest: number | null }> = await manager.query(
+      `SELECT min(version) AS oldest FROM ${this.database.schema}.config_entries WHERE namespace = $1 AND key = $2 AND environment = $3`,
+      [ref.namespace, ref.key, ref.environment],
+    );
+    return row?.oldest ?? undefined;
   }
 
   /**

@@ -16,6 +16,8 @@ export interface NamespaceSettings {
   keySchemas: Record<string, unknown>;
   /** Least to most specific; empty means the default chain. */
   environments: string[];
+  /** Versions kept per key and environment; undefined keeps all. */
+  maxVersions?: number;
   version: number;
   updatedBy?: string;
   updatedAt?: Date;
@@ -32,11 +34,14 @@ export interface SetNamespaceSettingsCommand {
   schema?: unknown;
   keySchemas?: Record<string, unknown>;
   environments?: string[];
+  /** 1 to MAX_VERSIONS_LIMIT; undefined or 0 keeps every version. */
+  maxVersions?: number;
   expectedVersion?: number;
 }
 
 const MAX_KEY_SCHEMAS = 100;
 const MAX_ENVIRONMENTS = 16;
+export const MAX_VERSIONS_LIMIT = 10_000;
 /** Namespaces whose own settings (or their absence) stay in memory. */
 const READ_CACHE_ENTRIES = 20_000;
 /** A backstop only: a settings change invalidates the namespace on every replica as soon as it commits. */
@@ -151,16 +156,26 @@ export class NamespaceSettingsService {
     if (new Set(environments).size !== environments.length) {
       throw new ConfigException(ConfigExceptionCode.InvalidValue, 'environments must not repeat', 'environments');
     }
+    const maxVersions = command.maxVersions || undefined;
+    if (maxVersions !== undefined && (!Number.isInteger(maxVersions) || maxVersions < 1 || maxVersions > MAX_VERSIONS_LIMIT)) {
+      throw new ConfigException(
+        ConfigExceptionCode.InvalidValue,
+        `max_versions must be an integer from 1 to ${MAX_VERSIONS_LIMIT} (0 or absent keeps every version), not ${maxVersions}`,
+        'max_versions',
+      );
+    }
     let saved: NamespaceSettings;
     try {
       saved = await this.database.dataSource.transaction(async (manager) => {
         // One statement decides: concurrent first writes meet on the primary key, and the check-and-set is the
         // upsert's own condition, so two writers expecting the same version cannot both win.
         const [row] = (await manager.query(
-          `INSERT INTO ${this.database.schema}.namespace_settings AS current (namespace, schema, key_schemas, environments, version, updated_by)
-           VALUES ($1, $2, $3, $4, 1, $5)
+          `INSERT INTO ${this.database.schema}.namespace_settings AS current
+             (namespace, schema, key_schemas, environments, max_versions, version, updated_by)
+           VALUES ($1, $2, $3, $4, $7, 1, $5)
            ON CONFLICT (namespace) DO UPDATE SET schema = EXCLUDED.schema, key_schemas = EXCLUDED.key_schemas,
-             environments = EXCLUDED.environments, version = current.version + 1, updated_by = EXCLUDED.updated_by, updated_at = now()
+             environments = EXCLUDED.environments, max_versions = EXCLUDED.max_versions, version = current.version + 1,
+             updated_by = EXCLUDED.updated_by, updated_at = now()
              WHERE $6::int IS NULL OR current.version = $6::int
            RETURNING *`,
           [
@@ -170,6 +185,7 @@ export class NamespaceSettingsService {
             environments,
             actor.principal.id,
             command.expectedVersion ?? null,
+            maxVersions ?? null,
           ],
         )) as Array<Record<string, unknown>>;
         // No row: the existing settings are at another version. A fresh insert (version 1) while expecting some version
@@ -189,7 +205,14 @@ export class NamespaceSettingsService {
         await this.outbox.add(manager, {
           type: ConfigEventType.SettingsChanged,
           subject: `namespaces/${command.namespace}`,
-          payload: { namespace: command.namespace, version: settings.version, environments, key_patterns: Object.keys(keySchemas), has_schema: command.schema !== undefined },
+          payload: {
+            namespace: command.namespace,
+            version: settings.version,
+            environments,
+            key_patterns: Object.keys(keySchemas),
+            has_schema: command.schema !== undefined,
+            ...(maxVersions === undefined ? {} : { max_versions: maxVersions }),
+          },
           actor: { id: actor.principal.id, type: actor.principal.type, ipAddress: actor.ip, userAgent: actor.userAgent },
           correlationId: actor.requestId,
         });
@@ -266,6 +289,7 @@ function settingsOf(row: Record<string, unknown>): NamespaceSettings {
     schema: row.schema === null ? undefined : parse(row.schema),
     keySchemas: (parse(row.key_schemas) ?? {}) as Record<string, unknown>,
     environments: (row.environments as string[] | null) ?? [],
+    maxVersions: row.max_versions === null || row.max_versions === undefined ? undefined : Number(row.max_versions),
     version: Number(row.version),
     updatedBy: String(row.updated_by),
     updatedAt: new Date(row.updated_at as string | Date),

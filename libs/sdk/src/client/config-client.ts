@@ -65,6 +65,8 @@ export class ConfigClient {
   private appliedRevision = 0;
   /** Changes up to this revision may already be part of the last full load. */
   private loadHorizon = 0;
+  /** The compacted revision a 410 named: a reload resumes above it, since the server can no longer replay below. */
+  private compactedRevision = 0;
   private loaded = false;
   private needsReload = false;
   private currentStatus: ConfigClientStatus = 'offline';
@@ -167,7 +169,7 @@ export class ConfigClient {
         if (response.status === 410) {
           // The server answered, so this is no outage: the next attempt loads afresh at once.
           opened = true;
-          await response.body?.cancel();
+          this.compactedRevision = Math.max(this.compactedRevision, await compactedRevisionOf(response));
           this.needsReload = true;
         } else {
           if (!response.ok || !response.body) throw await this.api.http.errorOf(response);
@@ -198,7 +200,8 @@ export class ConfigClient {
   /**
    * Loads every key afresh. The tree is listed twice: every change up to the highest revision the first pass saw had
    * committed before the second began, so the watch resumes after that revision without missing one. Changes after it
-   * that the second pass already holds come again and are recognised by their versions.
+   * that the second pass already holds come again and are recognised by their versions. After a 410 it resumes above
+   * the compacted revision at least: every change up to it had committed before the 410, so both passes hold it.
    */
   private async reload(): Promise<void> {
     const revisionBefore = highestRevision(await listNamespaceTree(this.api, this.namespace, this.environment));
@@ -208,7 +211,7 @@ export class ConfigClient {
     this.orders.clear();
     for (const key of this.resolved.keys()) if (!next.has(key)) this.setKey(key, undefined, revisionBefore);
     for (const [key, value] of next) this.setKey(key, value, revisionBefore);
-    this.appliedRevision = revisionBefore;
+    this.appliedRevision = Math.max(revisionBefore, this.compactedRevision);
     this.loadHorizon = Math.max(revisionBefore, highestRevision(entries));
     this.loaded = true;
     this.scheduleSnapshot();
@@ -323,6 +326,17 @@ export class ConfigClient {
 
 function resolvedKeyOf(entry: ConfigEntryView): ResolvedKey {
   return { namespace: entry.namespace, key: entry.key, environment: entry.environment, version: entry.version, revision: entry.revision, value: entry.value };
+}
+
+/** `error.compacted_revision` of a 410's body (the gateway's REVISION_COMPACTED answer), or 0 without one. */
+async function compactedRevisionOf(response: Response): Promise<number> {
+  try {
+    const body = (await response.json()) as { error?: { compacted_revision?: unknown } };
+    const compacted = body.error?.compacted_revision;
+    return typeof compacted === 'number' && Number.isSafeInteger(compacted) && compacted > 0 ? compacted : 0;
+  } catch {
+    return 0;
+  }
 }
 
 function highestRevision(entries: readonly ConfigEntryView[]): number {

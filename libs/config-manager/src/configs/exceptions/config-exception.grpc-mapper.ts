@@ -5,7 +5,7 @@ import { ConfigException, ConfigExceptionCode } from './config.exception.js';
 /** Maps config-manager domain errors to gRPC status; anything else is left to the server's INTERNAL fallback. */
 export function mapConfigExceptionToGrpc(error: unknown): GrpcStatusError | undefined {
   if (!(error instanceof ConfigException)) return undefined;
-  const details: Record<string, string> = { 'error-code': error.code };
+  const details: Record<string, string> = { ...error.details, 'error-code': error.code };
   if (error.field) details['error-field'] = error.field;
   return new GrpcStatusError(grpcStatusOf(error.code), error.message, details);
 }
@@ -23,6 +23,8 @@ function grpcStatusOf(code: ConfigExceptionCode): status {
       return status.ABORTED;
     case ConfigExceptionCode.Conflict:
       return status.FAILED_PRECONDITION;
+    case ConfigExceptionCode.RevisionCompacted:
+      return status.OUT_OF_RANGE;
     case ConfigExceptionCode.PermissionDenied:
       return status.PERMISSION_DENIED;
     case ConfigExceptionCode.Unauthenticated:

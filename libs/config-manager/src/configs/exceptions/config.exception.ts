@@ -6,6 +6,8 @@ export enum ConfigExceptionCode {
   VersionConflict = 'VERSION_CONFLICT',
   /** The key is not in the state the operation needs (e.g. undelete of a live key). */
   Conflict = 'CONFLICT',
+  /** A watch asked to start at or below the compacted revision: the changes it would replay are no longer all kept. */
+  RevisionCompacted = 'REVISION_COMPACTED',
   PermissionDenied = 'PERMISSION_DENIED',
   Unauthenticated = 'UNAUTHENTICATED',
 }
@@ -16,6 +18,8 @@ export class ConfigException extends Error {
     readonly code: ConfigExceptionCode,
     message: string,
     readonly field?: string,
+    /** Machine-readable facts for the client, e.g. `compacted-revision`; transports pass them on as details. */
+    readonly details: Readonly<Record<string, string>> = {},
   ) {
     super(message);
     this.name = 'ConfigException';

@@ -1,0 +1,306 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { status } from '@grpc/grpc-js';
+import { fromJson, toJson, type JsonValue } from '@bufbuild/protobuf';
+import { ValueSchema } from '@bufbuild/protobuf/wkt';
+import { ConfigService, LlmConfigEventType, LlmConfigKind, LlmConfigService } from '@llmops/contracts';
+import { principalToMetadata } from '@llmops/platform-auth';
+import { createGrpcClient, GrpcCallError, GrpcServer, type GrpcClient } from '@llmops/platform-grpc';
+import { decodeEvent, Outbox } from '@llmops/platform-messaging';
+import { openDatabase, type Database } from '@llmops/platform-persistence';
+import { createTestDatabase, type TestDatabase } from '@llmops/platform-testing';
+import { Registry } from 'prom-client';
+import { CONFIG_MANAGER_MIGRATIONS } from '../config-manager.host.js';
+import { ConfigEntryEntity } from '../configs/config-entry.entity.js';
+import { ConfigsGrpcController } from '../configs/configs.grpc-controller.js';
+import { ConfigsService } from '../configs/configs.service.js';
+import { mapConfigExceptionToGrpc } from '../configs/exceptions/config-exception.grpc-mapper.js';
+import { CONFIG_MANAGER_SCHEMA } from '../migrations/1763800000000-CreateConfigEntries.js';
+import { NamespaceSettingsService } from '../namespace-settings/namespace-settings.service.js';
+import { BudgetsService } from './budgets/budgets.service.js';
+import { LlmConfigGrpcController } from './llm-config.grpc-controller.js';
+import { LlmConfigsService } from './llm-configs.service.js';
+import { PromptsService } from './prompts/prompts.service.js';
+
+const admin = principalToMetadata({ id: 'admin-1', type: 'user', roles: ['global-admin'] }, 'req-admin');
+const developer = principalToMetadata({ id: 'dev-1', type: 'user', roles: ['developer'] }, 'req-dev');
+
+const json = (value: unknown) => fromJson(ValueSchema, value as JsonValue);
+
+async function grpcFailure(promise: Promise<unknown>): Promise<GrpcCallError> {
+  const error = await promise.catch((caught: unknown) => caught);
+  if (error instanceof GrpcCallError) return error;
+  throw new Error(`expected a gRPC error, got ${String(error)}`);
+}
+
+describe('LlmConfigService over gRPC on PostgreSQL', () => {
+  let testDatabase: TestDatabase;
+  let database: Database;
+  let server: GrpcServer;
+  let llm: GrpcClient<typeof LlmConfigService>;
+  let configs: GrpcClient<typeof ConfigService>;
+
+  beforeAll(async () => {
+    testDatabase = await createTestDatabase({ prefix: 'llm_configs' });
+    database = await openDatabase({
+      service: 'config-manager',
+      schema: CONFIG_MANAGER_SCHEMA,
+      url: testDatabase.url,
+      entities: [ConfigEntryEntity],
+      migrations: CONFIG_MANAGER_MIGRATIONS,
+    });
+    const outbox = new Outbox({ source: 'config-manager', schema: CONFIG_MANAGER_SCHEMA });
+    const options = { registry: new Registry() };
+    const settings = new NamespaceSettingsService(database, outbox, options);
+    const configsService = new ConfigsService(database, outbox, settings, options);
+    const llmConfigs = new LlmConfigsService(configsService);
+    const controller = new LlmConfigGrpcController(llmConfigs, new PromptsService(database, outbox), new BudgetsService(database, outbox, llmConfigs));
+    server = new GrpcServer({ host: '127.0.0.1', port: 0, errorMapper: mapConfigExceptionToGrpc, registry: new Registry() });
+    server.addService(LlmConfigService, controller.implementation());
+    server.addService(ConfigService, new ConfigsGrpcController(configsService, settings).implementation());
+    const port = await server.start();
+    llm = createGrpcClient(LlmConfigService, { address: `127.0.0.1:${port}`, registry: new Registry() });
+    configs = createGrpcClient(ConfigService, { address: `127.0.0.1:${port}`, registry: new Registry() });
+  });
+
+  afterAll(async () => {
+    llm?.close();
+    configs?.close();
+    await server?.stop(100);
+    await database?.close();
+    await testDatabase?.drop();
+  });
+
+  /** The outbox events of one type, payloads decoded, oldest first. */
+  const events = async (type: string): Promise<Array<Record<string, unknown>>> => {
+    const rows = (await database.dataSource.query(`SELECT envelope FROM ${CONFIG_MANAGER_SCHEMA}.outbox WHERE subject LIKE $1 ORDER BY seq`, [
+      `%.${type}`,
+    ])) as Array<{ envelope: Buffer }>;
+    return rows.map((row) => decodeEvent(new Uint8Array(row.envelope)).payload as Record<string, unknown>);
+  };
+
+  const putEndpoint = (namespace: string, name: string, value: unknown, environment = 'production') =>
+    llm.putLlmConfig({ kind: LlmConfigKind.MODEL_ENDPOINT, namespace, name, environment, value: json(value) }, { metadata: admin });
+
+  const openAi = { provider: 'openai', model: 'gpt-4o', api_key: { $secret: 'acme/openai', field: 'key' } };
+
+  describe('typed configs', () => {
+    it('stores an endpoint as the config endpoint.<name>, versioned like any config', async () => {
+      const written = await putEndpoint('acme/chat', 'gpt-4o', openAi);
+      expect(written.config).toMatchObject({ key: 'endpoint.gpt-4o', version: 1n, environment: 'production', builtIn: false });
+      const plain = await configs.getConfig({ namespace: 'acme/chat', key: 'endpoint.gpt-4o', environment: 'production' }, { metadata: admin });
+      expect(toJson(ValueSchema, plain.entry!.value!)).toEqual(openAi);
+    });
+
+    it('refuses a plaintext API key with INVALID_ARGUMENT naming the field', async () => {
+      const error = await grpcFailure(putEndpoint('acme/chat', 'leaky', { ...openAi, api_key: 'sk-live-1' }));
+      expect(error.code).toBe(status.INVALID_ARGUMENT);
+      expect(error.details['error-field']).toBe('value.api_key');
+      expect(error.message).not.toContain('sk-live-1');
+    });
+
+    it('checks on write that a failover chain names existing endpoints, and fills in the breaker', async () => {
+      await putEndpoint('acme/chat', 'claude-haiku', { provider: 'anthropic', model: 'claude-3-haiku', api_key: { $secret: 'acme/anthropic' } });
+      const put = (fallbacks: string[]) =>
+        llm.putLlmConfig(
+          { kind: LlmConfigKind.FAILOVER_CHAIN, namespace: 'acme/chat', name: 'main', environment: 'production', value: json({ primary: 'gpt-4o', fallbacks }) },
+          { metadata: admin },
+        );
+      const missing = await grpcFailure(put(['claude-haiku', 'azure-gpt-4o']));
+      expect(missing.code).toBe(status.INVALID_ARGUMENT);
+      expect(missing.details['error-field']).toBe('value.fallbacks.1');
+      expect(missing.message).toContain('endpoint azure-gpt-4o');
+      const chain = await put(['claude-haiku']);
+      expect(toJson(ValueSchema, chain.config!.value!)).toEqual({
+        primary: 'gpt-4o',
+        fallbacks: ['claude-haiku'],
+        circuit_breaker: { failure_threshold: 3, half_open_after_seconds: 60, half_open_max_requests: 1 },
+      });
+    });
+
+    it('serves the five built-in presets without a write, and a namespace override over one', async () => {
+      const builtIn = await llm.getLlmConfig(
+        { kind: LlmConfigKind.PARAMETER_PRESET, namespace: 'acme/chat', name: 'code-generation', environment: 'production' },
+        { metadata: admin },
+      );
+      expect(builtIn.config).toMatchObject({ builtIn: true, version: 0n });
+      expect(toJson(ValueSchema, builtIn.config!.value!)).toMatchObject({ temperature: 0.4, top_p: 0.95 });
+      await llm.putLlmConfig(
+        { kind: LlmConfigKind.PARAMETER_PRESET, namespace: 'acme/chat', name: 'code-generation', environment: 'base', value: json({ temperature: 0.2, top_p: 0.9 }) },
+        { metadata: admin },
+      );
+      const listed = await llm.listLlmConfigs({ kind: LlmConfigKind.PARAMETER_PRESET, namespace: 'acme/chat', environment: 'production' }, { metadata: admin });
+      expect(listed.configs.map((config) => [config.name, config.builtIn])).toEqual([
+        ['code-generation', false],
+        ['customer-support', true],
+        ['data-extraction', true],
+        ['development-creative', true],
+        ['production-deterministic', true],
+      ]);
+      expect(toJson(ValueSchema, listed.configs[0]!.value!)).toEqual({ temperature: 0.2, top_p: 0.9 });
+    });
+
+    it('refuses to serve as typed a value written through the plain config API that does not fit its kind', async () => {
+      await configs.setConfig({ namespace: 'acme/chat', key: 'endpoint.sneaky', environment: 'production', value: json({ provider: 'openai', model: 'x', api_key: 'sk-1' }) }, { metadata: admin });
+      const error = await grpcFailure(
+        llm.getLlmConfig({ kind: LlmConfigKind.MODEL_ENDPOINT, namespace: 'acme/chat', name: 'sneaky', environment: 'production' }, { metadata: admin }),
+      );
+      expect(error.code).toBe(status.FAILED_PRECONDITION);
+      expect(error.message).toContain('is not a valid model endpoint');
+    });
+
+    it('answers INVALID_ARGUMENT for an unspecified kind and NOT_FOUND for a missing endpoint', async () => {
+      expect((await grpcFailure(llm.getLlmConfig({ namespace: 'acme/chat', name: 'x', environment: 'production' }, { metadata: admin }))).code).toBe(status.INVALID_ARGUMENT);
+      const missing = await grpcFailure(
+        llm.getLlmConfig({ kind: LlmConfigKind.MODEL_ENDPOINT, namespace: 'acme/chat', name: 'nope', environment: 'production' }, { metadata: admin }),
+      );
+      expect(missing.code).toBe(status.NOT_FOUND);
+    });
+  });
+
+  describe('prompt templates', () => {
+    const ref = { namespace: 'acme/support', name: 'answer' };
+    const template = 'You are a {{role}} assistant for {{company_name}}.\nCustomer question: {{question}}';
+    const variables = [
+      { name: 'role', required: false, defaultValue: 'helpful', description: '' },
+      { name: 'company_name', required: true, description: '' },
+      { name: 'question', required: true, description: '' },
+    ];
+
+    it('keeps versions immutable and increasing', async () => {
+      await llm.createPromptVersion({ ...ref, version: '1.0.0', template, variables }, { metadata: admin });
+      await llm.createPromptVersion({ ...ref, version: '1.1.0', template: `${template}\nBe brief.`, variables }, { metadata: admin });
+      for (const version of ['1.1.0', '1.0.9']) {
+        const stale = await grpcFailure(llm.createPromptVersion({ ...ref, version, template, variables }, { metadata: admin }));
+        expect(stale.code).toBe(status.FAILED_PRECONDITION);
+        expect(stale.message).toContain('must be greater than its newest version 1.1.0');
+      }
+      const prompt = await llm.getPrompt(ref, { metadata: admin });
+      expect(prompt.versions.map((version) => version.version)).toEqual(['1.1.0', '1.0.0']);
+      expect((await events(LlmConfigEventType.PromptVersionCreated)).map((payload) => payload.version)).toEqual(['1.0.0', '1.1.0']);
+    });
+
+    it('renders through a label, with defaults, and refuses a missing or unknown variable by name', async () => {
+      await llm.setPromptLabel({ ...ref, label: 'production', variants: [{ version: '1.0.0', weight: 1 }] }, { metadata: admin });
+      const rendered = await llm.renderPrompt({ ...ref, variables: { company_name: 'Acme', question: 'Where is my order?' } }, { metadata: admin });
+      expect(rendered).toMatchObject({
+        text: 'You are a helpful assistant for Acme.\nCustomer question: Where is my order?',
+        version: '1.0.0',
+        label: 'production',
+        variant: 0,
+        defaulted: ['role'],
+      });
+      const missing = await grpcFailure(llm.renderPrompt({ ...ref, label: 'production', variables: { company_name: 'Acme' } }, { metadata: admin }));
+      expect(missing.code).toBe(status.INVALID_ARGUMENT);
+      expect(missing.details['error-field']).toBe('variables.question');
+      const unknown = await grpcFailure(llm.renderPrompt({ ...ref, version: '1.1.0', variables: { company_name: 'A', question: 'q', tone: 'x' } }, { metadata: admin }));
+      expect(unknown.message).toContain('unknown variable(s) tone');
+    });
+
+    it('moves a label to an A/B split, audited with what it replaced, and keeps each subject on its variant', async () => {
+      const moved = await llm.setPromptLabel(
+        { ...ref, label: 'production', expectedRevision: 1n, variants: [{ version: '1.0.0', weight: 50 }, { version: '1.1.0', weight: 50 }] },
+        { metadata: admin },
+      );
+      expect(moved.label?.revision).toBe(2n);
+      const [, move] = await events(LlmConfigEventType.PromptLabelMoved);
+      expect(move).toMatchObject({
+        label: 'production',
+        revision: 2,
+        previous_variants: [{ version: '1.0.0', weight: 1 }],
+        variants: [{ version: '1.0.0', weight: 50 }, { version: '1.1.0', weight: 50 }],
+      });
+      const render = (subject: string) => llm.renderPrompt({ ...ref, subject, variables: { company_name: 'A', question: 'q' } }, { metadata: admin });
+      const seen = new Set<string>();
+      for (let index = 0; index < 40; index++) {
+        const first = await render(`user-${index}`);
+        expect((await render(`user-${index}`)).version).toBe(first.version);
+        seen.add(first.version);
+      }
+      expect(seen).toEqual(new Set(['1.0.0', '1.1.0']));
+      const stale = await grpcFailure(llm.setPromptLabel({ ...ref, label: 'production', expectedRevision: 1n, variants: [{ version: '1.1.0', weight: 1 }] }, { metadata: admin }));
+      expect(stale.code).toBe(status.ABORTED);
+      const unknownVersion = await grpcFailure(llm.setPromptLabel({ ...ref, label: 'staging', variants: [{ version: '9.0.0', weight: 1 }] }, { metadata: admin }));
+      expect(unknownVersion.details['error-field']).toBe('variants[0].version');
+    });
+
+    it('guards a label named like an environment as that environment', async () => {
+      const denied = await grpcFailure(llm.setPromptLabel({ ...ref, label: 'production', variants: [{ version: '1.1.0', weight: 1 }] }, { metadata: developer }));
+      expect(denied.code).toBe(status.PERMISSION_DENIED);
+      await llm.setPromptLabel({ ...ref, label: 'experiment-b', variants: [{ version: '1.1.0', weight: 1 }] }, { metadata: developer });
+      expect((await llm.renderPrompt({ ...ref, label: 'latest', variables: { company_name: 'A', question: 'q' } }, { metadata: developer })).version).toBe('1.1.0');
+      expect((await grpcFailure(llm.renderPrompt({ ...ref, variables: { company_name: 'A', question: 'q' } }, { metadata: developer }))).code).toBe(status.PERMISSION_DENIED);
+    });
+  });
+
+  describe('budgets and usage', () => {
+    const price = (namespace: string, models: Record<string, { input_usd_per_million: number; output_usd_per_million: number }>) =>
+      llm.putLlmConfig({ kind: LlmConfigKind.MODEL_PRICING, namespace, name: 'openai', environment: 'base', value: json({ models }) }, { metadata: admin });
+    const record = (namespace: string, requestId: string, inputTokens: number, outputTokens = 0) =>
+      llm.recordUsage({ namespace, requestId, provider: 'openai', model: 'gpt-4o', inputTokens: BigInt(inputTokens), outputTokens: BigInt(outputTokens) }, { metadata: admin });
+    const crossings = async (namespace: string) =>
+      (await events(LlmConfigEventType.BudgetThresholdCrossed)).filter((payload) => payload.namespace === namespace).map((payload) => payload.threshold);
+
+    it('prices usage from the nearest pricing that lists the model, and records a request id once', async () => {
+      await price('spend', { 'gpt-4o': { input_usd_per_million: 2.5, output_usd_per_million: 10 } });
+      const first = await record('spend/team-a', 'req-1', 1_000_000, 100_000);
+      expect(first.usage).toMatchObject({ costUsd: 3.5, environment: 'production', recordedBy: 'admin-1' });
+      expect(first.duplicate).toBe(false);
+      const again = await record('spend/team-a', 'req-1', 1_000_000, 100_000);
+      expect(again.duplicate).toBe(true);
+      const conflicting = await grpcFailure(record('spend/team-a', 'req-1', 5));
+      expect(conflicting.code).toBe(status.FAILED_PRECONDITION);
+      const report = await llm.getBudget({ namespace: 'spend' }, { metadata: admin });
+      expect(report.spendUsd).toBe(3.5);
+      const unpriced = await grpcFailure(llm.recordUsage({ namespace: 'spend', requestId: 'r', provider: 'openai', model: 'o3', inputTokens: 1n }, { metadata: admin }));
+      expect(unpriced.message).toContain('no price for openai/o3');
+    });
+
+    it('announces 80 % once per month, then 100 %, for the namespace and an ancestor whose budget covers it', async () => {
+      await price('alerts', { 'gpt-4o': { input_usd_per_million: 10, output_usd_per_million: 10 } });
+      await llm.setBudget({ namespace: 'alerts/bot', monthlyUsd: 1 }, { metadata: admin });
+      await llm.setBudget({ namespace: 'alerts', monthlyUsd: 2 }, { metadata: admin });
+      expect((await record('alerts/bot', 'a-1', 70_000)).alerts).toEqual([]);
+      const crossing = await record('alerts/bot', 'a-2', 15_000);
+      expect(crossing.alerts).toMatchObject([{ namespace: 'alerts/bot', threshold: 0.8, monthlyUsd: 1, spendUsd: 0.85 }]);
+      expect((await record('alerts/bot', 'a-3', 5_000)).alerts).toEqual([]);
+      expect(await crossings('alerts/bot')).toEqual([0.8]);
+      const over = await record('alerts/bot', 'a-4', 80_000);
+      expect(over.alerts.map((alert) => [alert.namespace, alert.threshold])).toEqual([
+        ['alerts/bot', 1],
+        ['alerts', 0.8],
+      ]);
+      const report = await llm.getBudget({ namespace: 'alerts/bot' }, { metadata: admin });
+      expect(report.budgets.map((budget) => [budget.namespace, budget.spendUsd, budget.remainingUsd, budget.thresholdsCrossed])).toEqual([
+        ['alerts/bot', 1.7, -0.7, [0.8, 1]],
+        ['alerts', 1.7, 0.3, [0.8]],
+      ]);
+    });
+
+    it('announces a crossing once when racing records cross it together', async () => {
+      await price('race', { 'gpt-4o': { input_usd_per_million: 10, output_usd_per_million: 10 } });
+      await llm.setBudget({ namespace: 'race', monthlyUsd: 1 }, { metadata: admin });
+      const results = await Promise.all(Array.from({ length: 20 }, (_, index) => record('race/app', `r-${index}`, 10_000)));
+      const reported = results.flatMap((result) => result.alerts.map((alert) => alert.threshold)).sort();
+      expect(reported).toEqual([0.8, 1]);
+      expect((await crossings('race')).sort()).toEqual([0.8, 1]);
+      expect((await llm.getBudget({ namespace: 'race' }, { metadata: admin })).spendUsd).toBeCloseTo(2, 10);
+    });
+
+    it('announces at once when a lowered budget is already crossed, and checks its version', async () => {
+      await price('lowered', { 'gpt-4o': { input_usd_per_million: 10, output_usd_per_million: 10 } });
+      await llm.setBudget({ namespace: 'lowered', monthlyUsd: 100 }, { metadata: admin });
+      await record('lowered', 'l-1', 100_000);
+      expect(await crossings('lowered')).toEqual([]);
+      const stale = await grpcFailure(llm.setBudget({ namespace: 'lowered', monthlyUsd: 1, expectedVersion: 0n }, { metadata: admin }));
+      expect(stale.code).toBe(status.ABORTED);
+      await llm.setBudget({ namespace: 'lowered', monthlyUsd: 1.2, expectedVersion: 1n }, { metadata: admin });
+      expect(await crossings('lowered')).toEqual([0.8]);
+    });
+
+    it('keeps budgets to those who may act in every environment', async () => {
+      expect((await grpcFailure(llm.setBudget({ namespace: 'alerts', monthlyUsd: 5 }, { metadata: developer }))).code).toBe(status.PERMISSION_DENIED);
+      expect((await grpcFailure(llm.setBudget({ namespace: 'alerts', monthlyUsd: 0 }, { metadata: admin }))).details['error-field']).toBe('monthly_usd');
+      expect((await grpcFailure(llm.getBudget({ namespace: 'alerts', month: '2026-13' }, { metadata: admin }))).details['error-field']).toBe('month');
+    });
+  });
+});
