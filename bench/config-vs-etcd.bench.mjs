@@ -119,7 +119,7 @@ export async function run() {
 
 | target | req/s | p50 ms | p99 ms | non-2xx |
 |---|---:|---:|---:|---:|
-| gateway → config-manager (JWT + rate limit + RBAC + gRPC + L1/L2 cache) | ${fmt(gateway.requests_per_second)} | ${gateway.latency_ms.p50} | ${gateway.latency_ms.p99} | ${gateway.non_2xx} |
+| gateway (JWT + rate limit + RBAC + edge cache kept coherent by config-manager's watch) | ${fmt(gateway.requests_per_second)} | ${gateway.latency_ms.p50} | ${gateway.latency_ms.p99} | ${gateway.non_2xx} |
 | etcd v3 HTTP range (\`POST /v3/kv/range\`, no auth) | ${fmt(etcdRead.requests_per_second)} | ${etcdRead.latency_ms.p50} | ${etcdRead.latency_ms.p99} | ${etcdRead.non_2xx} |
 | bare node:http, same body | ${fmt(floor.requests_per_second)} | ${floor.latency_ms.p50} | ${floor.latency_ms.p99} | ${floor.non_2xx} |
 
@@ -136,7 +136,11 @@ Gateway / bare node:http: ${((gateway.requests_per_second / floor.requests_per_s
 | etcd watch (HTTP gateway stream) | ${etcdWatch.p50} | ${etcdWatch.p90} | ${etcdWatch.p99} | ${etcdWatch.max} |
 
 Target p99 < 50 ms: ${mark(targets.c)}. Storage: ${result.storage}; ${cpus().length} cores shared by every process,
-the load generator included; etcd ${etcdVersion(etcdBinary)} single member with its own WAL on the same disk.`,
+the load generator included; etcd ${etcdVersion(etcdBinary)} single member with its own WAL on the same disk.
+Propagation is dominated by the write itself (gateway → config-manager → a PostgreSQL transaction with its outbox
+event and cache invalidation, ~16 ms at p50 sequentially); once committed, a change reaches the SDK in ~0.5 ms at p50.
+Gateway and config-manager run as separate processes; a cached read costs the gateway authentication (verified-token
+cache, credential state reused for 1 s), a Redis rate-limit round trip, RBAC and a map lookup.`,
     );
   } finally {
     for (const child of processes.reverse()) await child.stop();
