@@ -10,6 +10,8 @@ import { composeApp } from '@llmops/platform-service-host';
 import { loadPlatformEnv, platformApp } from '../platform-services.js';
 
 export const ADMIN_EMAIL = 'admin@e2e.test';
+/** Starting on embedded defaults initialises a PGlite cluster per service: allow for it in a loaded test run. */
+export const EMBEDDED_START_TIMEOUT_MS = 240_000;
 export const ADMIN_PASSWORD = 'correct-horse-battery-staple';
 
 export interface RunningPlatform {

@@ -7,7 +7,7 @@ import {
   uniqueName,
   type TestDatabase,
 } from '@llmops/platform-testing';
-import { call, startPlatform, type RunningPlatform } from './platform-harness.js';
+import { call, EMBEDDED_START_TIMEOUT_MS, startPlatform, type RunningPlatform } from './platform-harness.js';
 import { walkAccessControl } from './access-scenario.js';
 import { walkTheAuditTrail } from './audit-trail-scenario.js';
 import { walkReadCache } from './config-read-cache-scenario.js';
@@ -77,9 +77,10 @@ describe('platform on real PostgreSQL, Redis and NATS JetStream', () => {
 describe('platform on embedded defaults (PGlite, in-memory cache, in-process bus)', () => {
   let platform: RunningPlatform;
 
+  // Each service initialises its own PGlite cluster; four of them on two busy cores can take well over a minute.
   beforeAll(async () => {
     platform = await startPlatform({ DATABASE_URL: undefined, REDIS_URL: undefined, NATS_URL: undefined });
-  });
+  }, EMBEDDED_START_TIMEOUT_MS);
 
   afterAll(async () => {
     await platform?.stop();

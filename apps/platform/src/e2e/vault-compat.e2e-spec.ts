@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import vault from 'node-vault';
-import { call, login, startPlatform, type RunningPlatform } from './platform-harness.js';
+import { call, EMBEDDED_START_TIMEOUT_MS, login, startPlatform, type RunningPlatform } from './platform-harness.js';
 
 type VaultClient = ReturnType<typeof vault>;
 
@@ -32,7 +32,7 @@ describe('Vault KV v2 compatibility (node-vault against the gateway, embedded de
     adminKey = (await call(platform.baseUrl, 'POST', '/api/v1/api-keys', { token, body: { name: 'vault-admin', roles: ['global-admin'] } })).body.key;
     viewerKey = (await call(platform.baseUrl, 'POST', '/api/v1/api-keys', { token, body: { name: 'vault-viewer', roles: ['viewer'] } })).body.key;
     admin = connect(adminKey);
-  });
+  }, EMBEDDED_START_TIMEOUT_MS);
 
   afterAll(async () => {
     await platform?.stop();
