@@ -340,6 +340,21 @@ describe(ConfigsService.name, () => {
     expect((await failure(configs.bulk(admin, [{ kind: 'set', ...ref, key: 'Bad Key', value: 1 }]))).field).toBe('operations[0].key');
   });
 
+  it('holds keys named like an LLM kind to that kind even when written through the plain configs API', async () => {
+    const ref = { namespace: 'kinds/app', environment: 'production' };
+    const plaintext = await failure(
+      configs.set(admin, { ...ref, key: 'endpoint.gpt', value: { provider: 'openai', model: 'gpt-4o', api_key: 'sk-plain-text-key-0123456789' } }),
+    );
+    expect(plaintext).toMatchObject({ code: ConfigExceptionCode.InvalidValue, field: 'value.api_key' });
+    expect(plaintext.message).not.toContain('sk-plain-text-key');
+    await configs.set(admin, { ...ref, key: 'endpoint.gpt', value: { provider: 'openai', model: 'gpt-4o', api_key: { $secret: 'kinds/openai' } } });
+    const bulk = await failure(configs.bulk(admin, [{ kind: 'set', ...ref, key: 'preset.hot', value: { temperature: 7 } }]));
+    expect(bulk).toMatchObject({ code: ConfigExceptionCode.InvalidValue });
+    expect(bulk.field).toMatch(/^operations\[0\]\.value/);
+    // Other keys are not held to any kind.
+    await configs.set(admin, { ...ref, key: 'endpoints', value: { api_key: 'not-a-kind' } });
+  });
+
   it('wakes a waiting watcher on a commit rather than at its next poll, and on abort', async () => {
     const controller = new AbortController();
     // A wait far longer than the test's own timeout: only the commit can end it in time.

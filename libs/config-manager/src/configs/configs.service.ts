@@ -11,6 +11,8 @@ import { ConfigOperationMetrics } from './config-operation-metrics.js';
 import type { ConfigServiceOptions } from './config-service-options.js';
 import { assertEnvironment, assertKey, assertNamespace } from './config-path.js';
 import { ConfigException, ConfigExceptionCode } from './exceptions/config.exception.js';
+import { LLM_CONFIG_KINDS, nameOf, type LlmConfigKindName } from '../llm-configs/llm-config-kinds.js';
+import { LlmConfigValidator } from '../llm-configs/llm-config-validator.js';
 
 export type { ConfigActor } from './config-access.js';
 
@@ -158,6 +160,7 @@ export class ConfigsService {
       );
     }
     this.settings.assertValid(await this.settings.effective(command.namespace), command.key, command.value);
+    assertLlmKind(command.key, command.value);
   }
 
   private checkDelete(actor: ConfigActor, ref: ConfigKeyRef): void {
@@ -268,6 +271,7 @@ export class ConfigsService {
       }
       // The value must still satisfy the schema in force today, whatever it satisfied when first written.
       this.settings.assertValid(await this.settings.effective(ref.namespace, manager), ref.key, target.value);
+      assertLlmKind(ref.key, target.value);
       return this.appendVersion(manager, actor, ref, current, revision, {
         value: target.value,
         classification: target.classification as Classification,
@@ -314,6 +318,7 @@ export class ConfigsService {
         );
       }
       this.settings.assertValid(await this.settings.effective(ref.namespace, manager), ref.key, restored.value);
+      assertLlmKind(ref.key, restored.value);
       return this.appendVersion(manager, actor, ref, current, revision, {
         value: restored.value,
         classification: restored.classification as Classification,
@@ -668,4 +673,15 @@ function subjectOf(ref: ConfigKeyRef): string {
 
 function actorOf(actor: ConfigActor): { id: string; type: string; ipAddress?: string; userAgent?: string } {
   return { id: actor.principal.id, type: actor.principal.type, ipAddress: actor.ip, userAgent: actor.userAgent };
+}
+
+const llmKinds = new LlmConfigValidator();
+
+/**
+ * Keys named like an LLM kind (`endpoint.x`, `failover.x`, `preset.x`, `pricing.x`) hold that kind whichever API writes
+ * them: the plain configs API must not store what LlmConfigService refuses (a plaintext API key above all).
+ */
+function assertLlmKind(key: string, value: unknown): void {
+  const kind = (Object.keys(LLM_CONFIG_KINDS) as LlmConfigKindName[]).find((candidate) => nameOf(candidate, key) !== undefined);
+  if (kind) llmKinds.assertValid(kind, key, value);
 }

@@ -139,13 +139,19 @@ describe('LlmConfigService over gRPC on PostgreSQL', () => {
       expect(toJson(ValueSchema, listed.configs[0]!.value!)).toEqual({ temperature: 0.2, top_p: 0.9 });
     });
 
-    it('refuses to serve as typed a value written through the plain config API that does not fit its kind', async () => {
-      await configs.setConfig({ namespace: 'acme/chat', key: 'endpoint.sneaky', environment: 'production', value: json({ provider: 'openai', model: 'x', api_key: 'sk-1' }) }, { metadata: admin });
+    it('refuses, through the plain config API too, a value that does not fit its kind', async () => {
       const error = await grpcFailure(
+        configs.setConfig(
+          { namespace: 'acme/chat', key: 'endpoint.sneaky', environment: 'production', value: json({ provider: 'openai', model: 'x', api_key: 'sk-1' }) },
+          { metadata: admin },
+        ),
+      );
+      expect(error.code).toBe(status.INVALID_ARGUMENT);
+      expect(error.message).toContain('is not a valid model endpoint');
+      const missing = await grpcFailure(
         llm.getLlmConfig({ kind: LlmConfigKind.MODEL_ENDPOINT, namespace: 'acme/chat', name: 'sneaky', environment: 'production' }, { metadata: admin }),
       );
-      expect(error.code).toBe(status.FAILED_PRECONDITION);
-      expect(error.message).toContain('is not a valid model endpoint');
+      expect(missing.code).toBe(status.NOT_FOUND);
     });
 
     it('answers INVALID_ARGUMENT for an unspecified kind and NOT_FOUND for a missing endpoint', async () => {
