@@ -1,5 +1,4 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -20,6 +19,7 @@ import {
 import {
   createTestDatabase,
   deleteJetStreamStreams,
+  freePort,
   TEST_NATS_URL,
   TEST_REDIS_URL,
   uniqueName,
@@ -27,15 +27,6 @@ import {
   type TestDatabase,
 } from '@llmops/platform-testing';
 import { call, login, startPlatform, type RunningPlatform } from './platform-harness.js';
-
-/** A port the OS just handed out, so the platform can come back where the client expects it. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe('SDK against the platform on real PostgreSQL, Redis and NATS JetStream', () => {
   let database: TestDatabase;

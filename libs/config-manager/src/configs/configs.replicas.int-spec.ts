@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { RedisCacheLayer } from '@llmops/platform-cache';
-import { RedisServerProcess } from '@llmops/platform-cache/testing';
 import { Outbox } from '@llmops/platform-messaging';
 import { openDatabase, type Database } from '@llmops/platform-persistence';
-import { createTestDatabase, uniqueName, waitFor, type TestDatabase } from '@llmops/platform-testing';
+import { createTestDatabase, RedisServerProcess, type TestDatabase, uniqueName, waitFor } from '@llmops/platform-testing';
 import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { CONFIG_MANAGER_MIGRATIONS } from '../config-manager.host.js';

@@ -1,10 +1,9 @@
 import { performance } from 'node:perf_hooks';
 import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
-import { TEST_REDIS_URL, uniqueName, waitFor } from '@llmops/platform-testing';
+import { RedisServerProcess, TEST_REDIS_URL, uniqueName, waitFor } from '@llmops/platform-testing';
 import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { RedisCacheLayer } from './redis-cache-layer.js';
-import { RedisServerProcess } from './testing/redis-server-process.js';
 import { TwoLayerCache } from './two-layer-cache.js';
 
 /** One replica of a service: its own connection, layer, metrics and cache, as a separate process would have. */
