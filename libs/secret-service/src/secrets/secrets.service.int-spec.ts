@@ -13,6 +13,7 @@ import { SECRET_SERVICE_SCHEMA } from '../migrations/1764000000000-CreateSecrets
 import { SecretException, SecretExceptionCode } from './exceptions/secret.exception.js';
 import { SecretAccess, type SecretActor } from './secret-access.js';
 import { SecretsService } from './secrets.service.js';
+import { failureOf } from './testing/failure-of.js';
 
 const admin: SecretActor = { principal: { id: 'admin-1', type: 'user', roles: ['global-admin'] }, requestId: 'r-admin' };
 const developer: SecretActor = { principal: { id: 'dev-1', type: 'user', roles: ['developer'] }, requestId: 'r-dev' };
@@ -20,15 +21,6 @@ const viewer: SecretActor = { principal: { id: 'viewer-1', type: 'user', roles: 
 
 const TOKEN = 'sk-live-4f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c';
 
-export async function failure(promise: Promise<unknown>): Promise<SecretException> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof SecretException) return error;
-    throw error;
-  }
-  throw new Error('expected the call to fail');
-}
 
 describe(SecretsService.name, () => {
   let testDatabase: TestDatabase;
@@ -95,7 +87,7 @@ describe(SecretsService.name, () => {
     const masked = await secrets.get(viewer, { path: 'acme/chat/dev-token', environment: 'development' });
     expect(masked.revealed).toBe(false);
     const deniedBefore = (await events(SecretEventType.AccessDenied)).length;
-    const refused = await failure(secrets.get(viewer, { path: 'acme/chat/dev-token', environment: 'development', reveal: true }));
+    const refused = await failureOf(secrets.get(viewer, { path: 'acme/chat/dev-token', environment: 'development', reveal: true }));
     expect(refused.code).toBe(SecretExceptionCode.PermissionDenied);
     expect(refused.message).toContain('reveal');
     const denied = await events(SecretEventType.AccessDenied);
@@ -103,14 +95,14 @@ describe(SecretsService.name, () => {
     expect(denied.at(-1)!.subject).toContain('secret.access_denied');
     // A developer reveals in development but may not even read production secrets.
     expect((await secrets.get(developer, { path: 'acme/chat/dev-token', environment: 'development', reveal: true })).value).toBe(TOKEN);
-    expect((await failure(secrets.get(developer, { path: 'acme/chat/openai-token', environment: 'production' }))).code).toBe(
+    expect((await failureOf(secrets.get(developer, { path: 'acme/chat/openai-token', environment: 'production' }))).code).toBe(
       SecretExceptionCode.PermissionDenied,
     );
   });
 
   it('versions writes, supports check-and-set, and lets exactly one of two racing writers win', async () => {
     await write('acme/cas/key', 'value-1-aaaaaaaaaaaaaaaa', { expectedVersion: 0 });
-    expect((await failure(write('acme/cas/key', 'value-x', { expectedVersion: 0 }))).code).toBe(SecretExceptionCode.VersionConflict);
+    expect((await failureOf(write('acme/cas/key', 'value-x', { expectedVersion: 0 }))).code).toBe(SecretExceptionCode.VersionConflict);
     const results = await Promise.allSettled([
       write('acme/cas/key', 'racer-a-aaaaaaaaaaaaaaaa', { expectedVersion: 1 }),
       write('acme/cas/key', 'racer-b-bbbbbbbbbbbbbbbb', { expectedVersion: 1 }),
@@ -128,7 +120,7 @@ describe(SecretsService.name, () => {
 
   it('requires check-and-set once cas_required is set, and prunes versions beyond max_versions', async () => {
     await write('acme/pruned', 'v1-value', { maxVersions: 2, casRequired: true, expectedVersion: 0 });
-    const refused = await failure(write('acme/pruned', 'v2-value'));
+    const refused = await failureOf(write('acme/pruned', 'v2-value'));
     expect(refused).toMatchObject({ code: SecretExceptionCode.InvalidValue, field: 'expected_version' });
     await write('acme/pruned', 'v2-value', { expectedVersion: 1 });
     await write('acme/pruned', 'v3-value', { expectedVersion: 2 });
@@ -137,7 +129,7 @@ describe(SecretsService.name, () => {
   });
 
   it('refuses a value that does not fit its type, naming the problem and not the value', async () => {
-    const refused = await failure(
+    const refused = await failureOf(
       secrets.set(admin, {
         path: 'acme/tls/edge',
         environment: 'production',
@@ -148,8 +140,8 @@ describe(SecretsService.name, () => {
     expect(refused.code).toBe(SecretExceptionCode.InvalidValue);
     expect(refused.field).toMatch(/certificate/);
     expect(refused.message).not.toContain('not base64 at all');
-    expect((await failure(write('Bad Path/x', 'v'))).code).toBe(SecretExceptionCode.InvalidPath);
-    expect((await failure(secrets.set(admin, { path: 'acme/untyped', environment: 'production', type: SecretType.UNSPECIFIED, value: 'v' }))).code).toBe(
+    expect((await failureOf(write('Bad Path/x', 'v'))).code).toBe(SecretExceptionCode.InvalidPath);
+    expect((await failureOf(secrets.set(admin, { path: 'acme/untyped', environment: 'production', type: SecretType.UNSPECIFIED, value: 'v' }))).code).toBe(
       SecretExceptionCode.InvalidValue,
     );
   });
@@ -163,7 +155,7 @@ describe(SecretsService.name, () => {
       await database.dataSource.query(`INSERT INTO backup SELECT * FROM ${SECRET_SERVICE_SCHEMA}.secret_versions`);
       await database.dataSource.query(sql);
       try {
-        return await failure(secrets.get(admin, { path: 'acme/tamper/a', environment: 'production', reveal: true }));
+        return await failureOf(secrets.get(admin, { path: 'acme/tamper/a', environment: 'production', reveal: true }));
       } finally {
         await database.dataSource.query(
           `UPDATE ${SECRET_SERVICE_SCHEMA}.secret_versions v SET ciphertext = b.ciphertext, nonce = b.nonce, auth_tag = b.auth_tag,
@@ -193,7 +185,7 @@ describe(SecretsService.name, () => {
     await write('acme/life/key', 'life-1-aaaaaaaaaaaaaaaaaa');
     await write('acme/life/key', 'life-2-aaaaaaaaaaaaaaaaaa');
     expect(await secrets.deleteVersions(admin, { path: 'acme/life/key', environment: 'production' }, [])).toEqual([2]);
-    const deleted = await failure(secrets.get(admin, { path: 'acme/life/key', environment: 'production' }));
+    const deleted = await failureOf(secrets.get(admin, { path: 'acme/life/key', environment: 'production' }));
     expect(deleted.code).toBe(SecretExceptionCode.NotFound);
     expect(deleted.message).toContain('undelete');
     expect(await secrets.undeleteVersions(admin, { path: 'acme/life/key', environment: 'production' }, [2])).toEqual([2]);
@@ -205,14 +197,14 @@ describe(SecretsService.name, () => {
     )) as Array<Record<string, unknown>>;
     expect(destroyed).toMatchObject({ ciphertext: null, wrapped_dek: null });
     expect(destroyed!.destroyed_at).not.toBeNull();
-    expect((await failure(secrets.get(admin, { path: 'acme/life/key', environment: 'production', version: 1, reveal: true }))).message).toContain(
+    expect((await failureOf(secrets.get(admin, { path: 'acme/life/key', environment: 'production', version: 1, reveal: true }))).message).toContain(
       'destroyed',
     );
-    expect((await failure(secrets.deleteVersions(admin, { path: 'acme/life/key', environment: 'production' }, [9]))).code).toBe(
+    expect((await failureOf(secrets.deleteVersions(admin, { path: 'acme/life/key', environment: 'production' }, [9]))).code).toBe(
       SecretExceptionCode.NotFound,
     );
     await secrets.deleteSecret(admin, { path: 'acme/life/key', environment: 'production' });
-    expect((await failure(secrets.describe(admin, { path: 'acme/life/key', environment: 'production' }))).code).toBe(SecretExceptionCode.NotFound);
+    expect((await failureOf(secrets.describe(admin, { path: 'acme/life/key', environment: 'production' }))).code).toBe(SecretExceptionCode.NotFound);
   });
 
   it('lists the secrets of a folder and the folders below it, as Vault LIST does', async () => {
@@ -223,7 +215,7 @@ describe(SecretsService.name, () => {
     expect(listing.secrets.map(({ secret }) => secret.path)).toEqual(['team/app/db-password']);
     expect(listing.folders).toEqual(['api/']);
     expect((await secrets.list(admin, { folder: '', environment: 'production' })).folders).toEqual(expect.arrayContaining(['acme/', 'team/']));
-    expect((await failure(secrets.list(admin, { folder: 'nothing/here', environment: 'production' }))).code).toBe(SecretExceptionCode.NotFound);
+    expect((await failureOf(secrets.list(admin, { folder: 'nothing/here', environment: 'production' }))).code).toBe(SecretExceptionCode.NotFound);
   });
 
   it('never writes a plaintext value into an event', async () => {

@@ -9,12 +9,13 @@ import { createTestDatabase, type TestDatabase } from '@llmops/platform-testing'
 import { EnvelopeCipher, LocalKeyring } from '../../envelope/index.js';
 import { SECRET_SERVICE_SCHEMA } from '../../migrations/1764000000000-CreateSecrets.js';
 import { SECRET_SERVICE_MIGRATIONS } from '../../secret-service.host.js';
-import { SecretException } from '../../secrets/exceptions/secret.exception.js';
 import { SecretAccess, type SecretActor } from '../../secrets/secret-access.js';
 import { SecretsService } from '../../secrets/secrets.service.js';
 import { defaultRotators } from '../rotators/index.js';
 import { SecretRotation } from '../secret-rotation.js';
 import { SecretRotators } from '../secret-rotator.js';
+
+export { failureOf } from '../../secrets/testing/failure-of.js';
 
 export const TEST_ADMIN: SecretActor = { principal: { id: 'admin-1', type: 'user', roles: ['global-admin'] }, requestId: 'r-rotation' };
 
@@ -63,15 +64,4 @@ export async function openRotationTestBed(prefix: string): Promise<RotationTestB
       await rm(dataDir, { recursive: true, force: true });
     },
   };
-}
-
-/** The SecretException a call fails with. */
-export async function failureOf(promise: Promise<unknown>): Promise<SecretException> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof SecretException) return error;
-    throw error;
-  }
-  throw new Error('expected the call to fail');
 }
