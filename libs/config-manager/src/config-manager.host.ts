@@ -3,13 +3,13 @@ import { NestFactory } from '@nestjs/core';
 import { ConfigService, LlmConfigService, SecretService } from '@llmops/contracts';
 import { createGrpcClient, type GrpcClient } from '@llmops/platform-grpc';
 import { RedisCacheLayer } from '@llmops/platform-cache';
-import { Outbox, OutboxRelay, type EventBus } from '@llmops/platform-messaging';
+import { Outbox, OutboxRelay, type EventBus, type Subscription } from '@llmops/platform-messaging';
 import type { Logger } from '@llmops/platform-observability';
 import { GrpcServiceHost } from '@llmops/platform-service-host';
 import { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 import type { ConfigManagerEnv } from './config-manager.env.js';
-import { listenForConfigCommits, type ConfigCommitAnnouncements } from './configs/config-commit-announcements.js';
+import { listenForConfigCommits } from './configs/config-commit-announcements.js';
 import { ConfigEntryEntity } from './configs/config-entry.entity.js';
 import { ConfigsGrpcController } from './configs/configs.grpc-controller.js';
 import { ConfigsModule } from './configs/configs.module.js';
@@ -96,7 +96,7 @@ export class ConfigManagerHost extends GrpcServiceHost {
         };
         let context: INestApplicationContext;
         let llmContext: INestApplicationContext;
-        let announcements: ConfigCommitAnnouncements;
+        let announcements: Subscription;
         try {
           context = await NestFactory.createApplicationContext(
             ConfigsModule.register({ database, outbox, options: { registry: infra.registry, sharedCache, secretReferences } }),
@@ -105,10 +105,7 @@ export class ConfigManagerHost extends GrpcServiceHost {
           const configs = context.get(ConfigsService);
           llmContext = await NestFactory.createApplicationContext(LlmConfigModule.register({ configs, database, outbox }), { logger: false });
           // Another replica's commit wakes the watches here once its event is relayed, not at their next poll.
-          announcements = await listenForConfigCommits(
-            { natsUrl: env.NATS_URL, bus: infra.eventBus, subjectRoot: env.NATS_SUBJECT_ROOT, logger },
-            () => configs.wakeWatchers(),
-          );
+          announcements = listenForConfigCommits(infra.eventBus(), env.NATS_SUBJECT_ROOT, () => configs.wakeWatchers());
         } catch (error) {
           closeCache();
           throw error;

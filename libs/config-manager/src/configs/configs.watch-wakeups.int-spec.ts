@@ -3,7 +3,6 @@ import { ConfigService, type WatchConfigsResponse } from '@llmops/contracts';
 import { principalToMetadata } from '@llmops/platform-auth';
 import { createGrpcClient, GrpcServer, type GrpcClient } from '@llmops/platform-grpc';
 import { JetStreamBus, Outbox, OutboxRelay } from '@llmops/platform-messaging';
-import { createLogger } from '@llmops/platform-observability';
 import { openDatabase } from '@llmops/platform-persistence';
 import { createTestDatabase, deleteJetStreamStreams, sleep, TEST_NATS_URL, uniqueName, waitFor, type TestDatabase } from '@llmops/platform-testing';
 import { Registry } from 'prom-client';
@@ -36,7 +35,6 @@ describe('watch wake-ups across replicas on one database and one NATS', () => {
   let unannounced: Replica;
   const stream = uniqueName('CM_WAKE').toUpperCase();
   const subjectRoot = stream.toLowerCase();
-  const logger = createLogger({ service: 'test', version: 'test', level: 'silent' });
 
   async function startReplica(options: { hearsAnnouncements: boolean }): Promise<Replica> {
     const database = await openDatabase({
@@ -52,7 +50,7 @@ describe('watch wake-ups across replicas on one database and one NATS', () => {
     const settings = new NamespaceSettingsService(database, outbox, { registry });
     const configs = new ConfigsService(database, outbox, settings, { registry });
     const announcements = options.hearsAnnouncements
-      ? await listenForConfigCommits({ natsUrl: TEST_NATS_URL, bus: () => bus, subjectRoot, logger }, () => configs.wakeWatchers())
+      ? listenForConfigCommits(bus, subjectRoot, () => configs.wakeWatchers())
       : undefined;
     const server = new GrpcServer({ host: '127.0.0.1', port: 0, errorMapper: mapConfigExceptionToGrpc, registry });
     server.addService(ConfigService, new ConfigsGrpcController(configs, settings, undefined, BACKSTOP_POLL_MS).implementation());

@@ -188,6 +188,29 @@ describe.each([
     await waitFor(() => audit.received.length === 1 && cache.received.length === 1, { message: 'timed out waiting for both consumers' });
   });
 
+  it('lets every listener hear each matching event published after it listens, and nothing after it closes', async () => {
+    const { subject, filter } = scope();
+    const before = testEvent(subject('config.updated'), 0);
+    await bus.publish(before.subject, before.bytes, before.id);
+    const first: string[] = [];
+    const second: string[] = [];
+    const listeners = [bus.listen(filter.replace('>', 'config.*'), (heard) => first.push(heard)), bus.listen(filter, (heard) => second.push(heard))];
+    // A core NATS subscription is in place once the server has it; publishing through the same connection orders it.
+    await sleep(100);
+    const wanted = testEvent(subject('config.updated'), 1);
+    const other = testEvent(subject('secret.rotated'), 2);
+    await bus.publish(wanted.subject, wanted.bytes, wanted.id);
+    await bus.publish(other.subject, other.bytes, other.id);
+    await waitFor(() => first.length === 1 && second.length === 2, { message: 'timed out waiting for the listeners' });
+    expect(first).toEqual([wanted.subject]);
+    expect(second).toEqual([wanted.subject, other.subject]);
+    await Promise.all(listeners.map((listener) => listener.close()));
+    const late = testEvent(subject('config.updated'), 3);
+    await bus.publish(late.subject, late.bytes, late.id);
+    await sleep(200);
+    expect(first).toEqual([wanted.subject]);
+  });
+
   it('dead-letters an event after maxDeliver failed deliveries and carries on with the next', async () => {
     const { subject, filter, durable } = scope();
     const poison = testEvent(subject('item.created'), 1);

@@ -78,6 +78,12 @@ export interface EventBus {
    *   handled and acknowledged. The events of a process that dies mid-batch are redelivered after `ackWaitMs`.
    */
   subscribeBatches(consumer: BatchedConsumerOptions, handler: BatchHandler): Promise<Subscription>;
+  /**
+   * A notification feed, not a consumer: every listener (every replica) hears every event published on `filterSubject`
+   * from now on, at most once, unacknowledged, with nothing kept on the server. For waking things up early (a lost
+   * notification must only cost latency), never for work that has to happen.
+   */
+  listen(filterSubject: string, onEvent: (subject: string) => void): Subscription;
   /** Throws when the bus cannot accept events right now (readiness check). */
   ping(): Promise<void>;
   close(): Promise<void>;

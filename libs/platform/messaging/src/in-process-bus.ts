@@ -89,6 +89,7 @@ export class InProcessBus implements EventBus {
   private readonly recentEventIds = new Map<string, number>();
   private readonly cursors = new Map<string, DurableCursor>();
   private readonly subscriptions = new Set<Subscription>();
+  private readonly listeners = new Set<{ filterSubject: string; onEvent: (subject: string) => void }>();
   private readonly subjectRoot: string;
   private readonly duplicateWindowMs: number;
   private readonly historyLimit: number;
@@ -113,6 +114,14 @@ export class InProcessBus implements EventBus {
     this.log.set(this.lastSeq, { seq: this.lastSeq, subject, eventId, data: envelope.slice() });
     this.trim();
     for (const cursor of this.cursors.values()) cursor.notify();
+    for (const listener of this.listeners) if (subjectMatches(listener.filterSubject, subject)) listener.onEvent(subject);
+  }
+
+  listen(filterSubject: string, onEvent: (subject: string) => void): Subscription {
+    this.assertOpen();
+    const listener = { filterSubject, onEvent };
+    this.listeners.add(listener);
+    return { close: async () => void this.listeners.delete(listener) };
   }
 
   async subscribe(options: ConsumerOptions, handler: EventHandler): Promise<Subscription> {

@@ -139,6 +139,17 @@ export class JetStreamBus implements EventBus {
     return subscription;
   }
 
+  /** A core NATS subscription: JetStream publishes reach it too, and it leaves no consumer behind. */
+  listen(filterSubject: string, onEvent: (subject: string) => void): Subscription {
+    const subscription = this.connection.subscribe(filterSubject, {
+      callback: (error, message) => {
+        if (error) this.logger.warn({ err: error, subject: filterSubject }, 'event listener failed');
+        else onEvent(message.subject);
+      },
+    });
+    return { close: async () => subscription.unsubscribe() };
+  }
+
   async ping(): Promise<void> {
     this.assertConnected();
     await this.manager.streams.info(this.stream);

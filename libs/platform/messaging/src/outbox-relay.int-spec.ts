@@ -30,6 +30,10 @@ class RecordingBus implements EventBus {
     throw new Error('not used');
   }
 
+  listen(): Subscription {
+    throw new Error('not used');
+  }
+
   async ping(): Promise<void> {
     if (this.published.length >= this.failAfter) throw new Error('bus unavailable');
   }
