@@ -24,6 +24,7 @@ export type ConfigEventType = (typeof ConfigEventType)[keyof typeof ConfigEventT
 export const LlmConfigEventType = {
   PromptVersionCreated: 'config.prompt_version_created',
   PromptLabelMoved: 'config.prompt_label_moved',
+  PromptLabelDeleted: 'config.prompt_label_deleted',
   BudgetSet: 'config.budget_set',
   /** Month-to-date spend reached 80 % or 100 % of a budget; once per namespace, month and threshold. */
   BudgetThresholdCrossed: 'config.budget_threshold_crossed',

@@ -7,8 +7,9 @@ const API_KEY_VALUE = 'sk-llm-walk-0123456789abcdefghijklmnop';
 /**
  * The LLM configuration of seed 001 §6 through the gateway: a model endpoint that holds its API key as a secret
  * reference (a plaintext key is refused), a failover chain checked against the endpoints, the built-in presets,
- * pricing and a budget whose 80 % alert fires once, and a prompt whose production label moves to an A/B split; the
- * label move and the budget alert reach the audit log.
+ * pricing and a budget whose 80 % alert fires once (usage recorded by a key scoped to usage:record too), and a prompt
+ * whose production label moves to an A/B split and whose canary label is removed; the label moves and removal and the
+ * budget alert reach the audit log. An endpoint the chain names cannot be deleted.
  */
 export async function walkLlmConfigs(platform: RunningPlatform): Promise<void> {
   const { baseUrl } = platform;
@@ -38,6 +39,12 @@ export async function walkLlmConfigs(platform: RunningPlatform): Promise<void> {
   const chain = await put('failover-chains/llm-walk/chat/main', { value: { primary: 'gpt-4o', fallbacks: ['claude-haiku'] } });
   expect(chain.status).toBe(200);
   expect(chain.body.value.circuit_breaker).toEqual({ failure_threshold: 3, half_open_after_seconds: 60, half_open_max_requests: 1 });
+  // Neither a plain delete nor a bulk may leave the chain naming a missing endpoint.
+  const inUse = await call(baseUrl, 'DELETE', '/api/v1/configs/llm-walk/chat/endpoint.claude-haiku?env=production', { token });
+  expect(inUse.status).toBe(409);
+  expect(inUse.body.error.message).toContain('failover chain failover.main (in production) would name the missing endpoint claude-haiku');
+  const bulkDelete = { operations: [{ op: 'delete', path: 'llm-walk/chat/endpoint.claude-haiku', env: 'production' }] };
+  expect((await call(baseUrl, 'POST', '/api/v1/configs/bulk', { token, body: bulkDelete })).status).toBe(409);
   const endpoints = await call(baseUrl, 'GET', '/api/v1/llm/endpoints?namespace=llm-walk/chat&env=production', { token });
   expect(endpoints.body.data.map((config: { name: string }) => config.name)).toEqual(['claude-haiku', 'gpt-4o']);
 
@@ -116,6 +123,24 @@ async function walkPrompts(baseUrl: string, token: string): Promise<void> {
   expect((await call(baseUrl, 'PUT', `${prompt}/labels/production`, { apiKey: developer.body.key, body: { version: '1.1.0' } })).status).toBe(403);
   expect((await call(baseUrl, 'PUT', `${prompt}/labels/canary`, { apiKey: developer.body.key, body: { version: '1.1.0' } })).status).toBe(200);
 
+  const listed = await call(baseUrl, 'GET', '/api/v1/prompts?namespace=llm-walk/chat', { token });
+  expect(listed.status).toBe(200);
+  expect(
+    listed.body.data.map((summary: { name: string; latest_version: string; labels: Array<{ label: string }> }) => [
+      summary.name,
+      summary.latest_version,
+      summary.labels.map((label) => label.label),
+    ]),
+  ).toEqual([['support-answer', '1.1.0', ['canary', 'production']]]);
+  // Removing a label needs what moving it needs.
+  expect((await call(baseUrl, 'DELETE', `${prompt}/labels/production`, { apiKey: developer.body.key })).status).toBe(403);
+  const removed = await call(baseUrl, 'DELETE', `${prompt}/labels/canary`, { apiKey: developer.body.key });
+  expect(removed.status).toBe(200);
+  expect(removed.body).toMatchObject({ label: 'canary', revision: 1, variants: [{ version: '1.1.0', weight: 1 }] });
+  const gone = await call(baseUrl, 'DELETE', `${prompt}/labels/canary`, { token });
+  expect(gone.status).toBe(404);
+  expect(gone.body.error.message).toBe('prompt llm-walk/chat/support-answer has no label canary');
+
   const moves = await waitFor(
     async () => {
       const entries = await call(baseUrl, 'GET', '/api/v1/audit_logs?resource_id=llm-walk/chat/support-answer&limit=50', { token });
@@ -129,6 +154,15 @@ async function walkPrompts(baseUrl: string, token: string): Promise<void> {
     ['production', 1],
     ['production', 2],
   ]);
+  const removals = await waitFor(
+    async () => {
+      const entries = await call(baseUrl, 'GET', '/api/v1/audit_logs?resource_id=llm-walk/chat/support-answer&limit=50', { token });
+      const found = entries.body.data.filter((entry: { event_type: string }) => entry.event_type === 'config.prompt_label_deleted');
+      return found.length > 0 ? found : undefined;
+    },
+    { timeoutMs: 20_000, message: 'the label removal did not reach the audit log' },
+  );
+  expect(removals.map((entry: { details: { label: string } }) => entry.details.label)).toEqual(['canary']);
 }
 
 async function walkBudget(baseUrl: string, token: string): Promise<void> {
@@ -164,6 +198,16 @@ async function walkBudget(baseUrl: string, token: string): Promise<void> {
   });
   expect(unpriced.status).toBe(409);
   expect(unpriced.body.error.message).toContain('no price for openai/o3');
+  // An LLM proxy's key may record usage and do nothing else.
+  const recorder = await call(baseUrl, 'POST', '/api/v1/api-keys', { token, body: { name: 'llm-usage-recorder', roles: ['service-account'], scopes: ['usage:record'] } });
+  expect(recorder.status).toBe(201);
+  const recorded = await call(baseUrl, 'POST', '/api/v1/usage/llm-walk/chat', {
+    apiKey: recorder.body.key,
+    body: { request_id: 'proxy-1', provider: 'openai', model: 'gpt-4o', input_tokens: 100_000, output_tokens: 0 },
+  });
+  expect(recorded.status).toBe(200);
+  expect(recorded.body).toMatchObject({ cost_usd: 0.25, duplicate: false, alerts: [] });
+  expect((await call(baseUrl, 'GET', '/api/v1/budgets/llm-walk/chat', { apiKey: recorder.body.key })).status).toBe(403);
 
   const alerts = await waitFor(
     async () => {

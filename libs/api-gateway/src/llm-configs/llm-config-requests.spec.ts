@@ -8,6 +8,7 @@ import {
   environmentOfLabel,
   llmConfigKindOf,
   namespaceAndNameOf,
+  namespaceQueryOf,
   promptTargetOf,
   recordUsageBody,
   renderEnvironmentOf,
@@ -24,6 +25,8 @@ describe('LLM config requests', () => {
     expect(rejection(() => llmConfigKindOf('models')).code).toBe(GatewayErrorCode.NotFound);
     expect(namespaceAndNameOf('acme/chat/gpt-4o', 'x')).toEqual({ namespace: 'acme/chat', name: 'gpt-4o' });
     expect(validationMessage(() => namespaceAndNameOf('acme', 'acme/chatbot/gpt-4o'))).toContain('<namespace>/<name>');
+    expect(namespaceQueryOf('acme/support')).toBe('acme/support');
+    for (const missing of [undefined, '', ['a', 'b']]) expect(validationMessage(() => namespaceQueryOf(missing))).toContain('?namespace=');
   });
 
   it('reads prompt paths from their end, whatever the namespace segments are called', () => {

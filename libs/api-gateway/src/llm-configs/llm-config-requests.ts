@@ -33,6 +33,14 @@ export function namespaceAndNameOf(path: string | undefined, example: string): {
   return { namespace: segments.slice(0, -1).join('/'), name: segments.at(-1)! };
 }
 
+/** The `namespace` query parameter of a listing, e.g. `?namespace=acme/chatbot`; config-manager checks its segments. */
+export function namespaceQueryOf(namespace: unknown): string {
+  if (typeof namespace !== 'string' || namespace === '') {
+    throw new GatewayException(GatewayErrorCode.ValidationError, 'query parameter namespace is required, e.g. ?namespace=acme/chatbot');
+  }
+  return namespace;
+}
+
 export function namespaceFromPath(path: string | undefined): string {
   const namespace = segmentsOf(path).join('/');
   if (namespace === '') throw new GatewayException(GatewayErrorCode.ValidationError, 'path must be a namespace, e.g. acme/chatbot');
@@ -138,7 +146,7 @@ export const recordUsageBody = z.strictObject({
 });
 export type RecordUsageBody = z.output<typeof recordUsageBody>;
 
-/** Usage is priced, and authorized, in the environment it names; production when it names none. */
+/** Usage is priced, and authorized (usage:record), in the environment it names; production when it names none. */
 export function usageEnvironmentOf(request: FastifyRequest): string {
   const environment = (request.body as { environment?: unknown } | undefined)?.environment;
   return typeof environment === 'string' && environment !== '' ? environment : 'production';

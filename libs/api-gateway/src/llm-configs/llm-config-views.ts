@@ -5,6 +5,7 @@ import {
   type Budget,
   type GetBudgetResponse,
   type GetPromptResponse,
+  type ListPromptsResponse,
   type LlmConfig,
   type PromptLabel,
   type PromptVersion,
@@ -105,6 +106,32 @@ export interface PromptView {
 
 export function promptViewOf(namespace: string, name: string, response: GetPromptResponse): PromptView {
   return { namespace, name, versions: response.versions.map(promptVersionViewOf), labels: response.labels.map(promptLabelViewOf) };
+}
+
+export interface PromptSummaryView {
+  namespace: string;
+  name: string;
+  /** The newest version, which the label latest serves. */
+  latest_version: string;
+  labels: PromptLabelView[];
+  created_by: string;
+  created_at: string | null;
+  /** Its newest version's creation or its latest label move, whichever is later. */
+  updated_at: string | null;
+}
+
+export function promptListViewOf(response: ListPromptsResponse): { data: PromptSummaryView[] } {
+  return {
+    data: response.prompts.map((prompt) => ({
+      namespace: prompt.namespace,
+      name: prompt.name,
+      latest_version: prompt.latestVersion,
+      labels: prompt.labels.map(promptLabelViewOf),
+      created_by: prompt.createdBy,
+      created_at: isoOf(prompt.createdAt),
+      updated_at: isoOf(prompt.updatedAt),
+    })),
+  };
 }
 
 export interface RenderedPromptView {

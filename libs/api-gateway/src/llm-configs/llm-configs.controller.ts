@@ -6,11 +6,10 @@ import type { Principal } from '@llmops/platform-auth';
 import { CurrentPrincipal, environmentFromQuery, RequirePermission, type AuthenticatedRequest } from '../access/access-policy.decorator.js';
 import { ZodBodyPipe } from '../access/zod-body.pipe.js';
 import { requiredEnv } from '../configs/config-requests.js';
-import { GatewayErrorCode, GatewayException } from '../errors/gateway.exception.js';
 import { jsonSchemaOf } from '../openapi/json-schema.js';
 import { LLM_CONFIG_CLIENT, type LlmConfigClient } from '../upstreams/upstream-clients.js';
 import { upstreamMetadata } from '../upstreams/upstream-metadata.js';
-import { LLM_CONFIG_KIND_PATHS, llmConfigKindOf, namespaceAndNameOf, putLlmConfigBody, type PutLlmConfigBody } from './llm-config-requests.js';
+import { LLM_CONFIG_KIND_PATHS, llmConfigKindOf, namespaceAndNameOf, namespaceQueryOf, putLlmConfigBody, type PutLlmConfigBody } from './llm-config-requests.js';
 import { llmConfigViewOf, type LlmConfigView } from './llm-config-views.js';
 
 const kindParam = { name: 'kind', enum: Object.keys(LLM_CONFIG_KIND_PATHS), description: 'endpoints, failover-chains, presets or pricing' };
@@ -52,11 +51,8 @@ export class LlmConfigsController {
     @Query('env') env: unknown,
   ): Promise<{ data: LlmConfigView[] }> {
     const llmKind = llmConfigKindOf(kind);
-    if (typeof namespace !== 'string' || namespace === '') {
-      throw new GatewayException(GatewayErrorCode.ValidationError, 'query parameter namespace is required, e.g. ?namespace=acme/chatbot');
-    }
     const response = await this.llm.listLlmConfigs(
-      { kind: llmKind, namespace, environment: requiredEnv(env) },
+      { kind: llmKind, namespace: namespaceQueryOf(namespace), environment: requiredEnv(env) },
       { metadata: upstreamMetadata(request, principal) },
     );
     return { data: response.configs.map(llmConfigViewOf) };

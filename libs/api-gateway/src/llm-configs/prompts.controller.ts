@@ -1,10 +1,11 @@
-import { Body, Controller, Get, HttpCode, Inject, Param, Post, Put, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiParam, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, Headers, HttpCode, Inject, Param, Post, Put, Query, Req, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiParam, ApiQuery, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import type { Principal } from '@llmops/platform-auth';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { CurrentPrincipal, RequirePermission, type AuthenticatedRequest } from '../access/access-policy.decorator.js';
 import { ZodBodyPipe } from '../access/zod-body.pipe.js';
+import { optionalBigInt, versionFromIfMatch } from '../configs/config-requests.js';
 import { GatewayErrorCode, GatewayException } from '../errors/gateway.exception.js';
 import { jsonSchemaOf } from '../openapi/json-schema.js';
 import { LLM_CONFIG_CLIENT, type LlmConfigClient } from '../upstreams/upstream-clients.js';
@@ -12,6 +13,7 @@ import { upstreamMetadata } from '../upstreams/upstream-metadata.js';
 import {
   createPromptVersionBody,
   environmentOfLabel,
+  namespaceQueryOf,
   promptTargetOf,
   renderEnvironmentOf,
   renderPromptBody,
@@ -20,10 +22,12 @@ import {
 } from './llm-config-requests.js';
 import {
   promptLabelViewOf,
+  promptListViewOf,
   promptVersionViewOf,
   promptViewOf,
   renderedPromptViewOf,
   type PromptLabelView,
+  type PromptSummaryView,
   type PromptVersionView,
   type PromptView,
   type RenderedPromptView,
@@ -43,7 +47,7 @@ const postPolicy = {
     promptTargetOf(wildcardOf(request)).kind === 'render' ? renderEnvironmentOf(request) : 'development',
 };
 
-/** Moving a label named like an environment needs configs:write there; any other label, in development. */
+/** Moving or removing a label named like an environment needs configs:write there; any other label, in development. */
 const labelEnvironmentOf = (request: FastifyRequest): string => {
   const target = promptTargetOf(wildcardOf(request));
   return target.kind === 'label' ? environmentOfLabel(target.label) : 'development';
@@ -60,6 +64,21 @@ const labelEnvironmentOf = (request: FastifyRequest): string => {
 @Controller('api/v1/prompts')
 export class PromptsController {
   constructor(@Inject(LLM_CONFIG_CLIENT) private readonly llm: LlmConfigClient) {}
+
+  @Get()
+  @RequirePermission('configs:read', { environment: () => 'development' })
+  @ApiOperation({
+    summary: 'List the prompts of a namespace (not of those below it), by name, with their newest version and labels',
+    description:
+      'Answers {"data": [{"namespace", "name", "latest_version", "labels": [{"label", "variants": [{"version", "weight"}], ' +
+      '"revision", "updated_by", "updated_at"}], "created_by", "created_at", "updated_at": the newest version\'s creation or ' +
+      'the latest label move, whichever is later}]}; an empty list when the namespace has none.',
+  })
+  @ApiQuery({ name: 'namespace', required: true, description: 'e.g. acme/support' })
+  async list(@Req() request: AuthenticatedRequest, @CurrentPrincipal() principal: Principal, @Query('namespace') namespace: unknown): Promise<{ data: PromptSummaryView[] }> {
+    const response = await this.llm.listPrompts({ namespace: namespaceQueryOf(namespace) }, { metadata: upstreamMetadata(request, principal) });
+    return promptListViewOf(response);
+  }
 
   @Get('*')
   @RequirePermission('configs:read', { environment: () => 'development' })
@@ -174,6 +193,32 @@ export class PromptsController {
     );
     return promptLabelViewOf(response.label);
   }
+
+  @Delete('*')
+  @RequirePermission('configs:write', { environment: labelEnvironmentOf })
+  @ApiOperation({
+    summary: '<namespace>/<name>/labels/<label>: remove a label',
+    description:
+      'Needs what moving the label needs. Answers the label as it was; a render of it is 404 from then on. "latest" cannot ' +
+      'be removed (400); an unknown prompt or label is 404 naming it; 409 when If-Match names another revision. The ' +
+      'removal is an audited config.prompt_label_deleted event with the variants the label served.',
+  })
+  @ApiParam({ name: '*', example: 'acme/support/answer/labels/staging' })
+  @ApiHeader({ name: 'If-Match', required: false, description: 'the revision the label must be at, e.g. "3"' })
+  async deleteLabel(
+    @Req() request: AuthenticatedRequest,
+    @CurrentPrincipal() principal: Principal,
+    @Param('*') path: string,
+    @Headers('if-match') ifMatch: string | undefined,
+  ): Promise<PromptLabelView> {
+    const target = promptTargetOf(path);
+    if (target.kind !== 'label') throw notFound();
+    const response = await this.llm.deletePromptLabel(
+      { namespace: target.namespace, name: target.name, label: target.label, expectedRevision: optionalBigInt(versionFromIfMatch(ifMatch)) },
+      { metadata: upstreamMetadata(request, principal) },
+    );
+    return promptLabelViewOf(response.label);
+  }
 }
 
 function wildcardOf(request: FastifyRequest): string | undefined {
@@ -183,6 +228,7 @@ function wildcardOf(request: FastifyRequest): string | undefined {
 function notFound(): GatewayException {
   return new GatewayException(
     GatewayErrorCode.NotFound,
-    'prompt routes are GET <ns>/<name>, GET <ns>/<name>/versions/<x.y.z>, POST <ns>/<name>/versions, POST <ns>/<name>/render, PUT <ns>/<name>/labels/<label>',
+    'prompt routes are GET ?namespace=<ns>, GET <ns>/<name>, GET <ns>/<name>/versions/<x.y.z>, POST <ns>/<name>/versions, ' +
+      'POST <ns>/<name>/render, PUT <ns>/<name>/labels/<label>, DELETE <ns>/<name>/labels/<label>',
   );
 }

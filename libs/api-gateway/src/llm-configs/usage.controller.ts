@@ -10,7 +10,11 @@ import { upstreamMetadata } from '../upstreams/upstream-metadata.js';
 import { namespaceFromPath, recordUsageBody, usageEnvironmentOf, type RecordUsageBody } from './llm-config-requests.js';
 import { usageViewOf, type UsageView } from './llm-config-views.js';
 
-/** LLM usage records (seed 001 §6.4): priced from pricing configs and added to the namespace's month-to-date spend. */
+/**
+ * LLM usage records (seed 001 §6.4): priced from pricing configs and added to the namespace's month-to-date spend.
+ * Recording needs usage:record only (operators, developers in development, service accounts), so the key an LLM proxy
+ * records with can be scoped to it.
+ */
 @ApiTags('budgets')
 @ApiBearerAuth()
 @ApiSecurity('apiKey')
@@ -20,12 +24,12 @@ export class UsageController {
 
   @Post('*')
   @HttpCode(200)
-  @RequirePermission('configs:write', { environment: usageEnvironmentOf })
+  @RequirePermission('usage:record', { environment: usageEnvironmentOf })
   @ApiOperation({
     summary: 'Record the tokens of one LLM request; idempotent by request_id',
     description:
       'Takes {"request_id": unique per namespace, "provider", "model", "input_tokens", "output_tokens", "environment"? ' +
-      '(production: whose pricing applies, and where configs:write is needed), "occurred_at"? (RFC 3339; its UTC month is the ' +
+      '(production: whose pricing applies, and where usage:record is needed), "occurred_at"? (RFC 3339; its UTC month is the ' +
       'month it counts in)}. The price is pricing.<provider> models.<model> of the namespace or its nearest ancestor (409 when ' +
       'none lists the model). Answers the record with "cost_usd", "duplicate" (the request_id was recorded before: nothing ' +
       'added; 409 if with other usage) and "alerts": budget thresholds (80 %, 100 %) this record crossed, each announced once ' +

@@ -13,6 +13,7 @@ import { assertEnvironment, assertKey, assertNamespace } from './config-path.js'
 import { ConfigException, ConfigExceptionCode } from './exceptions/config.exception.js';
 import { LLM_CONFIG_KINDS, nameOf, type LlmConfigKindName } from '../llm-configs/llm-config-kinds.js';
 import { LlmConfigValidator } from '../llm-configs/llm-config-validator.js';
+import { assertNoChainLosesEndpoint } from '../llm-configs/failover-chain-references.js';
 
 export type { ConfigActor } from './config-access.js';
 
@@ -104,7 +105,11 @@ export class ConfigsService {
   delete(actor: ConfigActor, ref: ConfigKeyRef & { expectedVersion?: number }): Promise<{ version: number; revision: number }> {
     return this.operations.track('delete', ref.namespace, async () => {
       this.checkDelete(actor, ref);
-      const tombstone = await this.write([ref], (manager) => this.deleteWithin(manager, actor, ref));
+      const tombstone = await this.write([ref], async (manager) => {
+        const deleted = await this.deleteWithin(manager, actor, ref);
+        await assertNoChainLosesEndpoint(manager, this.database.schema, this.settings, ref);
+        return deleted;
+      });
       return { version: tombstone.version, revision: tombstone.revision };
     });
   }
@@ -140,6 +145,10 @@ export class ConfigsService {
             operation.kind === 'set' ? this.setWithin(manager, actor, operation) : this.deleteWithin(manager, actor, operation),
           ),
         );
+      }
+      // Once every operation is applied: a bulk may delete a failover chain and its endpoints in any order.
+      for (const [index, operation] of operations.entries()) {
+        if (operation.kind === 'delete') await atIndex(index, () => assertNoChainLosesEndpoint(manager, this.database.schema, this.settings, operation));
       }
       return entries;
     });

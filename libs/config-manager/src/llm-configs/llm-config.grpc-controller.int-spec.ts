@@ -23,6 +23,7 @@ import { PromptsService } from './prompts/prompts.service.js';
 
 const admin = principalToMetadata({ id: 'admin-1', type: 'user', roles: ['global-admin'] }, 'req-admin');
 const developer = principalToMetadata({ id: 'dev-1', type: 'user', roles: ['developer'] }, 'req-dev');
+const viewer = principalToMetadata({ id: 'viewer-1', type: 'user', roles: ['viewer'] }, 'req-viewer');
 
 const json = (value: unknown) => fromJson(ValueSchema, value as JsonValue);
 
@@ -115,6 +116,23 @@ describe('LlmConfigService over gRPC on PostgreSQL', () => {
         fallbacks: ['claude-haiku'],
         circuit_breaker: { failure_threshold: 3, half_open_after_seconds: 60, half_open_max_requests: 1 },
       });
+    });
+
+    it('refuses with FAILED_PRECONDITION to delete an endpoint a chain names, through DeleteConfig and BulkApply alike', async () => {
+      const haiku = { namespace: 'acme/chat', key: 'endpoint.claude-haiku', environment: 'production' };
+      const refused = await grpcFailure(configs.deleteConfig(haiku, { metadata: admin }));
+      expect(refused.code).toBe(status.FAILED_PRECONDITION);
+      expect(refused.message).toContain('failover chain failover.main (in production) would name the missing endpoint claude-haiku');
+      const bulk = await grpcFailure(configs.bulkApply({ operations: [{ operation: { case: 'delete', value: haiku } }] }, { metadata: admin }));
+      expect(bulk.code).toBe(status.FAILED_PRECONDITION);
+      expect(bulk.message).toMatch(/^operation 0: /);
+      expect((await llm.getLlmConfig({ kind: LlmConfigKind.MODEL_ENDPOINT, namespace: 'acme/chat', name: 'claude-haiku', environment: 'production' }, { metadata: admin })).config?.version).toBe(1n);
+      // Without the fallback the chain no longer needs it.
+      await llm.putLlmConfig(
+        { kind: LlmConfigKind.FAILOVER_CHAIN, namespace: 'acme/chat', name: 'main', environment: 'production', value: json({ primary: 'gpt-4o' }) },
+        { metadata: admin },
+      );
+      await configs.deleteConfig(haiku, { metadata: admin });
     });
 
     it('serves the five built-in presets without a write, and a namespace override over one', async () => {
@@ -236,6 +254,64 @@ describe('LlmConfigService over gRPC on PostgreSQL', () => {
       expect((await llm.renderPrompt({ ...ref, label: 'latest', variables: { company_name: 'A', question: 'q' } }, { metadata: developer })).version).toBe('1.1.0');
       expect((await grpcFailure(llm.renderPrompt({ ...ref, variables: { company_name: 'A', question: 'q' } }, { metadata: developer }))).code).toBe(status.PERMISSION_DENIED);
     });
+
+    it("lists a namespace's prompts by name with their newest version and labels, not those below it", async () => {
+      await llm.createPromptVersion({ namespace: 'acme/support', name: 'greeting', version: '0.1.0', template: 'Hello {{who}}' }, { metadata: admin });
+      await llm.createPromptVersion({ namespace: 'acme/support/deeper', name: 'hidden', version: '1.0.0', template: 'x' }, { metadata: admin });
+      const listed = await llm.listPrompts({ namespace: 'acme/support' }, { metadata: developer });
+      expect(listed.prompts.map((prompt) => [prompt.name, prompt.latestVersion, prompt.labels.map((label) => label.label)])).toEqual([
+        ['answer', '1.1.0', ['experiment-b', 'production']],
+        ['greeting', '0.1.0', []],
+      ]);
+      const [answer, greeting] = listed.prompts;
+      expect(answer).toMatchObject({ namespace: 'acme/support', createdBy: 'admin-1' });
+      expect(answer!.labels.find((label) => label.label === 'production')?.variants).toEqual([
+        expect.objectContaining({ version: '1.0.0', weight: 50 }),
+        expect.objectContaining({ version: '1.1.0', weight: 50 }),
+      ]);
+      // Updated by its latest label move (the developer's experiment-b), after its creation.
+      const newestMove = Math.max(...answer!.labels.map((label) => Number(label.updatedAt!.seconds) * 1000 + label.updatedAt!.nanos / 1e6));
+      expect(Number(answer!.updatedAt!.seconds) * 1000 + answer!.updatedAt!.nanos / 1e6).toBe(newestMove);
+      expect(Number(answer!.updatedAt!.seconds)).toBeGreaterThanOrEqual(Number(answer!.createdAt!.seconds));
+      // No label: the prompt row and its only version were written in one transaction, at one now().
+      expect(greeting!.updatedAt).toEqual(greeting!.createdAt);
+      expect((await llm.listPrompts({ namespace: 'acme/nothing-here' }, { metadata: admin })).prompts).toEqual([]);
+      expect((await grpcFailure(llm.listPrompts({ namespace: 'acme/support' }, { metadata: principalToMetadata({ id: 'n', type: 'user', roles: [] }, 'r') }))).code).toBe(
+        status.PERMISSION_DENIED,
+      );
+      expect((await grpcFailure(llm.listPrompts({ namespace: 'Acme' }, { metadata: admin }))).code).toBe(status.INVALID_ARGUMENT);
+    });
+
+    it('removes a label with the permission that moves it, audited with what it served', async () => {
+      await llm.setPromptLabel({ ...ref, label: 'staging', variants: [{ version: '1.1.0', weight: 1 }] }, { metadata: admin });
+      const denied = await grpcFailure(llm.deletePromptLabel({ ...ref, label: 'staging' }, { metadata: developer }));
+      expect(denied.code).toBe(status.PERMISSION_DENIED);
+      const stale = await grpcFailure(llm.deletePromptLabel({ ...ref, label: 'staging', expectedRevision: 7n }, { metadata: admin }));
+      expect(stale.code).toBe(status.ABORTED);
+      const removed = await llm.deletePromptLabel({ ...ref, label: 'staging', expectedRevision: 1n }, { metadata: admin });
+      expect(removed.label).toMatchObject({ label: 'staging', revision: 1n, variants: [expect.objectContaining({ version: '1.1.0', weight: 1 })] });
+      const [deletion] = await events(LlmConfigEventType.PromptLabelDeleted);
+      expect(deletion).toEqual({ namespace: 'acme/support', name: 'answer', label: 'staging', revision: 1, previous_variants: [{ version: '1.1.0', weight: 1 }] });
+      const render = await grpcFailure(llm.renderPrompt({ ...ref, label: 'staging', variables: { company_name: 'A', question: 'q' } }, { metadata: admin }));
+      expect(render.code).toBe(status.NOT_FOUND);
+      expect((await llm.getPrompt(ref, { metadata: admin })).labels.map((label) => label.label)).toEqual(['experiment-b', 'production']);
+      // A label that is not named like an environment is development's, as when it moves.
+      await llm.deletePromptLabel({ ...ref, label: 'experiment-b' }, { metadata: developer });
+    });
+
+    it('answers NOT_FOUND naming the missing label or prompt, and refuses to remove latest', async () => {
+      const label = await grpcFailure(llm.deletePromptLabel({ ...ref, label: 'staging' }, { metadata: admin }));
+      expect(label.code).toBe(status.NOT_FOUND);
+      expect(label.message).toBe('prompt acme/support/answer has no label staging');
+      expect(label.details['error-field']).toBe('label');
+      const prompt = await grpcFailure(llm.deletePromptLabel({ namespace: 'acme/support', name: 'missing', label: 'staging' }, { metadata: admin }));
+      expect(prompt.code).toBe(status.NOT_FOUND);
+      expect(prompt.message).toBe('prompt acme/support/missing not found');
+      const latest = await grpcFailure(llm.deletePromptLabel({ ...ref, label: 'latest' }, { metadata: admin }));
+      expect(latest.code).toBe(status.INVALID_ARGUMENT);
+      expect(latest.message).toContain('cannot be removed');
+      expect((await events(LlmConfigEventType.PromptLabelDeleted)).map((payload) => payload.label)).toEqual(['staging', 'experiment-b']);
+    });
   });
 
   describe('budgets and usage', () => {
@@ -301,6 +377,27 @@ describe('LlmConfigService over gRPC on PostgreSQL', () => {
       expect(stale.code).toBe(status.ABORTED);
       await llm.setBudget({ namespace: 'lowered', monthlyUsd: 1.2, expectedVersion: 1n }, { metadata: admin });
       expect(await crossings('lowered')).toEqual([0.8]);
+    });
+
+    it('records usage with usage:record, which an API key may be scoped to alone', async () => {
+      await price('scoped', { 'gpt-4o': { input_usd_per_million: 1, output_usd_per_million: 1 } });
+      const recorder = principalToMetadata({ id: 'key-1', type: 'api_key', roles: ['service-account'], scopes: ['usage:record'] }, 'req-key');
+      const recorded = await llm.recordUsage({ namespace: 'scoped', requestId: 's-1', provider: 'openai', model: 'gpt-4o', inputTokens: 1_000_000n }, { metadata: recorder });
+      expect(recorded.usage).toMatchObject({ costUsd: 1, environment: 'production', recordedBy: 'key-1' });
+      // The key reads nothing else.
+      const read = await grpcFailure(llm.getLlmConfig({ kind: LlmConfigKind.MODEL_PRICING, namespace: 'scoped', name: 'openai', environment: 'production' }, { metadata: recorder }));
+      expect(read.code).toBe(status.PERMISSION_DENIED);
+      // configs:write no longer records usage by itself.
+      const writer = principalToMetadata({ id: 'key-2', type: 'api_key', roles: ['operator'], scopes: ['configs:write', 'configs:read'] }, 'req-key');
+      const notScoped = await grpcFailure(llm.recordUsage({ namespace: 'scoped', requestId: 's-2', provider: 'openai', model: 'gpt-4o', inputTokens: 1n }, { metadata: writer }));
+      expect(notScoped.code).toBe(status.PERMISSION_DENIED);
+      expect(notScoped.message).toContain('usage:record');
+      const byViewer = await grpcFailure(llm.recordUsage({ namespace: 'scoped', requestId: 's-3', provider: 'openai', model: 'gpt-4o', inputTokens: 1n }, { metadata: viewer }));
+      expect(byViewer.message).toBe('role viewer may not record usage');
+      // A developer records in development, as it writes configs there, and nowhere else.
+      await llm.recordUsage({ namespace: 'scoped', requestId: 's-4', provider: 'openai', model: 'gpt-4o', inputTokens: 1n, environment: 'development' }, { metadata: developer });
+      const inProduction = await grpcFailure(llm.recordUsage({ namespace: 'scoped', requestId: 's-5', provider: 'openai', model: 'gpt-4o', inputTokens: 1n }, { metadata: developer }));
+      expect(inProduction.code).toBe(status.PERMISSION_DENIED);
     });
 
     it('keeps budgets to those who may act in every environment', async () => {

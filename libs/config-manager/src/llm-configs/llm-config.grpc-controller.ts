@@ -6,6 +6,7 @@ import {
   type BudgetStatusSchema,
   type LlmConfigSchema,
   type PromptLabelSchema,
+  type PromptSummarySchema,
   type PromptVersionSchema,
   type UsageRecordSchema,
 } from '@llmops/contracts';
@@ -16,7 +17,7 @@ import { ConfigException, ConfigExceptionCode } from '../configs/exceptions/conf
 import type { BudgetsService, BudgetStatus, UsageRecord } from './budgets/budgets.service.js';
 import { keyOf, type LlmConfigKindName } from './llm-config-kinds.js';
 import type { LlmConfigRecord, LlmConfigsService } from './llm-configs.service.js';
-import type { PromptLabelRecord, PromptsService, PromptVersionRecord } from './prompts/prompts.service.js';
+import type { PromptLabelRecord, PromptsService, PromptSummaryRecord, PromptVersionRecord } from './prompts/prompts.service.js';
 
 const KIND_NAMES: Partial<Record<LlmConfigKind, LlmConfigKindName>> = {
   [LlmConfigKind.MODEL_ENDPOINT]: 'model_endpoint',
@@ -75,6 +76,10 @@ export class LlmConfigGrpcController {
         });
         return { version: promptVersionToProto(version) };
       },
+      listPrompts: async (request, ctx) => {
+        const prompts = await this.prompts.listPrompts(actorOf(ctx), request.namespace);
+        return { prompts: prompts.map(promptSummaryToProto) };
+      },
       getPrompt: async (request, ctx) => {
         const prompt = await this.prompts.getPrompt(actorOf(ctx), { namespace: request.namespace, name: request.name });
         return { versions: prompt.versions.map(promptVersionToProto), labels: prompt.labels.map(promptLabelToProto) };
@@ -89,6 +94,15 @@ export class LlmConfigGrpcController {
           name: request.name,
           label: request.label,
           variants: request.variants.map((variant) => ({ version: variant.version, weight: variant.weight })),
+          expectedRevision: request.expectedRevision === undefined ? undefined : Number(request.expectedRevision),
+        });
+        return { label: promptLabelToProto(label) };
+      },
+      deletePromptLabel: async (request, ctx) => {
+        const label = await this.prompts.deleteLabel(actorOf(ctx), {
+          namespace: request.namespace,
+          name: request.name,
+          label: request.label,
           expectedRevision: request.expectedRevision === undefined ? undefined : Number(request.expectedRevision),
         });
         return { label: promptLabelToProto(label) };
@@ -199,6 +213,18 @@ function promptLabelToProto(label: PromptLabelRecord): MessageInitShape<typeof P
     revision: BigInt(label.revision),
     updatedBy: label.updatedBy,
     updatedAt: timestampFromDate(label.updatedAt),
+  };
+}
+
+function promptSummaryToProto(prompt: PromptSummaryRecord): MessageInitShape<typeof PromptSummarySchema> {
+  return {
+    namespace: prompt.namespace,
+    name: prompt.name,
+    latestVersion: prompt.latestVersion,
+    labels: prompt.labels.map(promptLabelToProto),
+    createdBy: prompt.createdBy,
+    createdAt: timestampFromDate(prompt.createdAt),
+    updatedAt: timestampFromDate(prompt.updatedAt),
   };
 }
 

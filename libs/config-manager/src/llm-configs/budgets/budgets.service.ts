@@ -1,4 +1,5 @@
 import { LlmConfigEventType } from '@llmops/contracts';
+import type { Principal } from '@llmops/platform-auth';
 import type { Outbox } from '@llmops/platform-messaging';
 import type { Database } from '@llmops/platform-persistence';
 import type { EntityManager } from 'typeorm';
@@ -15,6 +16,11 @@ const MAX_TOKENS = 1_000_000_000_000;
 const MAX_FUTURE_SKEW_MS = 5 * 60_000;
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 const MONTH = /^(\d{4})-(0[1-9]|1[0-2])$/;
+/**
+ * Reads the pricing a usage record is priced with. The record is authorized by usage:record alone, so an API key
+ * scoped to it can record without also being allowed to read the environment's configs.
+ */
+const PRICING_READER: Principal = { id: 'config-manager/usage-pricing', type: 'service', roles: ['service-account'] };
 
 export interface BudgetRecord {
   namespace: string;
@@ -73,7 +79,7 @@ export interface RecordUsageCommand {
  * crossed it; the alert table's primary key makes racing records agree on who announces.
  *
  * Budgets have no environment: setting one needs configs:write in every environment and reading one configs:read in
- * every environment. A usage record needs configs:write in the environment whose pricing it uses.
+ * every environment. A usage record needs usage:record in the environment whose pricing it uses.
  */
 export class BudgetsService {
   constructor(
@@ -183,11 +189,14 @@ export class BudgetsService {
     assertNamespace(command.namespace);
     const environment = command.environment || 'production';
     assertEnvironment(environment);
-    assertAllowed(actor, 'configs:write', environment);
+    assertAllowed(actor, 'usage:record', environment);
     checkUsage(command);
     const occurredAt = command.occurredAt ?? new Date();
     const month = monthOf(occurredAt);
-    const price = await this.llmConfigs.priceOf(actor, { namespace: command.namespace, environment, provider: command.provider, model: command.model });
+    const price = await this.llmConfigs.priceOf(
+      { principal: PRICING_READER, requestId: actor.requestId },
+      { namespace: command.namespace, environment, provider: command.provider, model: command.model },
+    );
     return this.database.dataSource.transaction(async (manager) => {
       const [inserted] = (await manager.query(
         `INSERT INTO ${this.table('llm_usage')}

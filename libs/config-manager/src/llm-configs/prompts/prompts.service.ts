@@ -29,6 +29,18 @@ export interface PromptLabelRecord {
   updatedAt: Date;
 }
 
+/** A prompt as a namespace's listing shows it. */
+export interface PromptSummaryRecord {
+  namespace: string;
+  name: string;
+  latestVersion: string;
+  labels: PromptLabelRecord[];
+  createdBy: string;
+  createdAt: Date;
+  /** Its newest version's creation or its latest label move, whichever is later. */
+  updatedAt: Date;
+}
+
 export interface RenderedPrompt {
   text: string;
   version: string;
@@ -103,6 +115,43 @@ export class PromptsService {
         correlationId: actor.requestId,
       });
       return record;
+    });
+  }
+
+  /** The prompts of `namespace` (not of the namespaces below it), by name. */
+  async listPrompts(actor: ConfigActor, namespace: string): Promise<PromptSummaryRecord[]> {
+    assertNamespace(namespace);
+    assertAllowed(actor, 'configs:read', 'development');
+    // Versions only grow, so the newest by number is also the last one created.
+    const prompts = (await this.database.dataSource.query(
+      `SELECT p.name, p.created_by, p.created_at, v.major, v.minor, v.patch, v.created_at AS version_created_at
+         FROM ${this.table('prompts')} p
+         JOIN LATERAL (
+           SELECT major, minor, patch, created_at FROM ${this.table('prompt_versions')}
+            WHERE namespace = p.namespace AND name = p.name ORDER BY major DESC, minor DESC, patch DESC LIMIT 1
+         ) v ON true
+        WHERE p.namespace = $1
+        ORDER BY p.name`,
+      [namespace],
+    )) as Array<Record<string, unknown>>;
+    const labels = new Map<string, PromptLabelRecord[]>();
+    for (const row of (await this.database.dataSource.query(`SELECT * FROM ${this.table('prompt_labels')} WHERE namespace = $1 ORDER BY name, label`, [
+      namespace,
+    ])) as Array<Record<string, unknown>>) {
+      labels.set(String(row.name), [...(labels.get(String(row.name)) ?? []), labelOf(row)]);
+    }
+    return prompts.map((row) => {
+      const own = labels.get(String(row.name)) ?? [];
+      const updated = Math.max(new Date(row.version_created_at as string | Date).getTime(), ...own.map((label) => label.updatedAt.getTime()));
+      return {
+        namespace,
+        name: String(row.name),
+        latestVersion: `${row.major}.${row.minor}.${row.patch}`,
+        labels: own,
+        createdBy: String(row.created_by),
+        createdAt: new Date(row.created_at as string | Date),
+        updatedAt: new Date(updated),
+      };
     });
   }
 
@@ -192,6 +241,54 @@ export class PromptsService {
         correlationId: actor.requestId,
       });
       return label;
+    });
+  }
+
+  /** Removes `label`; it needs what moving it needs, and the removal and what the label served are an audited event. */
+  async deleteLabel(actor: ConfigActor, command: { namespace: string; name: string; label: string; expectedRevision?: number }): Promise<PromptLabelRecord> {
+    this.assertPrompt(command);
+    assertLabel(command.label);
+    if (command.label === LATEST_LABEL) {
+      throw new ConfigException(ConfigExceptionCode.InvalidValue, `label ${LATEST_LABEL} always means the newest version and cannot be removed`, 'label');
+    }
+    assertAllowed(actor, 'configs:write', environmentOfLabel(command.label));
+    return this.database.dataSource.transaction(async (manager) => {
+      if (!(await this.lockPrompt(manager, command))) throw this.notFound(command);
+      const [current] = (await manager.query(`SELECT * FROM ${this.table('prompt_labels')} WHERE namespace = $1 AND name = $2 AND label = $3`, [
+        command.namespace,
+        command.name,
+        command.label,
+      ])) as Array<Record<string, unknown>>;
+      if (!current) {
+        throw new ConfigException(ConfigExceptionCode.NotFound, `prompt ${command.namespace}/${command.name} has no label ${command.label}`, 'label');
+      }
+      const removed = labelOf(current);
+      if (command.expectedRevision !== undefined && command.expectedRevision !== removed.revision) {
+        throw new ConfigException(
+          ConfigExceptionCode.VersionConflict,
+          `label ${command.label} of ${command.namespace}/${command.name} is at revision ${removed.revision}, not ${command.expectedRevision}`,
+          'expected_revision',
+        );
+      }
+      await manager.query(`DELETE FROM ${this.table('prompt_labels')} WHERE namespace = $1 AND name = $2 AND label = $3`, [
+        command.namespace,
+        command.name,
+        command.label,
+      ]);
+      await this.outbox.add(manager, {
+        type: LlmConfigEventType.PromptLabelDeleted,
+        subject: subjectOf(command),
+        payload: {
+          namespace: command.namespace,
+          name: command.name,
+          label: command.label,
+          revision: removed.revision,
+          previous_variants: removed.variants.map((variant) => ({ version: variant.version, weight: variant.weight })),
+        },
+        actor: actorOf(actor),
+        correlationId: actor.requestId,
+      });
+      return removed;
     });
   }
 

@@ -68,12 +68,27 @@ describe(authorize.name, () => {
     expect(allowed(operator, 'users:manage')).toBe(false);
   });
 
-  it('service-account only reads configs and secret metadata', () => {
+  it('service-account only reads configs and secret metadata, and records LLM usage', () => {
     const service = as('service-account', { type: 'service' });
     expect(allowed(service, 'configs:read', 'production')).toBe(true);
     expect(allowed(service, 'secrets:read', 'production')).toBe(true);
+    expect(allowed(service, 'usage:record', 'production')).toBe(true);
     expect(allowed(service, 'configs:write', 'development')).toBe(false);
     expect(allowed(service, 'secrets:reveal', 'production')).toBe(false);
+  });
+
+  it('grants usage:record where configs:write is granted, and to service accounts', () => {
+    expect(allowed(as('operator'), 'usage:record', 'production')).toBe(true);
+    expect(allowed(as('tenant-admin'), 'usage:record', 'production')).toBe(true);
+    expect(allowed(as('developer'), 'usage:record', 'development')).toBe(true);
+    expect(authorize(as('developer'), 'usage:record', { environment: 'production' })).toEqual({
+      allowed: false,
+      reason: 'role developer may not record usage in production',
+    });
+    expect(authorize(as('viewer'), 'usage:record', { environment: 'production' })).toEqual({
+      allowed: false,
+      reason: 'role viewer may not record usage',
+    });
   });
 
   it('global-admin holds every permission in every environment and tenant', () => {
@@ -127,6 +142,13 @@ describe(authorize.name, () => {
       });
       // A scope does not add what the roles lack.
       expect(allowed({ ...key, scopes: ['configs:read', 'configs:write'] }, 'configs:write', 'production')).toBe(false);
+    });
+
+    it('may narrow a key to recording usage alone', () => {
+      const recorder: Principal = { id: 'k2', type: 'api_key', roles: ['service-account'], scopes: ['usage:record'] };
+      expect(allowed(recorder, 'usage:record', 'production')).toBe(true);
+      expect(allowed(recorder, 'configs:read', 'production')).toBe(false);
+      expect(permissionsOf(recorder)).toEqual(['usage:record']);
     });
 
     it('narrow the permissions hint as well', () => {

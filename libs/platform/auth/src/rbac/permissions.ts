@@ -3,6 +3,8 @@ export const PERMISSIONS = [
   'configs:read',
   'configs:write',
   'configs:delete',
+  /** Record the tokens of LLM requests against a namespace's spend, priced by the environment's pricing configs. */
+  'usage:record',
   /** Secret metadata (name, version, rotation state), never the value. */
   'secrets:read',
   'secrets:write',

@@ -37,6 +37,7 @@ export const ROLE_GRANTS: Readonly<Record<Role, readonly PermissionGrant[]>> = {
   operator: [
     { permission: 'configs:read', environments: '*' },
     { permission: 'configs:write', environments: '*' },
+    { permission: 'usage:record', environments: '*' },
     { permission: 'secrets:read', environments: '*' },
     { permission: 'secrets:rotate', environments: '*' },
     { permission: 'audit:read' },
@@ -47,6 +48,7 @@ export const ROLE_GRANTS: Readonly<Record<Role, readonly PermissionGrant[]>> = {
     { permission: 'configs:read', environments: DEVELOPMENT_AND_STAGING },
     { permission: 'configs:write', environments: DEVELOPMENT },
     { permission: 'configs:delete', environments: DEVELOPMENT },
+    { permission: 'usage:record', environments: DEVELOPMENT },
     { permission: 'secrets:read', environments: DEVELOPMENT_AND_STAGING },
     { permission: 'secrets:write', environments: DEVELOPMENT },
     { permission: 'secrets:reveal', environments: DEVELOPMENT },
@@ -58,9 +60,11 @@ export const ROLE_GRANTS: Readonly<Record<Role, readonly PermissionGrant[]>> = {
     { permission: 'secrets:read', environments: '*' },
     { permission: 'audit:read' },
   ],
+  // Automation reads configuration, and records the usage of the LLM requests it makes or proxies.
   'service-account': [
     { permission: 'configs:read', environments: '*' },
     { permission: 'secrets:read', environments: '*' },
+    { permission: 'usage:record', environments: '*' },
   ],
 };
 

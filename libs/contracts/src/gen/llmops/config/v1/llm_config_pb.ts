@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file llmops/config/v1/llm_config.proto.
  */
 export const file_llmops_config_v1_llm_config: GenFile = /*@__PURE__*/
-  fileDesc("CiFsbG1vcHMvY29uZmlnL3YxL2xsbV9jb25maWcucHJvdG8SEGxsbW9wcy5jb25maWcudjEinQIKCUxsbUNvbmZpZxItCgRraW5kGAEgASgOMh8ubGxtb3BzLmNvbmZpZy52MS5MbG1Db25maWdLaW5kEhEKCW5hbWVzcGFjZRgCIAEoCRIMCgRuYW1lGAMgASgJEgsKA2tleRgEIAEoCRITCgtlbnZpcm9ubWVudBgFIAEoCRIlCgV2YWx1ZRgGIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZRIPCgd2ZXJzaW9uGAcgASgDEhAKCHJldmlzaW9uGAggASgDEhAKCGJ1aWx0X2luGAkgASgIEhIKCnVwZGF0ZWRfYnkYCiABKAkSLgoKdXBkYXRlZF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAi1QEKE1B1dExsbUNvbmZpZ1JlcXVlc3QSLQoEa2luZBgBIAEoDjIfLmxsbW9wcy5jb25maWcudjEuTGxtQ29uZmlnS2luZBIRCgluYW1lc3BhY2UYAiABKAkSDAoEbmFtZRgDIAEoCRITCgtlbnZpcm9ubWVudBgEIAEoCRIlCgV2YWx1ZRgFIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZRIdChBleHBlY3RlZF92ZXJzaW9uGAYgASgDSACIAQFCEwoRX2V4cGVjdGVkX3ZlcnNpb24iQwoUUHV0TGxtQ29uZmlnUmVzcG9uc2USKwoGY29uZmlnGAEgASgLMhsubGxtb3BzLmNvbmZpZy52MS5MbG1Db25maWciegoTR2V0TGxtQ29uZmlnUmVxdWVzdBItCgRraW5kGAEgASgOMh8ubGxtb3BzLmNvbmZpZy52MS5MbG1Db25maWdLaW5kEhEKCW5hbWVzcGFjZRgCIAEoCRIMCgRuYW1lGAMgASgJEhMKC2Vudmlyb25tZW50GAQgASgJIkMKFEdldExsbUNvbmZpZ1Jlc3BvbnNlEisKBmNvbmZpZxgBIAEoCzIbLmxsbW9wcy5jb25maWcudjEuTGxtQ29uZmlnIm4KFUxpc3RMbG1Db25maWdzUmVxdWVzdBItCgRraW5kGAEgASgOMh8ubGxtb3BzLmNvbmZpZy52MS5MbG1Db25maWdLaW5kEhEKCW5hbWVzcGFjZRgCIAEoCRITCgtlbnZpcm9ubWVudBgDIAEoCSJGChZMaXN0TGxtQ29uZmlnc1Jlc3BvbnNlEiwKB2NvbmZpZ3MYASADKAsyGy5sbG1vcHMuY29uZmlnLnYxLkxsbUNvbmZpZyJzCg5Qcm9tcHRWYXJpYWJsZRIMCgRuYW1lGAEgASgJEhAKCHJlcXVpcmVkGAIgASgIEhoKDWRlZmF1bHRfdmFsdWUYAyABKAlIAIgBARITCgtkZXNjcmlwdGlvbhgEIAEoCUIQCg5fZGVmYXVsdF92YWx1ZSLhAQoNUHJvbXB0VmVyc2lvbhIRCgluYW1lc3BhY2UYASABKAkSDAoEbmFtZRgCIAEoCRIPCgd2ZXJzaW9uGAMgASgJEhAKCHRlbXBsYXRlGAQgASgJEjMKCXZhcmlhYmxlcxgFIAMoCzIgLmxsbW9wcy5jb25maWcudjEuUHJvbXB0VmFyaWFibGUSEwoLZGVzY3JpcHRpb24YBiABKAkSEgoKY3JlYXRlZF9ieRgHIAEoCRIuCgpjcmVhdGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIwCg1Qcm9tcHRWYXJpYW50Eg8KB3ZlcnNpb24YASABKAkSDgoGd2VpZ2h0GAIgASgFIqUBCgtQcm9tcHRMYWJlbBINCgVsYWJlbBgBIAEoCRIxCgh2YXJpYW50cxgCIAMoCzIfLmxsbW9wcy5jb25maWcudjEuUHJvbXB0VmFyaWFudBIQCghyZXZpc2lvbhgDIAEoAxISCgp1cGRhdGVkX2J5GAQgASgJEi4KCnVwZGF0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIqoBChpDcmVhdGVQcm9tcHRWZXJzaW9uUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSDAoEbmFtZRgCIAEoCRIPCgd2ZXJzaW9uGAMgASgJEhAKCHRlbXBsYXRlGAQgASgJEjMKCXZhcmlhYmxlcxgFIAMoCzIgLmxsbW9wcy5jb25maWcudjEuUHJvbXB0VmFyaWFibGUSEwoLZGVzY3JpcHRpb24YBiABKAkiTwobQ3JlYXRlUHJvbXB0VmVyc2lvblJlc3BvbnNlEjAKB3ZlcnNpb24YASABKAsyHy5sbG1vcHMuY29uZmlnLnYxLlByb21wdFZlcnNpb24iMwoQR2V0UHJvbXB0UmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSDAoEbmFtZRgCIAEoCSJ1ChFHZXRQcm9tcHRSZXNwb25zZRIxCgh2ZXJzaW9ucxgBIAMoCzIfLmxsbW9wcy5jb25maWcudjEuUHJvbXB0VmVyc2lvbhItCgZsYWJlbHMYAiADKAsyHS5sbG1vcHMuY29uZmlnLnYxLlByb21wdExhYmVsIksKF0dldFByb21wdFZlcnNpb25SZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRIMCgRuYW1lGAIgASgJEg8KB3ZlcnNpb24YAyABKAkiTAoYR2V0UHJvbXB0VmVyc2lvblJlc3BvbnNlEjAKB3ZlcnNpb24YASABKAsyHy5sbG1vcHMuY29uZmlnLnYxLlByb21wdFZlcnNpb24isAEKFVNldFByb21wdExhYmVsUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSDAoEbmFtZRgCIAEoCRINCgVsYWJlbBgDIAEoCRIxCgh2YXJpYW50cxgEIAMoCzIfLmxsbW9wcy5jb25maWcudjEuUHJvbXB0VmFyaWFudBIeChFleHBlY3RlZF9yZXZpc2lvbhgFIAEoA0gAiAEBQhQKEl9leHBlY3RlZF9yZXZpc2lvbiJGChZTZXRQcm9tcHRMYWJlbFJlc3BvbnNlEiwKBWxhYmVsGAEgASgLMh0ubGxtb3BzLmNvbmZpZy52MS5Qcm9tcHRMYWJlbCLiAQoTUmVuZGVyUHJvbXB0UmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSDAoEbmFtZRgCIAEoCRINCgVsYWJlbBgDIAEoCRIPCgd2ZXJzaW9uGAQgASgJEkcKCXZhcmlhYmxlcxgFIAMoCzI0LmxsbW9wcy5jb25maWcudjEuUmVuZGVyUHJvbXB0UmVxdWVzdC5WYXJpYWJsZXNFbnRyeRIPCgdzdWJqZWN0GAYgASgJGjAKDlZhcmlhYmxlc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiaAoUUmVuZGVyUHJvbXB0UmVzcG9uc2USDAoEdGV4dBgBIAEoCRIPCgd2ZXJzaW9uGAIgASgJEg0KBWxhYmVsGAMgASgJEg8KB3ZhcmlhbnQYBCABKAUSEQoJZGVmYXVsdGVkGAUgAygJIoUBCgZCdWRnZXQSEQoJbmFtZXNwYWNlGAEgASgJEhMKC21vbnRobHlfdXNkGAIgASgBEg8KB3ZlcnNpb24YAyABKAMSEgoKdXBkYXRlZF9ieRgEIAEoCRIuCgp1cGRhdGVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJuChBTZXRCdWRnZXRSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRITCgttb250aGx5X3VzZBgCIAEoARIdChBleHBlY3RlZF92ZXJzaW9uGAMgASgDSACIAQFCEwoRX2V4cGVjdGVkX3ZlcnNpb24iPQoRU2V0QnVkZ2V0UmVzcG9uc2USKAoGYnVkZ2V0GAEgASgLMhgubGxtb3BzLmNvbmZpZy52MS5CdWRnZXQikAEKDEJ1ZGdldFN0YXR1cxIRCgluYW1lc3BhY2UYASABKAkSEwoLbW9udGhseV91c2QYAiABKAESEQoJc3BlbmRfdXNkGAMgASgBEhUKDXJlbWFpbmluZ191c2QYBCABKAESEgoKdXNlZF9yYXRpbxgFIAEoARIaChJ0aHJlc2hvbGRzX2Nyb3NzZWQYBiADKAEiNAoQR2V0QnVkZ2V0UmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSDQoFbW9udGgYAiABKAkieQoRR2V0QnVkZ2V0UmVzcG9uc2USEQoJbmFtZXNwYWNlGAEgASgJEg0KBW1vbnRoGAIgASgJEhEKCXNwZW5kX3VzZBgDIAEoARIvCgdidWRnZXRzGAQgAygLMh4ubGxtb3BzLmNvbmZpZy52MS5CdWRnZXRTdGF0dXMizwEKElJlY29yZFVzYWdlUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSEgoKcmVxdWVzdF9pZBgCIAEoCRIQCghwcm92aWRlchgDIAEoCRINCgVtb2RlbBgEIAEoCRIUCgxpbnB1dF90b2tlbnMYBSABKAMSFQoNb3V0cHV0X3Rva2VucxgGIAEoAxITCgtlbnZpcm9ubWVudBgHIAEoCRIvCgtvY2N1cnJlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAi/gEKC1VzYWdlUmVjb3JkEhEKCW5hbWVzcGFjZRgBIAEoCRISCgpyZXF1ZXN0X2lkGAIgASgJEhAKCHByb3ZpZGVyGAMgASgJEg0KBW1vZGVsGAQgASgJEhQKDGlucHV0X3Rva2VucxgFIAEoAxIVCg1vdXRwdXRfdG9rZW5zGAYgASgDEhAKCGNvc3RfdXNkGAcgASgBEhMKC2Vudmlyb25tZW50GAggASgJEg0KBW1vbnRoGAkgASgJEi8KC29jY3VycmVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgtyZWNvcmRlZF9ieRgLIAEoCSJqCgtCdWRnZXRBbGVydBIRCgluYW1lc3BhY2UYASABKAkSEQoJdGhyZXNob2xkGAIgASgBEhMKC21vbnRobHlfdXNkGAMgASgBEhEKCXNwZW5kX3VzZBgEIAEoARINCgVtb250aBgFIAEoCSKFAQoTUmVjb3JkVXNhZ2VSZXNwb25zZRIsCgV1c2FnZRgBIAEoCzIdLmxsbW9wcy5jb25maWcudjEuVXNhZ2VSZWNvcmQSEQoJZHVwbGljYXRlGAIgASgIEi0KBmFsZXJ0cxgDIAMoCzIdLmxsbW9wcy5jb25maWcudjEuQnVkZ2V0QWxlcnQqwQEKDUxsbUNvbmZpZ0tpbmQSHwobTExNX0NPTkZJR19LSU5EX1VOU1BFQ0lGSUVEEAASIgoeTExNX0NPTkZJR19LSU5EX01PREVMX0VORFBPSU5UEAESIgoeTExNX0NPTkZJR19LSU5EX0ZBSUxPVkVSX0NIQUlOEAISJAogTExNX0NPTkZJR19LSU5EX1BBUkFNRVRFUl9QUkVTRVQQAxIhCh1MTE1fQ09ORklHX0tJTkRfTU9ERUxfUFJJQ0lORxAEMtkIChBMbG1Db25maWdTZXJ2aWNlEl0KDFB1dExsbUNvbmZpZxIlLmxsbW9wcy5jb25maWcudjEuUHV0TGxtQ29uZmlnUmVxdWVzdBomLmxsbW9wcy5jb25maWcudjEuUHV0TGxtQ29uZmlnUmVzcG9uc2USYgoMR2V0TGxtQ29uZmlnEiUubGxtb3BzLmNvbmZpZy52MS5HZXRMbG1Db25maWdSZXF1ZXN0GiYubGxtb3BzLmNvbmZpZy52MS5HZXRMbG1Db25maWdSZXNwb25zZSIDkAIBEmgKDkxpc3RMbG1Db25maWdzEicubGxtb3BzLmNvbmZpZy52MS5MaXN0TGxtQ29uZmlnc1JlcXVlc3QaKC5sbG1vcHMuY29uZmlnLnYxLkxpc3RMbG1Db25maWdzUmVzcG9uc2UiA5ACARJyChNDcmVhdGVQcm9tcHRWZXJzaW9uEiwubGxtb3BzLmNvbmZpZy52MS5DcmVhdGVQcm9tcHRWZXJzaW9uUmVxdWVzdBotLmxsbW9wcy5jb25maWcudjEuQ3JlYXRlUHJvbXB0VmVyc2lvblJlc3BvbnNlElkKCUdldFByb21wdBIiLmxsbW9wcy5jb25maWcudjEuR2V0UHJvbXB0UmVxdWVzdBojLmxsbW9wcy5jb25maWcudjEuR2V0UHJvbXB0UmVzcG9uc2UiA5ACARJuChBHZXRQcm9tcHRWZXJzaW9uEikubGxtb3BzLmNvbmZpZy52MS5HZXRQcm9tcHRWZXJzaW9uUmVxdWVzdBoqLmxsbW9wcy5jb25maWcudjEuR2V0UHJvbXB0VmVyc2lvblJlc3BvbnNlIgOQAgESYwoOU2V0UHJvbXB0TGFiZWwSJy5sbG1vcHMuY29uZmlnLnYxLlNldFByb21wdExhYmVsUmVxdWVzdBooLmxsbW9wcy5jb25maWcudjEuU2V0UHJvbXB0TGFiZWxSZXNwb25zZRJiCgxSZW5kZXJQcm9tcHQSJS5sbG1vcHMuY29uZmlnLnYxLlJlbmRlclByb21wdFJlcXVlc3QaJi5sbG1vcHMuY29uZmlnLnYxLlJlbmRlclByb21wdFJlc3BvbnNlIgOQAgESVAoJU2V0QnVkZ2V0EiIubGxtb3BzLmNvbmZpZy52MS5TZXRCdWRnZXRSZXF1ZXN0GiMubGxtb3BzLmNvbmZpZy52MS5TZXRCdWRnZXRSZXNwb25zZRJZCglHZXRCdWRnZXQSIi5sbG1vcHMuY29uZmlnLnYxLkdldEJ1ZGdldFJlcXVlc3QaIy5sbG1vcHMuY29uZmlnLnYxLkdldEJ1ZGdldFJlc3BvbnNlIgOQAgESXwoLUmVjb3JkVXNhZ2USJC5sbG1vcHMuY29uZmlnLnYxLlJlY29yZFVzYWdlUmVxdWVzdBolLmxsbW9wcy5jb25maWcudjEuUmVjb3JkVXNhZ2VSZXNwb25zZSIDkAICYgZwcm90bzM", [file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("CiFsbG1vcHMvY29uZmlnL3YxL2xsbV9jb25maWcucHJvdG8SEGxsbW9wcy5jb25maWcudjEinQIKCUxsbUNvbmZpZxItCgRraW5kGAEgASgOMh8ubGxtb3BzLmNvbmZpZy52MS5MbG1Db25maWdLaW5kEhEKCW5hbWVzcGFjZRgCIAEoCRIMCgRuYW1lGAMgASgJEgsKA2tleRgEIAEoCRITCgtlbnZpcm9ubWVudBgFIAEoCRIlCgV2YWx1ZRgGIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZRIPCgd2ZXJzaW9uGAcgASgDEhAKCHJldmlzaW9uGAggASgDEhAKCGJ1aWx0X2luGAkgASgIEhIKCnVwZGF0ZWRfYnkYCiABKAkSLgoKdXBkYXRlZF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAi1QEKE1B1dExsbUNvbmZpZ1JlcXVlc3QSLQoEa2luZBgBIAEoDjIfLmxsbW9wcy5jb25maWcudjEuTGxtQ29uZmlnS2luZBIRCgluYW1lc3BhY2UYAiABKAkSDAoEbmFtZRgDIAEoCRITCgtlbnZpcm9ubWVudBgEIAEoCRIlCgV2YWx1ZRgFIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZRIdChBleHBlY3RlZF92ZXJzaW9uGAYgASgDSACIAQFCEwoRX2V4cGVjdGVkX3ZlcnNpb24iQwoUUHV0TGxtQ29uZmlnUmVzcG9uc2USKwoGY29uZmlnGAEgASgLMhsubGxtb3BzLmNvbmZpZy52MS5MbG1Db25maWciegoTR2V0TGxtQ29uZmlnUmVxdWVzdBItCgRraW5kGAEgASgOMh8ubGxtb3BzLmNvbmZpZy52MS5MbG1Db25maWdLaW5kEhEKCW5hbWVzcGFjZRgCIAEoCRIMCgRuYW1lGAMgASgJEhMKC2Vudmlyb25tZW50GAQgASgJIkMKFEdldExsbUNvbmZpZ1Jlc3BvbnNlEisKBmNvbmZpZxgBIAEoCzIbLmxsbW9wcy5jb25maWcudjEuTGxtQ29uZmlnIm4KFUxpc3RMbG1Db25maWdzUmVxdWVzdBItCgRraW5kGAEgASgOMh8ubGxtb3BzLmNvbmZpZy52MS5MbG1Db25maWdLaW5kEhEKCW5hbWVzcGFjZRgCIAEoCRITCgtlbnZpcm9ubWVudBgDIAEoCSJGChZMaXN0TGxtQ29uZmlnc1Jlc3BvbnNlEiwKB2NvbmZpZ3MYASADKAsyGy5sbG1vcHMuY29uZmlnLnYxLkxsbUNvbmZpZyJzCg5Qcm9tcHRWYXJpYWJsZRIMCgRuYW1lGAEgASgJEhAKCHJlcXVpcmVkGAIgASgIEhoKDWRlZmF1bHRfdmFsdWUYAyABKAlIAIgBARITCgtkZXNjcmlwdGlvbhgEIAEoCUIQCg5fZGVmYXVsdF92YWx1ZSLhAQoNUHJvbXB0VmVyc2lvbhIRCgluYW1lc3BhY2UYASABKAkSDAoEbmFtZRgCIAEoCRIPCgd2ZXJzaW9uGAMgASgJEhAKCHRlbXBsYXRlGAQgASgJEjMKCXZhcmlhYmxlcxgFIAMoCzIgLmxsbW9wcy5jb25maWcudjEuUHJvbXB0VmFyaWFibGUSEwoLZGVzY3JpcHRpb24YBiABKAkSEgoKY3JlYXRlZF9ieRgHIAEoCRIuCgpjcmVhdGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIwCg1Qcm9tcHRWYXJpYW50Eg8KB3ZlcnNpb24YASABKAkSDgoGd2VpZ2h0GAIgASgFIqUBCgtQcm9tcHRMYWJlbBINCgVsYWJlbBgBIAEoCRIxCgh2YXJpYW50cxgCIAMoCzIfLmxsbW9wcy5jb25maWcudjEuUHJvbXB0VmFyaWFudBIQCghyZXZpc2lvbhgDIAEoAxISCgp1cGRhdGVkX2J5GAQgASgJEi4KCnVwZGF0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIqoBChpDcmVhdGVQcm9tcHRWZXJzaW9uUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSDAoEbmFtZRgCIAEoCRIPCgd2ZXJzaW9uGAMgASgJEhAKCHRlbXBsYXRlGAQgASgJEjMKCXZhcmlhYmxlcxgFIAMoCzIgLmxsbW9wcy5jb25maWcudjEuUHJvbXB0VmFyaWFibGUSEwoLZGVzY3JpcHRpb24YBiABKAkiTwobQ3JlYXRlUHJvbXB0VmVyc2lvblJlc3BvbnNlEjAKB3ZlcnNpb24YASABKAsyHy5sbG1vcHMuY29uZmlnLnYxLlByb21wdFZlcnNpb24i6wEKDVByb21wdFN1bW1hcnkSEQoJbmFtZXNwYWNlGAEgASgJEgwKBG5hbWUYAiABKAkSFgoObGF0ZXN0X3ZlcnNpb24YAyABKAkSLQoGbGFiZWxzGAQgAygLMh0ubGxtb3BzLmNvbmZpZy52MS5Qcm9tcHRMYWJlbBISCgpjcmVhdGVkX2J5GAUgASgJEi4KCmNyZWF0ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIicKEkxpc3RQcm9tcHRzUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkiRwoTTGlzdFByb21wdHNSZXNwb25zZRIwCgdwcm9tcHRzGAEgAygLMh8ubGxtb3BzLmNvbmZpZy52MS5Qcm9tcHRTdW1tYXJ5IjMKEEdldFByb21wdFJlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEgwKBG5hbWUYAiABKAkidQoRR2V0UHJvbXB0UmVzcG9uc2USMQoIdmVyc2lvbnMYASADKAsyHy5sbG1vcHMuY29uZmlnLnYxLlByb21wdFZlcnNpb24SLQoGbGFiZWxzGAIgAygLMh0ubGxtb3BzLmNvbmZpZy52MS5Qcm9tcHRMYWJlbCJLChdHZXRQcm9tcHRWZXJzaW9uUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSDAoEbmFtZRgCIAEoCRIPCgd2ZXJzaW9uGAMgASgJIkwKGEdldFByb21wdFZlcnNpb25SZXNwb25zZRIwCgd2ZXJzaW9uGAEgASgLMh8ubGxtb3BzLmNvbmZpZy52MS5Qcm9tcHRWZXJzaW9uIrABChVTZXRQcm9tcHRMYWJlbFJlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEgwKBG5hbWUYAiABKAkSDQoFbGFiZWwYAyABKAkSMQoIdmFyaWFudHMYBCADKAsyHy5sbG1vcHMuY29uZmlnLnYxLlByb21wdFZhcmlhbnQSHgoRZXhwZWN0ZWRfcmV2aXNpb24YBSABKANIAIgBAUIUChJfZXhwZWN0ZWRfcmV2aXNpb24iRgoWU2V0UHJvbXB0TGFiZWxSZXNwb25zZRIsCgVsYWJlbBgBIAEoCzIdLmxsbW9wcy5jb25maWcudjEuUHJvbXB0TGFiZWwigAEKGERlbGV0ZVByb21wdExhYmVsUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSDAoEbmFtZRgCIAEoCRINCgVsYWJlbBgDIAEoCRIeChFleHBlY3RlZF9yZXZpc2lvbhgEIAEoA0gAiAEBQhQKEl9leHBlY3RlZF9yZXZpc2lvbiJJChlEZWxldGVQcm9tcHRMYWJlbFJlc3BvbnNlEiwKBWxhYmVsGAEgASgLMh0ubGxtb3BzLmNvbmZpZy52MS5Qcm9tcHRMYWJlbCLiAQoTUmVuZGVyUHJvbXB0UmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSDAoEbmFtZRgCIAEoCRINCgVsYWJlbBgDIAEoCRIPCgd2ZXJzaW9uGAQgASgJEkcKCXZhcmlhYmxlcxgFIAMoCzI0LmxsbW9wcy5jb25maWcudjEuUmVuZGVyUHJvbXB0UmVxdWVzdC5WYXJpYWJsZXNFbnRyeRIPCgdzdWJqZWN0GAYgASgJGjAKDlZhcmlhYmxlc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiaAoUUmVuZGVyUHJvbXB0UmVzcG9uc2USDAoEdGV4dBgBIAEoCRIPCgd2ZXJzaW9uGAIgASgJEg0KBWxhYmVsGAMgASgJEg8KB3ZhcmlhbnQYBCABKAUSEQoJZGVmYXVsdGVkGAUgAygJIoUBCgZCdWRnZXQSEQoJbmFtZXNwYWNlGAEgASgJEhMKC21vbnRobHlfdXNkGAIgASgBEg8KB3ZlcnNpb24YAyABKAMSEgoKdXBkYXRlZF9ieRgEIAEoCRIuCgp1cGRhdGVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJuChBTZXRCdWRnZXRSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRITCgttb250aGx5X3VzZBgCIAEoARIdChBleHBlY3RlZF92ZXJzaW9uGAMgASgDSACIAQFCEwoRX2V4cGVjdGVkX3ZlcnNpb24iPQoRU2V0QnVkZ2V0UmVzcG9uc2USKAoGYnVkZ2V0GAEgASgLMhgubGxtb3BzLmNvbmZpZy52MS5CdWRnZXQikAEKDEJ1ZGdldFN0YXR1cxIRCgluYW1lc3BhY2UYASABKAkSEwoLbW9udGhseV91c2QYAiABKAESEQoJc3BlbmRfdXNkGAMgASgBEhUKDXJlbWFpbmluZ191c2QYBCABKAESEgoKdXNlZF9yYXRpbxgFIAEoARIaChJ0aHJlc2hvbGRzX2Nyb3NzZWQYBiADKAEiNAoQR2V0QnVkZ2V0UmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSDQoFbW9udGgYAiABKAkieQoRR2V0QnVkZ2V0UmVzcG9uc2USEQoJbmFtZXNwYWNlGAEgASgJEg0KBW1vbnRoGAIgASgJEhEKCXNwZW5kX3VzZBgDIAEoARIvCgdidWRnZXRzGAQgAygLMh4ubGxtb3BzLmNvbmZpZy52MS5CdWRnZXRTdGF0dXMizwEKElJlY29yZFVzYWdlUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSEgoKcmVxdWVzdF9pZBgCIAEoCRIQCghwcm92aWRlchgDIAEoCRINCgVtb2RlbBgEIAEoCRIUCgxpbnB1dF90b2tlbnMYBSABKAMSFQoNb3V0cHV0X3Rva2VucxgGIAEoAxITCgtlbnZpcm9ubWVudBgHIAEoCRIvCgtvY2N1cnJlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAi/gEKC1VzYWdlUmVjb3JkEhEKCW5hbWVzcGFjZRgBIAEoCRISCgpyZXF1ZXN0X2lkGAIgASgJEhAKCHByb3ZpZGVyGAMgASgJEg0KBW1vZGVsGAQgASgJEhQKDGlucHV0X3Rva2VucxgFIAEoAxIVCg1vdXRwdXRfdG9rZW5zGAYgASgDEhAKCGNvc3RfdXNkGAcgASgBEhMKC2Vudmlyb25tZW50GAggASgJEg0KBW1vbnRoGAkgASgJEi8KC29jY3VycmVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgtyZWNvcmRlZF9ieRgLIAEoCSJqCgtCdWRnZXRBbGVydBIRCgluYW1lc3BhY2UYASABKAkSEQoJdGhyZXNob2xkGAIgASgBEhMKC21vbnRobHlfdXNkGAMgASgBEhEKCXNwZW5kX3VzZBgEIAEoARINCgVtb250aBgFIAEoCSKFAQoTUmVjb3JkVXNhZ2VSZXNwb25zZRIsCgV1c2FnZRgBIAEoCzIdLmxsbW9wcy5jb25maWcudjEuVXNhZ2VSZWNvcmQSEQoJZHVwbGljYXRlGAIgASgIEi0KBmFsZXJ0cxgDIAMoCzIdLmxsbW9wcy5jb25maWcudjEuQnVkZ2V0QWxlcnQqwQEKDUxsbUNvbmZpZ0tpbmQSHwobTExNX0NPTkZJR19LSU5EX1VOU1BFQ0lGSUVEEAASIgoeTExNX0NPTkZJR19LSU5EX01PREVMX0VORFBPSU5UEAESIgoeTExNX0NPTkZJR19LSU5EX0ZBSUxPVkVSX0NIQUlOEAISJAogTExNX0NPTkZJR19LSU5EX1BBUkFNRVRFUl9QUkVTRVQQAxIhCh1MTE1fQ09ORklHX0tJTkRfTU9ERUxfUFJJQ0lORxAEMqgKChBMbG1Db25maWdTZXJ2aWNlEl0KDFB1dExsbUNvbmZpZxIlLmxsbW9wcy5jb25maWcudjEuUHV0TGxtQ29uZmlnUmVxdWVzdBomLmxsbW9wcy5jb25maWcudjEuUHV0TGxtQ29uZmlnUmVzcG9uc2USYgoMR2V0TGxtQ29uZmlnEiUubGxtb3BzLmNvbmZpZy52MS5HZXRMbG1Db25maWdSZXF1ZXN0GiYubGxtb3BzLmNvbmZpZy52MS5HZXRMbG1Db25maWdSZXNwb25zZSIDkAIBEmgKDkxpc3RMbG1Db25maWdzEicubGxtb3BzLmNvbmZpZy52MS5MaXN0TGxtQ29uZmlnc1JlcXVlc3QaKC5sbG1vcHMuY29uZmlnLnYxLkxpc3RMbG1Db25maWdzUmVzcG9uc2UiA5ACARJyChNDcmVhdGVQcm9tcHRWZXJzaW9uEiwubGxtb3BzLmNvbmZpZy52MS5DcmVhdGVQcm9tcHRWZXJzaW9uUmVxdWVzdBotLmxsbW9wcy5jb25maWcudjEuQ3JlYXRlUHJvbXB0VmVyc2lvblJlc3BvbnNlEl8KC0xpc3RQcm9tcHRzEiQubGxtb3BzLmNvbmZpZy52MS5MaXN0UHJvbXB0c1JlcXVlc3QaJS5sbG1vcHMuY29uZmlnLnYxLkxpc3RQcm9tcHRzUmVzcG9uc2UiA5ACARJZCglHZXRQcm9tcHQSIi5sbG1vcHMuY29uZmlnLnYxLkdldFByb21wdFJlcXVlc3QaIy5sbG1vcHMuY29uZmlnLnYxLkdldFByb21wdFJlc3BvbnNlIgOQAgESbgoQR2V0UHJvbXB0VmVyc2lvbhIpLmxsbW9wcy5jb25maWcudjEuR2V0UHJvbXB0VmVyc2lvblJlcXVlc3QaKi5sbG1vcHMuY29uZmlnLnYxLkdldFByb21wdFZlcnNpb25SZXNwb25zZSIDkAIBEmMKDlNldFByb21wdExhYmVsEicubGxtb3BzLmNvbmZpZy52MS5TZXRQcm9tcHRMYWJlbFJlcXVlc3QaKC5sbG1vcHMuY29uZmlnLnYxLlNldFByb21wdExhYmVsUmVzcG9uc2USbAoRRGVsZXRlUHJvbXB0TGFiZWwSKi5sbG1vcHMuY29uZmlnLnYxLkRlbGV0ZVByb21wdExhYmVsUmVxdWVzdBorLmxsbW9wcy5jb25maWcudjEuRGVsZXRlUHJvbXB0TGFiZWxSZXNwb25zZRJiCgxSZW5kZXJQcm9tcHQSJS5sbG1vcHMuY29uZmlnLnYxLlJlbmRlclByb21wdFJlcXVlc3QaJi5sbG1vcHMuY29uZmlnLnYxLlJlbmRlclByb21wdFJlc3BvbnNlIgOQAgESVAoJU2V0QnVkZ2V0EiIubGxtb3BzLmNvbmZpZy52MS5TZXRCdWRnZXRSZXF1ZXN0GiMubGxtb3BzLmNvbmZpZy52MS5TZXRCdWRnZXRSZXNwb25zZRJZCglHZXRCdWRnZXQSIi5sbG1vcHMuY29uZmlnLnYxLkdldEJ1ZGdldFJlcXVlc3QaIy5sbG1vcHMuY29uZmlnLnYxLkdldEJ1ZGdldFJlc3BvbnNlIgOQAgESXwoLUmVjb3JkVXNhZ2USJC5sbG1vcHMuY29uZmlnLnYxLlJlY29yZFVzYWdlUmVxdWVzdBolLmxsbW9wcy5jb25maWcudjEuUmVjb3JkVXNhZ2VSZXNwb25zZSIDkAICYgZwcm90bzM", [file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * One LLM config as stored (or built in).
@@ -470,6 +470,97 @@ export const CreatePromptVersionResponseSchema: GenMessage<CreatePromptVersionRe
   messageDesc(file_llmops_config_v1_llm_config, 12);
 
 /**
+ * One prompt as ListPrompts shows it.
+ *
+ * @generated from message llmops.config.v1.PromptSummary
+ */
+export type PromptSummary = Message<"llmops.config.v1.PromptSummary"> & {
+  /**
+   * @generated from field: string namespace = 1;
+   */
+  namespace: string;
+
+  /**
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * The newest version, which the label "latest" always serves.
+   *
+   * @generated from field: string latest_version = 3;
+   */
+  latestVersion: string;
+
+  /**
+   * By label name.
+   *
+   * @generated from field: repeated llmops.config.v1.PromptLabel labels = 4;
+   */
+  labels: PromptLabel[];
+
+  /**
+   * @generated from field: string created_by = 5;
+   */
+  createdBy: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp created_at = 6;
+   */
+  createdAt?: Timestamp | undefined;
+
+  /**
+   * When its newest version was created or one of its current labels last moved, whichever is later.
+   *
+   * @generated from field: google.protobuf.Timestamp updated_at = 7;
+   */
+  updatedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message llmops.config.v1.PromptSummary.
+ * Use `create(PromptSummarySchema)` to create a new message.
+ */
+export const PromptSummarySchema: GenMessage<PromptSummary> = /*@__PURE__*/
+  messageDesc(file_llmops_config_v1_llm_config, 13);
+
+/**
+ * @generated from message llmops.config.v1.ListPromptsRequest
+ */
+export type ListPromptsRequest = Message<"llmops.config.v1.ListPromptsRequest"> & {
+  /**
+   * @generated from field: string namespace = 1;
+   */
+  namespace: string;
+};
+
+/**
+ * Describes the message llmops.config.v1.ListPromptsRequest.
+ * Use `create(ListPromptsRequestSchema)` to create a new message.
+ */
+export const ListPromptsRequestSchema: GenMessage<ListPromptsRequest> = /*@__PURE__*/
+  messageDesc(file_llmops_config_v1_llm_config, 14);
+
+/**
+ * @generated from message llmops.config.v1.ListPromptsResponse
+ */
+export type ListPromptsResponse = Message<"llmops.config.v1.ListPromptsResponse"> & {
+  /**
+   * By name.
+   *
+   * @generated from field: repeated llmops.config.v1.PromptSummary prompts = 1;
+   */
+  prompts: PromptSummary[];
+};
+
+/**
+ * Describes the message llmops.config.v1.ListPromptsResponse.
+ * Use `create(ListPromptsResponseSchema)` to create a new message.
+ */
+export const ListPromptsResponseSchema: GenMessage<ListPromptsResponse> = /*@__PURE__*/
+  messageDesc(file_llmops_config_v1_llm_config, 15);
+
+/**
  * @generated from message llmops.config.v1.GetPromptRequest
  */
 export type GetPromptRequest = Message<"llmops.config.v1.GetPromptRequest"> & {
@@ -489,7 +580,7 @@ export type GetPromptRequest = Message<"llmops.config.v1.GetPromptRequest"> & {
  * Use `create(GetPromptRequestSchema)` to create a new message.
  */
 export const GetPromptRequestSchema: GenMessage<GetPromptRequest> = /*@__PURE__*/
-  messageDesc(file_llmops_config_v1_llm_config, 13);
+  messageDesc(file_llmops_config_v1_llm_config, 16);
 
 /**
  * @generated from message llmops.config.v1.GetPromptResponse
@@ -515,7 +606,7 @@ export type GetPromptResponse = Message<"llmops.config.v1.GetPromptResponse"> & 
  * Use `create(GetPromptResponseSchema)` to create a new message.
  */
 export const GetPromptResponseSchema: GenMessage<GetPromptResponse> = /*@__PURE__*/
-  messageDesc(file_llmops_config_v1_llm_config, 14);
+  messageDesc(file_llmops_config_v1_llm_config, 17);
 
 /**
  * @generated from message llmops.config.v1.GetPromptVersionRequest
@@ -542,7 +633,7 @@ export type GetPromptVersionRequest = Message<"llmops.config.v1.GetPromptVersion
  * Use `create(GetPromptVersionRequestSchema)` to create a new message.
  */
 export const GetPromptVersionRequestSchema: GenMessage<GetPromptVersionRequest> = /*@__PURE__*/
-  messageDesc(file_llmops_config_v1_llm_config, 15);
+  messageDesc(file_llmops_config_v1_llm_config, 18);
 
 /**
  * @generated from message llmops.config.v1.GetPromptVersionResponse
@@ -559,7 +650,7 @@ export type GetPromptVersionResponse = Message<"llmops.config.v1.GetPromptVersio
  * Use `create(GetPromptVersionResponseSchema)` to create a new message.
  */
 export const GetPromptVersionResponseSchema: GenMessage<GetPromptVersionResponse> = /*@__PURE__*/
-  messageDesc(file_llmops_config_v1_llm_config, 16);
+  messageDesc(file_llmops_config_v1_llm_config, 19);
 
 /**
  * @generated from message llmops.config.v1.SetPromptLabelRequest
@@ -602,7 +693,7 @@ export type SetPromptLabelRequest = Message<"llmops.config.v1.SetPromptLabelRequ
  * Use `create(SetPromptLabelRequestSchema)` to create a new message.
  */
 export const SetPromptLabelRequestSchema: GenMessage<SetPromptLabelRequest> = /*@__PURE__*/
-  messageDesc(file_llmops_config_v1_llm_config, 17);
+  messageDesc(file_llmops_config_v1_llm_config, 20);
 
 /**
  * @generated from message llmops.config.v1.SetPromptLabelResponse
@@ -619,7 +710,62 @@ export type SetPromptLabelResponse = Message<"llmops.config.v1.SetPromptLabelRes
  * Use `create(SetPromptLabelResponseSchema)` to create a new message.
  */
 export const SetPromptLabelResponseSchema: GenMessage<SetPromptLabelResponse> = /*@__PURE__*/
-  messageDesc(file_llmops_config_v1_llm_config, 18);
+  messageDesc(file_llmops_config_v1_llm_config, 21);
+
+/**
+ * @generated from message llmops.config.v1.DeletePromptLabelRequest
+ */
+export type DeletePromptLabelRequest = Message<"llmops.config.v1.DeletePromptLabelRequest"> & {
+  /**
+   * @generated from field: string namespace = 1;
+   */
+  namespace: string;
+
+  /**
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * Any label but "latest", which is not stored and cannot be removed.
+   *
+   * @generated from field: string label = 3;
+   */
+  label: string;
+
+  /**
+   * When set, the removal succeeds only if the label is at this revision.
+   *
+   * @generated from field: optional int64 expected_revision = 4;
+   */
+  expectedRevision?: bigint | undefined;
+};
+
+/**
+ * Describes the message llmops.config.v1.DeletePromptLabelRequest.
+ * Use `create(DeletePromptLabelRequestSchema)` to create a new message.
+ */
+export const DeletePromptLabelRequestSchema: GenMessage<DeletePromptLabelRequest> = /*@__PURE__*/
+  messageDesc(file_llmops_config_v1_llm_config, 22);
+
+/**
+ * @generated from message llmops.config.v1.DeletePromptLabelResponse
+ */
+export type DeletePromptLabelResponse = Message<"llmops.config.v1.DeletePromptLabelResponse"> & {
+  /**
+   * The label as it was before its removal.
+   *
+   * @generated from field: llmops.config.v1.PromptLabel label = 1;
+   */
+  label?: PromptLabel | undefined;
+};
+
+/**
+ * Describes the message llmops.config.v1.DeletePromptLabelResponse.
+ * Use `create(DeletePromptLabelResponseSchema)` to create a new message.
+ */
+export const DeletePromptLabelResponseSchema: GenMessage<DeletePromptLabelResponse> = /*@__PURE__*/
+  messageDesc(file_llmops_config_v1_llm_config, 23);
 
 /**
  * @generated from message llmops.config.v1.RenderPromptRequest
@@ -666,7 +812,7 @@ export type RenderPromptRequest = Message<"llmops.config.v1.RenderPromptRequest"
  * Use `create(RenderPromptRequestSchema)` to create a new message.
  */
 export const RenderPromptRequestSchema: GenMessage<RenderPromptRequest> = /*@__PURE__*/
-  messageDesc(file_llmops_config_v1_llm_config, 19);
+  messageDesc(file_llmops_config_v1_llm_config, 24);
 
 /**
  * @generated from message llmops.config.v1.RenderPromptResponse
@@ -711,7 +857,7 @@ export type RenderPromptResponse = Message<"llmops.config.v1.RenderPromptRespons
  * Use `create(RenderPromptResponseSchema)` to create a new message.
  */
 export const RenderPromptResponseSchema: GenMessage<RenderPromptResponse> = /*@__PURE__*/
-  messageDesc(file_llmops_config_v1_llm_config, 20);
+  messageDesc(file_llmops_config_v1_llm_config, 25);
 
 /**
  * @generated from message llmops.config.v1.Budget
@@ -748,7 +894,7 @@ export type Budget = Message<"llmops.config.v1.Budget"> & {
  * Use `create(BudgetSchema)` to create a new message.
  */
 export const BudgetSchema: GenMessage<Budget> = /*@__PURE__*/
-  messageDesc(file_llmops_config_v1_llm_config, 21);
+  messageDesc(file_llmops_config_v1_llm_config, 26);
 
 /**
  * @generated from message llmops.config.v1.SetBudgetRequest
@@ -779,7 +925,7 @@ export type SetBudgetRequest = Message<"llmops.config.v1.SetBudgetRequest"> & {
  * Use `create(SetBudgetRequestSchema)` to create a new message.
  */
 export const SetBudgetRequestSchema: GenMessage<SetBudgetRequest> = /*@__PURE__*/
-  messageDesc(file_llmops_config_v1_llm_config, 22);
+  messageDesc(file_llmops_config_v1_llm_config, 27);
 
 /**
  * @generated from message llmops.config.v1.SetBudgetResponse
@@ -796,7 +942,7 @@ export type SetBudgetResponse = Message<"llmops.config.v1.SetBudgetResponse"> & 
  * Use `create(SetBudgetResponseSchema)` to create a new message.
  */
 export const SetBudgetResponseSchema: GenMessage<SetBudgetResponse> = /*@__PURE__*/
-  messageDesc(file_llmops_config_v1_llm_config, 23);
+  messageDesc(file_llmops_config_v1_llm_config, 28);
 
 /**
  * A budget's state in one month.
@@ -848,7 +994,7 @@ export type BudgetStatus = Message<"llmops.config.v1.BudgetStatus"> & {
  * Use `create(BudgetStatusSchema)` to create a new message.
  */
 export const BudgetStatusSchema: GenMessage<BudgetStatus> = /*@__PURE__*/
-  messageDesc(file_llmops_config_v1_llm_config, 24);
+  messageDesc(file_llmops_config_v1_llm_config, 29);
 
 /**
  * @generated from message llmops.config.v1.GetBudgetRequest
@@ -872,7 +1018,7 @@ export type GetBudgetRequest = Message<"llmops.config.v1.GetBudgetRequest"> & {
  * Use `create(GetBudgetRequestSchema)` to create a new message.
  */
 export const GetBudgetRequestSchema: GenMessage<GetBudgetRequest> = /*@__PURE__*/
-  messageDesc(file_llmops_config_v1_llm_config, 25);
+  messageDesc(file_llmops_config_v1_llm_config, 30);
 
 /**
  * @generated from message llmops.config.v1.GetBudgetResponse
@@ -908,7 +1054,7 @@ export type GetBudgetResponse = Message<"llmops.config.v1.GetBudgetResponse"> & 
  * Use `create(GetBudgetResponseSchema)` to create a new message.
  */
 export const GetBudgetResponseSchema: GenMessage<GetBudgetResponse> = /*@__PURE__*/
-  messageDesc(file_llmops_config_v1_llm_config, 26);
+  messageDesc(file_llmops_config_v1_llm_config, 31);
 
 /**
  * @generated from message llmops.config.v1.RecordUsageRequest
@@ -966,7 +1112,7 @@ export type RecordUsageRequest = Message<"llmops.config.v1.RecordUsageRequest"> 
  * Use `create(RecordUsageRequestSchema)` to create a new message.
  */
 export const RecordUsageRequestSchema: GenMessage<RecordUsageRequest> = /*@__PURE__*/
-  messageDesc(file_llmops_config_v1_llm_config, 27);
+  messageDesc(file_llmops_config_v1_llm_config, 32);
 
 /**
  * @generated from message llmops.config.v1.UsageRecord
@@ -1033,7 +1179,7 @@ export type UsageRecord = Message<"llmops.config.v1.UsageRecord"> & {
  * Use `create(UsageRecordSchema)` to create a new message.
  */
 export const UsageRecordSchema: GenMessage<UsageRecord> = /*@__PURE__*/
-  messageDesc(file_llmops_config_v1_llm_config, 28);
+  messageDesc(file_llmops_config_v1_llm_config, 33);
 
 /**
  * A budget threshold this usage record crossed; the same crossing is reported (and announced) once per month.
@@ -1072,7 +1218,7 @@ export type BudgetAlert = Message<"llmops.config.v1.BudgetAlert"> & {
  * Use `create(BudgetAlertSchema)` to create a new message.
  */
 export const BudgetAlertSchema: GenMessage<BudgetAlert> = /*@__PURE__*/
-  messageDesc(file_llmops_config_v1_llm_config, 29);
+  messageDesc(file_llmops_config_v1_llm_config, 34);
 
 /**
  * @generated from message llmops.config.v1.RecordUsageResponse
@@ -1101,7 +1247,7 @@ export type RecordUsageResponse = Message<"llmops.config.v1.RecordUsageResponse"
  * Use `create(RecordUsageResponseSchema)` to create a new message.
  */
 export const RecordUsageResponseSchema: GenMessage<RecordUsageResponse> = /*@__PURE__*/
-  messageDesc(file_llmops_config_v1_llm_config, 30);
+  messageDesc(file_llmops_config_v1_llm_config, 35);
 
 /**
  * The kinds of LLM configuration stored as configs, and the key prefix each uses.
@@ -1200,6 +1346,17 @@ export const LlmConfigService: GenService<{
     output: typeof CreatePromptVersionResponseSchema;
   },
   /**
+   * ListPrompts lists the prompts of one namespace (not those below it) by name, each with its newest version and
+   * labels.
+   *
+   * @generated from rpc llmops.config.v1.LlmConfigService.ListPrompts
+   */
+  listPrompts: {
+    methodKind: "unary";
+    input: typeof ListPromptsRequestSchema;
+    output: typeof ListPromptsResponseSchema;
+  },
+  /**
    * GetPrompt lists a prompt's versions (newest first) and labels.
    *
    * @generated from rpc llmops.config.v1.LlmConfigService.GetPrompt
@@ -1228,6 +1385,16 @@ export const LlmConfigService: GenService<{
     methodKind: "unary";
     input: typeof SetPromptLabelRequestSchema;
     output: typeof SetPromptLabelResponseSchema;
+  },
+  /**
+   * DeletePromptLabel removes a label; it needs what moving the label needs, and is an audited event too.
+   *
+   * @generated from rpc llmops.config.v1.LlmConfigService.DeletePromptLabel
+   */
+  deletePromptLabel: {
+    methodKind: "unary";
+    input: typeof DeletePromptLabelRequestSchema;
+    output: typeof DeletePromptLabelResponseSchema;
   },
   /**
    * RenderPrompt substitutes variables into the version a label or version selects.

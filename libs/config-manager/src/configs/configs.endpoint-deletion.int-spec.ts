@@ -1,0 +1,182 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Outbox } from '@llmops/platform-messaging';
+import { openDatabase, type Database } from '@llmops/platform-persistence';
+import { createTestDatabase, type TestDatabase } from '@llmops/platform-testing';
+import { Registry } from 'prom-client';
+import { CONFIG_MANAGER_MIGRATIONS } from '../config-manager.host.js';
+import { CONFIG_MANAGER_SCHEMA } from '../migrations/1763800000000-CreateConfigEntries.js';
+import { NamespaceSettingsService } from '../namespace-settings/namespace-settings.service.js';
+import { ConfigEntryEntity } from './config-entry.entity.js';
+import { ConfigsService, type ConfigActor } from './configs.service.js';
+import { ConfigException, ConfigExceptionCode } from './exceptions/config.exception.js';
+
+const admin: ConfigActor = { principal: { id: 'admin-1', type: 'user', roles: ['global-admin'] }, requestId: 'r1' };
+
+const endpoint = (model: string) => ({ provider: 'openai', model, api_key: { $secret: 'llm/openai' } });
+
+async function failure(promise: Promise<unknown>): Promise<ConfigException> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof ConfigException) return error;
+    throw error;
+  }
+  throw new Error('expected the call to fail');
+}
+
+describe(`${ConfigsService.name}: deleting a model endpoint a failover chain names`, () => {
+  let testDatabase: TestDatabase;
+  let database: Database;
+  let configs: ConfigsService;
+  let settings: NamespaceSettingsService;
+
+  beforeAll(async () => {
+    testDatabase = await createTestDatabase({ prefix: 'endpoint_deletion' });
+    database = await openDatabase({
+      service: 'config-manager',
+      schema: CONFIG_MANAGER_SCHEMA,
+      url: testDatabase.url,
+      entities: [ConfigEntryEntity],
+      migrations: CONFIG_MANAGER_MIGRATIONS,
+    });
+    const outbox = new Outbox({ source: 'config-manager', schema: CONFIG_MANAGER_SCHEMA });
+    const options = { registry: new Registry() };
+    settings = new NamespaceSettingsService(database, outbox, options);
+    configs = new ConfigsService(database, outbox, settings, options);
+  });
+
+  afterAll(async () => {
+    await database?.close();
+    await testDatabase?.drop();
+  });
+
+  const set = (namespace: string, key: string, environment: string, value: unknown) => configs.set(admin, { namespace, key, environment, value });
+  const remove = (namespace: string, key: string, environment: string) => configs.delete(admin, { namespace, key, environment });
+  const live = async (namespace: string, key: string, environment: string): Promise<boolean> => {
+    try {
+      await configs.get(admin, { namespace, key, environment, exact: true });
+      return true;
+    } catch (error) {
+      if (error instanceof ConfigException && error.code === ConfigExceptionCode.NotFound) return false;
+      throw error;
+    }
+  };
+
+  it('refuses with CONFLICT naming the chain and where it would break, and writes nothing', async () => {
+    await set('refs/plain', 'endpoint.gpt', 'base', endpoint('gpt-4o'));
+    await set('refs/plain', 'endpoint.claude', 'base', endpoint('claude'));
+    await set('refs/plain', 'failover.main', 'production', { primary: 'gpt', fallbacks: ['claude'] });
+    const before = await configs.currentRevision();
+    const refused = await failure(remove('refs/plain', 'endpoint.claude', 'base'));
+    expect(refused).toMatchObject({ code: ConfigExceptionCode.Conflict, field: 'key' });
+    expect(refused.message).toBe(
+      'config refs/plain/endpoint.claude cannot be deleted from base: failover chain failover.main (in production) would name the missing ' +
+        'endpoint claude; point it at other endpoints or delete it first',
+    );
+    expect(await configs.currentRevision()).toBe(before);
+    expect(await live('refs/plain', 'endpoint.claude', 'base')).toBe(true);
+    // Once the chain no longer names it, it goes.
+    await set('refs/plain', 'failover.main', 'production', { primary: 'gpt' });
+    await remove('refs/plain', 'endpoint.claude', 'base');
+    expect(await live('refs/plain', 'endpoint.claude', 'base')).toBe(false);
+  });
+
+  it('lets an override go while a less specific environment still serves the endpoint, as any inherited config', async () => {
+    await set('refs/override', 'endpoint.gpt', 'base', endpoint('gpt-4o'));
+    await set('refs/override', 'endpoint.gpt', 'production', endpoint('gpt-4o-2024-08-06'));
+    await set('refs/override', 'failover.main', 'production', { primary: 'gpt' });
+    await remove('refs/override', 'endpoint.gpt', 'production');
+    const inherited = await configs.get(admin, { namespace: 'refs/override', key: 'endpoint.gpt', environment: 'production' });
+    expect(inherited.resolvedFrom).toBe('base');
+    expect((await failure(remove('refs/override', 'endpoint.gpt', 'base'))).code).toBe(ConfigExceptionCode.Conflict);
+  });
+
+  it('follows the environment chain both ways: a chain serves the environments above it, an endpoint those above it', async () => {
+    // A development chain also serves staging and production, which have none of their own.
+    await set('refs/inherit', 'endpoint.gpt', 'base', endpoint('gpt-4o'));
+    await set('refs/inherit', 'failover.dev', 'development', { primary: 'gpt' });
+    expect((await failure(remove('refs/inherit', 'endpoint.gpt', 'base'))).message).toContain('failover.dev (in development, staging, production)');
+    // A production chain reaches an endpoint written in development only.
+    await set('refs/inherit', 'endpoint.local', 'development', endpoint('llama'));
+    await set('refs/inherit', 'failover.prod', 'production', { primary: 'local' });
+    expect((await failure(remove('refs/inherit', 'endpoint.local', 'development'))).message).toContain('failover.prod (in production)');
+    // A version no chain resolves to may go: production's chain uses production's own endpoint, not development's.
+    await set('refs/inherit', 'endpoint.prod-only', 'production', endpoint('gpt-4o'));
+    await set('refs/inherit', 'endpoint.prod-only', 'development', endpoint('gpt-4o-mini'));
+    await set('refs/inherit', 'failover.prod', 'production', { primary: 'prod-only' });
+    await remove('refs/inherit', 'endpoint.prod-only', 'development');
+    // The production one may not: with development's gone too, nothing below production serves the chain.
+    const refused = await failure(remove('refs/inherit', 'endpoint.prod-only', 'production'));
+    expect(refused.message).toContain('failover.prod (in production)');
+  });
+
+  it("names every chain that would break, and resolves through the namespace's own environment chain", async () => {
+    await settings.set(admin, { namespace: 'refs-custom', environments: ['base', 'dev', 'prod'] });
+    await set('refs-custom/app', 'endpoint.gpt', 'base', endpoint('gpt-4o'));
+    await set('refs-custom/app', 'endpoint.claude', 'base', endpoint('claude'));
+    await set('refs-custom/app', 'failover.a', 'prod', { primary: 'claude', fallbacks: ['gpt'] });
+    await set('refs-custom/app', 'failover.b', 'dev', { primary: 'gpt' });
+    // A deleted chain names nothing.
+    await set('refs-custom/app', 'failover.gone', 'base', { primary: 'gpt' });
+    await remove('refs-custom/app', 'failover.gone', 'base');
+    const refused = await failure(remove('refs-custom/app', 'endpoint.gpt', 'base'));
+    expect(refused.message).toContain('failover chains failover.a (in prod), failover.b (in dev, prod) would name the missing endpoint gpt');
+    // Another namespace's chain of the same name is not this namespace's business.
+    await set('refs-custom/other', 'endpoint.gpt', 'base', endpoint('gpt-4o'));
+    await remove('refs-custom/other', 'endpoint.gpt', 'base');
+  });
+
+  describe('in a bulk', () => {
+    it('refuses the whole bulk, naming the deletion, when a chain would be left without its endpoint', async () => {
+      await set('refs/bulk', 'endpoint.gpt', 'production', endpoint('gpt-4o'));
+      await set('refs/bulk', 'failover.main', 'production', { primary: 'gpt' });
+      const before = await configs.currentRevision();
+      const refused = await failure(
+        configs.bulk(admin, [
+          { kind: 'set', namespace: 'refs/bulk', key: 'unrelated', environment: 'production', value: 1 },
+          { kind: 'delete', namespace: 'refs/bulk', key: 'endpoint.gpt', environment: 'production' },
+        ]),
+      );
+      expect(refused).toMatchObject({ code: ConfigExceptionCode.Conflict, field: 'operations[1].key' });
+      expect(refused.message).toMatch(/^operation 1: config refs\/bulk\/endpoint\.gpt cannot be deleted from production: failover chain failover\.main/);
+      expect(await configs.currentRevision()).toBe(before);
+      expect(await live('refs/bulk', 'unrelated', 'production')).toBe(false);
+      expect(await live('refs/bulk', 'endpoint.gpt', 'production')).toBe(true);
+      // A chain written later in the same bulk counts too.
+      await set('refs/bulk', 'failover.main', 'production', { primary: 'gpt', fallbacks: [] });
+      const laterChain = await failure(
+        configs.bulk(admin, [
+          { kind: 'delete', namespace: 'refs/bulk', key: 'failover.main', environment: 'production' },
+          { kind: 'delete', namespace: 'refs/bulk', key: 'endpoint.gpt', environment: 'production' },
+          { kind: 'set', namespace: 'refs/bulk', key: 'failover.next', environment: 'production', value: { primary: 'gpt' } },
+        ]),
+      );
+      expect(laterChain.field).toBe('operations[1].key');
+      expect(laterChain.message).toContain('failover.next (in production)');
+    });
+
+    it('checks the state the whole bulk leaves, so a chain and its endpoints go together in any order', async () => {
+      await set('refs/together', 'endpoint.gpt', 'production', endpoint('gpt-4o'));
+      await set('refs/together', 'endpoint.claude', 'production', endpoint('claude'));
+      await set('refs/together', 'failover.main', 'production', { primary: 'gpt', fallbacks: ['claude'] });
+      const applied = await configs.bulk(admin, [
+        { kind: 'delete', namespace: 'refs/together', key: 'endpoint.gpt', environment: 'production' },
+        { kind: 'delete', namespace: 'refs/together', key: 'failover.main', environment: 'production' },
+        { kind: 'delete', namespace: 'refs/together', key: 'endpoint.claude', environment: 'production' },
+      ]);
+      expect(applied.map((entry) => [entry.key, entry.deleted])).toEqual([
+        ['endpoint.gpt', true],
+        ['failover.main', true],
+        ['endpoint.claude', true],
+      ]);
+      // Replacing an endpoint in one bulk leaves the chain an endpoint to use.
+      await set('refs/together', 'endpoint.gpt', 'production', endpoint('gpt-4o'));
+      await set('refs/together', 'failover.main', 'production', { primary: 'gpt' });
+      await configs.bulk(admin, [
+        { kind: 'delete', namespace: 'refs/together', key: 'endpoint.gpt', environment: 'production' },
+        { kind: 'set', namespace: 'refs/together', key: 'endpoint.gpt', environment: 'production', value: endpoint('gpt-4.1') },
+      ]);
+      expect((await configs.get(admin, { namespace: 'refs/together', key: 'endpoint.gpt', environment: 'production' })).entry.value).toEqual(endpoint('gpt-4.1'));
+    });
+  });
+});

@@ -1,0 +1,80 @@
+import type { EntityManager } from 'typeorm';
+import { DEFAULT_ENVIRONMENT_CHAIN } from '../configs/config-path.js';
+import { ConfigException, ConfigExceptionCode } from '../configs/exceptions/config.exception.js';
+import type { NamespaceSettingsService } from '../namespace-settings/namespace-settings.service.js';
+import { LLM_CONFIG_KINDS, nameOf } from './llm-config-kinds.js';
+
+interface LatestRow {
+  key: string;
+  environment: string;
+  value: unknown;
+  deleted: boolean;
+}
+
+/**
+ * Refuses (CONFLICT, i.e. FAILED_PRECONDITION / 409) the deletion of `endpoint.<name>` from one environment when a
+ * failover chain of the same namespace would then name an endpoint that no longer resolves.
+ *
+ * Called in the deleting transaction once the deletion (in a bulk, every operation of it) is written: config writes
+ * take the revision counter's row lock first, so this sees the state the commit leaves and no racing write. A bulk
+ * is checked as a whole, like a deferred foreign key: deleting a chain and its endpoints together works in any order.
+ *
+ * Environments: a chain and the endpoints it names resolve through the same namespace's environment chain, and a
+ * version in environment X serves every environment whose resolution order reaches X. So every environment whose
+ * order includes the one deleted from is checked (the namespace's chain, plus any environment either kind was written
+ * in; any other environment resolves like the chain's first one): the deletion is refused if, there, the chain that
+ * resolves names the endpoint and the endpoint resolves no more. An endpoint still inherited from a less specific
+ * environment (a production override deleted, the base version kept) keeps the chain working as any inherited
+ * config does, so that deletion is allowed.
+ */
+export async function assertNoChainLosesEndpoint(
+  manager: EntityManager,
+  schema: string,
+  settings: NamespaceSettingsService,
+  ref: { namespace: string; key: string; environment: string },
+): Promise<void> {
+  const endpoint = nameOf('model_endpoint', ref.key);
+  if (endpoint === undefined) return;
+  const rows: LatestRow[] = await manager.query(
+    `SELECT DISTINCT ON (key, environment) key, environment, value, deleted FROM ${schema}.config_entries
+      WHERE namespace = $1 AND (key = $2 OR starts_with(key, $3))
+      ORDER BY key, environment, version DESC`,
+    [ref.namespace, ref.key, `${LLM_CONFIG_KINDS.failover_chain.prefix}.`],
+  );
+  const chainKeys = [...new Set(rows.filter((row) => row.key !== ref.key).map((row) => row.key))].sort();
+  if (chainKeys.length === 0) return;
+  const effective = (await settings.effective(ref.namespace, manager)).settings;
+  const environmentChain: readonly string[] = effective.environments.length > 0 ? effective.environments : DEFAULT_ENVIRONMENT_CHAIN;
+  const environments = new Set([...environmentChain, ...rows.map((row) => row.environment).sort()]);
+  const resolve = (key: string, order: string[]): LatestRow | undefined =>
+    order.map((environment) => rows.find((row) => row.key === key && row.environment === environment)).find((row) => row !== undefined && !row.deleted);
+
+  const broken = new Map<string, string[]>();
+  for (const environment of environments) {
+    const order = settings.resolutionOrder(effective, environment);
+    if (!order.includes(ref.environment) || resolve(ref.key, order)) continue;
+    for (const chainKey of chainKeys) {
+      const chain = resolve(chainKey, order);
+      if (chain && namesEndpoint(chain.value, endpoint)) broken.set(chainKey, [...(broken.get(chainKey) ?? []), environment]);
+    }
+  }
+  if (broken.size === 0) return;
+  const chains = [...broken]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([key, where]) => `${key} (in ${where.join(', ')})`)
+    .join(', ');
+  const several = broken.size > 1;
+  throw new ConfigException(
+    ConfigExceptionCode.Conflict,
+    `config ${ref.namespace}/${ref.key} cannot be deleted from ${ref.environment}: failover chain${several ? 's' : ''} ${chains} ` +
+      `would name the missing endpoint ${endpoint}; point ${several ? 'them' : 'it'} at other endpoints or delete ${several ? 'them' : 'it'} first`,
+    'key',
+  );
+}
+
+/** Read defensively: a chain stored before its schema was enforced may have any shape. */
+function namesEndpoint(value: unknown, endpoint: string): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const { primary, fallbacks } = value as { primary?: unknown; fallbacks?: unknown };
+  return primary === endpoint || (Array.isArray(fallbacks) && fallbacks.includes(endpoint));
+}
