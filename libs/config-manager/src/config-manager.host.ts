@@ -68,7 +68,10 @@ export class ConfigManagerHost extends GrpcServiceHost {
         });
         const outbox = new Outbox({ source: CONFIG_MANAGER, schema: CONFIG_MANAGER_SCHEMA, subjectRoot: env.NATS_SUBJECT_ROOT });
         // No offline queue: while Redis is unreachable a cache call fails at once and the read goes to the database.
-        const redis = env.REDIS_URL ? new Redis(env.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false }) : undefined;
+        // Auto-pipelining: the cache commands of one event-loop turn go out in one syscall.
+        const redis = env.REDIS_URL
+          ? new Redis(env.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false, enableAutoPipelining: true })
+          : undefined;
         redis?.on('error', (error: Error) => logger.debug({ err: error }, 'redis connection error'));
         const sharedCache =
           redis &&
@@ -99,7 +102,18 @@ export class ConfigManagerHost extends GrpcServiceHost {
         let announcements: Subscription;
         try {
           context = await NestFactory.createApplicationContext(
-            ConfigsModule.register({ database, outbox, options: { registry: infra.registry, sharedCache, secretReferences } }),
+            ConfigsModule.register({
+              database,
+              outbox,
+              options: {
+                registry: infra.registry,
+                sharedCache,
+                secretReferences,
+                logger,
+                // Other replicas' watches wake when the event arrives: publish it now, not at the relay's next poll.
+                onCommitted: () => relay.nudge(),
+              },
+            }),
             { logger: false },
           );
           const configs = context.get(ConfigsService);
@@ -118,6 +132,7 @@ export class ConfigManagerHost extends GrpcServiceHost {
           },
           stop: async () => {
             await announcements.close();
+            context.get(ConfigsService).changeFeed.close();
             await relay.stop();
             await llmContext.close();
             await context.close();

@@ -52,3 +52,9 @@ function assertSegment(segment: string, what: string, field: string): void {
     );
   }
 }
+
+/** `a/b/c` → `a`, `a/b`, `a/b/c`: least to most specific. */
+export function selfAndAncestors(namespace: string): string[] {
+  const segments = namespace.split('/');
+  return segments.map((_, index) => segments.slice(0, index + 1).join('/'));
+}

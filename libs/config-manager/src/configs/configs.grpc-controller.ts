@@ -16,19 +16,12 @@ import type { ConfigEntryEntity } from './config-entry.entity.js';
 import type { BulkOperation, Classification, ConfigActor, ConfigsService } from './configs.service.js';
 import { ConfigException, ConfigExceptionCode } from './exceptions/config.exception.js';
 
-/**
- * Commits on this instance, and those of other replicas announced on the event bus, wake a watch at once; this poll is
- * the backstop for an announcement lost or late (the bus down, the relay behind).
- */
-export const WATCH_POLL_MS = 200;
-
 /** ConfigService over gRPC: decode, call the service, encode. */
 export class ConfigsGrpcController {
   constructor(
     private readonly configs: ConfigsService,
     private readonly settings: NamespaceSettingsService,
     private readonly secretReferences?: SecretReferenceResolver,
-    private readonly watchPollMs: number = WATCH_POLL_MS,
   ) {}
 
   implementation(): ServiceImplementation<typeof ConfigService> {
@@ -162,23 +155,34 @@ export class ConfigsGrpcController {
   /**
    * Streams every change after the start revision in revision order, then follows new ones until cancelled. A start
    * that is compacted fails before anything is sent, so with `notifyCreated` the first response says the watch holds.
+   * Changes come from the replica's shared change feed; a watch further behind than the feed holds reads the database
+   * until it reaches it.
    */
   private async *watchConfigs(namespacePrefix: string, startRevision: number, notifyCreated: boolean, ctx: CallContext) {
     const actor = actorOf(ctx);
-    let after = await this.configs.watchStart(namespacePrefix, startRevision);
-    if (notifyCreated) yield { created: true, revision: BigInt(after) };
-    while (!ctx.signal.aborted) {
-      const { changes, scannedTo } = await this.configs.changesSince(actor, namespacePrefix, after);
-      for (const change of changes) {
-        yield {
-          type: change.deleted ? ChangeType.DELETE : ChangeType.PUT,
-          entry: toProto(change),
-          revision: BigInt(change.revision),
-        };
+    const feed = this.configs.changeFeed;
+    await feed.join();
+    try {
+      let after = await this.configs.watchStart(namespacePrefix, startRevision);
+      if (notifyCreated) yield { created: true, revision: BigInt(after) };
+      while (!ctx.signal.aborted) {
+        const fromFeed = feed.since(after);
+        const { changes, scannedTo } = fromFeed
+          ? { changes: this.configs.visibleChanges(actor, namespacePrefix, fromFeed.changes), scannedTo: fromFeed.scannedTo }
+          : await this.configs.changesSince(actor, namespacePrefix, after);
+        for (const change of changes) {
+          yield {
+            type: change.deleted ? ChangeType.DELETE : ChangeType.PUT,
+            entry: toProto(change),
+            revision: BigInt(change.revision),
+          };
+        }
+        const caughtUp = scannedTo === after;
+        after = scannedTo;
+        if (caughtUp) await feed.waitPast(after, ctx.signal);
       }
-      const caughtUp = scannedTo === after;
-      after = scannedTo;
-      if (caughtUp) await this.configs.waitForCommit(this.watchPollMs, ctx.signal);
+    } finally {
+      feed.leave();
     }
   }
 }

@@ -43,12 +43,14 @@ describe(ConfigsService.name, () => {
       migrations: CONFIG_MANAGER_MIGRATIONS,
     });
     const outbox = new Outbox({ source: 'config-manager', schema: CONFIG_MANAGER_SCHEMA });
-    const options = { registry: new Registry() };
+    // No backstop poll within a test's time: a watch that wakes was woken by a commit.
+    const options = { registry: new Registry(), watchPollMs: 600_000 };
     settings = new NamespaceSettingsService(database, outbox, options);
     configs = new ConfigsService(database, outbox, settings, options);
   });
 
   afterAll(async () => {
+    configs?.changeFeed.close();
     await database?.close();
     await testDatabase?.drop();
   });
@@ -170,6 +172,18 @@ describe(ConfigsService.name, () => {
     expect(hiddenOnly.scannedTo).toBe(await configs.currentRevision());
     const afterFirst = await configs.changesSince(developer, 'team/watch', start + 1);
     expect(afterFirst.changes.map((c) => c.key)).toEqual(['visible']);
+  });
+
+  it('holds a watcher to the IP allowlist of its role binding, change by change', async () => {
+    const start = await configs.currentRevision();
+    await configs.set(admin, { namespace: 'office/watch', key: 'k', environment: 'base', value: 1 });
+    const principal = { id: 'op-1', type: 'user' as const, roles: [], bindings: [{ role: 'operator' as const, conditions: { ipAllowlist: ['10.20.0.0/16'] } }] };
+    const inside = await configs.changesSince({ principal, requestId: 'r', ip: '10.20.3.4' }, 'office/watch', start);
+    expect(inside.changes.map((c) => c.key)).toEqual(['k']);
+    const outside = await configs.changesSince({ principal, requestId: 'r', ip: '192.0.2.1' }, 'office/watch', start);
+    expect(outside.changes).toEqual([]);
+    // Moved past all the same, so a watch outside the allowlist does not re-read what it may not see.
+    expect(outside.scannedTo).toBe(inside.scannedTo);
   });
 
   it('lists history newest first with deletions, and pages through it', async () => {
@@ -355,14 +369,29 @@ describe(ConfigsService.name, () => {
     await configs.set(admin, { ...ref, key: 'endpoints', value: { api_key: 'not-a-kind' } });
   });
 
-  it('wakes a waiting watcher on a commit rather than at its next poll, and on abort', async () => {
-    const controller = new AbortController();
-    // A wait far longer than the test's own timeout: only the commit can end it in time.
-    const woken = configs.waitForCommit(600_000, controller.signal);
-    await configs.set(admin, { namespace: 'wake/app', key: 'k', environment: 'development', value: 1 });
-    await expect(woken).resolves.toBeUndefined();
-    const aborted = configs.waitForCommit(600_000, controller.signal);
-    controller.abort();
-    await expect(aborted).resolves.toBeUndefined();
+  it('brings a commit to a waiting watch through the shared change feed at once, and ends the wait on abort', async () => {
+    const { changeFeed } = configs;
+    await changeFeed.join();
+    try {
+      const start = await configs.currentRevision();
+      expect(changeFeed.since(start)).toEqual({ changes: [], scannedTo: start });
+      const controller = new AbortController();
+      // The backstop poll is far longer than the test's own timeout here: only the commit can end this wait in time.
+      const woken = changeFeed.waitPast(start, controller.signal);
+      const written = await configs.set(admin, { namespace: 'wake/app', key: 'k', environment: 'development', value: 1 });
+      await expect(woken).resolves.toBeUndefined();
+      const slice = changeFeed.since(start);
+      expect(slice?.changes.map((change) => [change.revision, change.namespace, change.key, change.value])).toEqual([
+        [written.revision, 'wake/app', 'k', 1],
+      ]);
+      expect(slice?.scannedTo).toBe(written.revision);
+      // From memory, the same rows the database holds.
+      expect(slice?.changes).toEqual((await configs.changesSince(admin, 'wake/app', start)).changes);
+      const aborted = changeFeed.waitPast(written.revision, controller.signal);
+      controller.abort();
+      await expect(aborted).resolves.toBeUndefined();
+    } finally {
+      changeFeed.leave();
+    }
   });
 });

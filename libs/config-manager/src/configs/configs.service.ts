@@ -1,15 +1,17 @@
+import { randomUUID } from 'node:crypto';
 import { ConfigEventType } from '@llmops/contracts';
 import { authorize } from '@llmops/platform-auth';
 import { TwoLayerCache, type CacheCodec } from '@llmops/platform-cache';
 import type { Outbox } from '@llmops/platform-messaging';
 import type { Database } from '@llmops/platform-persistence';
 import type { EntityManager } from 'typeorm';
+import { ConfigChangeFeed } from './config-change-feed.js';
 import { ConfigEntryEntity } from './config-entry.entity.js';
 import type { NamespaceSettingsService } from '../namespace-settings/namespace-settings.service.js';
 import { assertAllowed, type ConfigActor } from './config-access.js';
 import { ConfigOperationMetrics } from './config-operation-metrics.js';
 import type { ConfigServiceOptions } from './config-service-options.js';
-import { assertEnvironment, assertKey, assertNamespace } from './config-path.js';
+import { assertEnvironment, assertKey, assertNamespace, selfAndAncestors } from './config-path.js';
 import { ConfigException, ConfigExceptionCode } from './exceptions/config.exception.js';
 import { LLM_CONFIG_KINDS, nameOf, type LlmConfigKindName } from '../llm-configs/llm-config-kinds.js';
 import { LlmConfigValidator } from '../llm-configs/llm-config-validator.js';
@@ -55,7 +57,8 @@ const LATEST_CACHE_TTL_MS = 5 * 60_000;
 const LATEST_CACHE_SHARED_TTL_MS = 15 * 60_000;
 
 export class ConfigsService {
-  private readonly commitWaiters: Array<() => void> = [];
+  /** Committed changes as this replica sees them, shared by every watch here. */
+  readonly changeFeed: ConfigChangeFeed;
   /** By `namespace/key`: the latest version in every environment, so any environment resolves from one entry. */
   private readonly latestCache: TwoLayerCache<ConfigEntryEntity[]>;
   private readonly operations: ConfigOperationMetrics;
@@ -64,7 +67,7 @@ export class ConfigsService {
     private readonly database: Database,
     private readonly outbox: Outbox,
     private readonly settings: NamespaceSettingsService,
-    options: ConfigServiceOptions,
+    private readonly options: ConfigServiceOptions,
   ) {
     this.operations = new ConfigOperationMetrics(options.registry);
     this.latestCache = new TwoLayerCache({
@@ -76,6 +79,10 @@ export class ConfigsService {
       codec: entriesCodec,
       registry: options.registry,
     });
+    this.changeFeed = new ConfigChangeFeed(
+      { currentRevision: () => this.currentRevision(), changesAfter: (after, limit) => this.rowsAfter(after, limit) },
+      { pollMs: options.watchPollMs, onPollError: (error) => options.logger?.warn({ err: error }, 'reading config changes for watches failed') },
+    );
   }
 
   get(actor: ConfigActor, ref: ConfigKeyRef & { exact?: boolean }): Promise<ResolvedConfig> {
@@ -447,23 +454,39 @@ export class ConfigsService {
     afterRevision: number,
   ): Promise<{ changes: ConfigEntryEntity[]; scannedTo: number }> {
     if (namespacePrefix !== '') assertNamespace(namespacePrefix);
-    const query = this.database.dataSource
-      .getRepository(ConfigEntryEntity)
-      .createQueryBuilder('e')
-      .where('e.revision > :afterRevision', { afterRevision })
-      .orderBy('e.revision', 'ASC')
-      .limit(WATCH_BATCH);
+    const params: unknown[] = [afterRevision, WATCH_BATCH];
+    let underPrefix = '';
     if (namespacePrefix !== '') {
-      query.andWhere(`(e.namespace = :prefix OR e.namespace LIKE :like ESCAPE '\\')`, {
-        prefix: namespacePrefix,
-        like: `${escapeLike(namespacePrefix)}/%`,
-      });
+      params.push(namespacePrefix, `${escapeLike(namespacePrefix)}/%`);
+      underPrefix = `AND (namespace = $3 OR namespace LIKE $4 ESCAPE '\\')`;
     }
-    const rows = await query.getMany();
-    return {
-      changes: rows.filter((row) => authorize(actor.principal, 'configs:read', { environment: row.environment }).allowed),
-      scannedTo: rows.at(-1)?.revision ?? afterRevision,
-    };
+    const rows: Array<Record<string, unknown>> = await this.database.dataSource.query(
+      `SELECT ${ENTRY_COLUMNS} FROM ${this.database.schema}.config_entries
+        WHERE revision > $1 ${underPrefix} ORDER BY revision LIMIT $2`,
+      params,
+    );
+    const entries = rows.map(entryOfRow);
+    return { changes: this.visibleChanges(actor, namespacePrefix, entries), scannedTo: entries.at(-1)?.revision ?? afterRevision };
+  }
+
+  /** The changes among `entries` under `namespacePrefix` in environments `actor` may read. */
+  visibleChanges(actor: ConfigActor, namespacePrefix: string, entries: readonly ConfigEntryEntity[]): ConfigEntryEntity[] {
+    const below = `${namespacePrefix}/`;
+    return entries.filter(
+      (entry) =>
+        (namespacePrefix === '' || entry.namespace === namespacePrefix || entry.namespace.startsWith(below)) &&
+        // Per change, with the watcher's address and the time of delivery: ABAC conditions hold for the whole watch.
+        authorize(actor.principal, 'configs:read', { environment: entry.environment, ip: actor.ip }).allowed,
+    );
+  }
+
+  /** Every namespace's changes after `afterRevision`, for the change feed. */
+  private async rowsAfter(afterRevision: number, limit: number): Promise<ConfigEntryEntity[]> {
+    const rows: Array<Record<string, unknown>> = await this.database.dataSource.query(
+      `SELECT ${ENTRY_COLUMNS} FROM ${this.database.schema}.config_entries WHERE revision > $1 ORDER BY revision LIMIT $2`,
+      [afterRevision, limit],
+    );
+    return rows.map(entryOfRow);
   }
 
   /**
@@ -478,29 +501,14 @@ export class ConfigsService {
       // Also after a failure: a COMMIT whose reply was lost may still have committed.
       await this.latestCache.invalidate([...new Set(refs.map(cacheKeyOf))]);
     }
+    this.options.onCommitted?.();
     this.wakeWatchers();
     return result;
   }
 
-  /** Wakes every watch waiting here: after a commit on this instance, or when the event bus announces another's. */
+  /** A commit on this instance, or one the event bus announced from another: the watches here read it at once. */
   wakeWatchers(): void {
-    for (const wake of this.commitWaiters.splice(0)) wake();
-  }
-
-  /** Resolves at the next wakeWatchers(), after `timeoutMs` (the backstop), or when `signal` aborts. */
-  waitForCommit(timeoutMs: number, signal: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', done);
-        const index = this.commitWaiters.indexOf(done);
-        if (index >= 0) this.commitWaiters.splice(index, 1);
-        resolve();
-      };
-      const timer = setTimeout(done, timeoutMs);
-      signal.addEventListener('abort', done, { once: true });
-      this.commitWaiters.push(done);
-    });
+    this.changeFeed.wake();
   }
 
   /**
@@ -515,58 +523,63 @@ export class ConfigsService {
     revision: number,
     write: { value: unknown; classification: Classification; deleted?: boolean; type: ConfigEventType; details?: Record<string, number> },
   ): Promise<ConfigEntryEntity> {
-    const saved = await manager.save(
-      manager.create(ConfigEntryEntity, {
-        namespace: ref.namespace,
-        key: ref.key,
-        environment: ref.environment,
-        version: (current?.version ?? 0) + 1,
-        revision,
-        value: write.value,
-        classification: write.classification,
-        deleted: write.deleted ?? false,
-        createdBy: actor.principal.id,
-      }),
-    );
-    await this.pruneBeyondMaxVersions(manager, ref, saved.version);
-    await this.outbox.add(manager, {
+    const version = (current?.version ?? 0) + 1;
+    const event = this.outbox.rowOf({
       type: write.type,
       subject: subjectOf(ref),
       payload: {
         namespace: ref.namespace,
         key: ref.key,
         environment: ref.environment,
-        version: saved.version,
+        version,
         revision,
-        ...(write.deleted ? {} : { classification: saved.classification }),
+        ...(write.deleted ? {} : { classification: write.classification }),
         ...write.details,
       },
       actor: actorOf(actor),
       correlationId: actor.requestId,
     });
+    // One statement, one round trip, on the hottest write path: the version, its event, and the pruning of versions
+    // beyond the namespace's max_versions (read afresh here) with the compacted revision raised to the highest pruned.
+    const schema = this.database.schema;
+    const [row]: Array<Record<string, unknown>> = await manager.query(
+      `WITH entry AS (
+         INSERT INTO ${schema}.config_entries
+           (id, namespace, key, environment, version, revision, value, classification, deleted, created_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10) RETURNING ${ENTRY_COLUMNS}
+       ), event AS (
+         INSERT INTO ${event.table} (id, subject, envelope) VALUES ($11, $12, $13)
+       ), kept AS (
+         SELECT max_versions FROM ${schema}.namespace_settings
+          WHERE namespace = ANY($14::text[]) ORDER BY length(namespace) DESC LIMIT 1
+       ), pruned AS (
+         DELETE FROM ${schema}.config_entries
+          WHERE namespace = $2 AND key = $3 AND environment = $4 AND version <= $5 - (SELECT max_versions FROM kept)
+         RETURNING revision
+       ), compacted AS (
+         UPDATE ${schema}.revision_counter SET compacted_revision = GREATEST(compacted_revision, (SELECT max(revision) FROM pruned))
+          WHERE EXISTS (SELECT 1 FROM pruned)
+       )
+       SELECT * FROM entry`,
+      [
+        randomUUID(),
+        ref.namespace,
+        ref.key,
+        ref.environment,
+        version,
+        revision,
+        write.value === null || write.value === undefined ? null : JSON.stringify(write.value),
+        write.classification,
+        write.deleted ?? false,
+        actor.principal.id,
+        event.id,
+        event.subject,
+        event.envelope,
+        selfAndAncestors(ref.namespace),
+      ],
+    );
+    const saved = entryOfRow(row!);
     return saved;
-  }
-
-  /**
-   * Deletes the versions of `ref` older than the newest `max_versions` (its namespace's setting, read afresh in the
-   * write's transaction), and raises the compacted revision to the highest revision deleted, in the same transaction:
-   * a watch replaying from below it would miss those changes. The newest version always stays, tombstone or not.
-   */
-  private async pruneBeyondMaxVersions(manager: EntityManager, ref: ConfigKeyRef, newestVersion: number): Promise<void> {
-    const { maxVersions } = (await this.settings.effective(ref.namespace, manager)).settings;
-    if (maxVersions === undefined || newestVersion <= maxVersions) return;
-    const [pruned]: Array<{ highest: string | null }> = await manager.query(
-      `WITH pruned AS (
-         DELETE FROM ${this.database.schema}.config_entries
-          WHERE namespace = $1 AND key = $2 AND environment = $3 AND version <= $4 RETURNING revision
-       ) SELECT max(revision) AS highest FROM pruned`,
-      [ref.namespace, ref.key, ref.environment, newestVersion - maxVersions],
-    );
-    if (pruned?.highest === null || pruned?.highest === undefined) return;
-    await manager.query(
-      `UPDATE ${this.database.schema}.revision_counter SET compacted_revision = GREATEST(compacted_revision, $1::bigint)`,
-      [pruned.highest],
-    );
   }
 
   /** The oldest version of `ref` still stored, or undefined when it has none. */
@@ -639,10 +652,12 @@ export class ConfigsService {
   }
 
   private async latest(manager: EntityManager, ref: ConfigKeyRef): Promise<ConfigEntryEntity | null> {
-    return manager.findOne(ConfigEntryEntity, {
-      where: { namespace: ref.namespace, key: ref.key, environment: ref.environment },
-      order: { version: 'DESC' },
-    });
+    const [row]: Array<Record<string, unknown>> = await manager.query(
+      `SELECT ${ENTRY_COLUMNS} FROM ${this.database.schema}.config_entries
+        WHERE namespace = $1 AND key = $2 AND environment = $3 ORDER BY version DESC LIMIT 1`,
+      [ref.namespace, ref.key, ref.environment],
+    );
+    return row ? entryOfRow(row) : null;
   }
 
   /** The latest version (tombstones included) in every environment the key has been written in. */
@@ -670,6 +685,25 @@ const entriesCodec: CacheCodec<ConfigEntryEntity[]> = {
       Object.assign(new ConfigEntryEntity(), raw, { createdAt: new Date(raw.createdAt) }),
     ),
 };
+
+const ENTRY_COLUMNS = 'id, namespace, key, environment, version, revision, value, classification, deleted, created_by, created_at';
+
+/** A config_entries row read with ENTRY_COLUMNS as the entity TypeORM would have built. */
+function entryOfRow(row: Record<string, unknown>): ConfigEntryEntity {
+  return Object.assign(new ConfigEntryEntity(), {
+    id: String(row.id),
+    namespace: String(row.namespace),
+    key: String(row.key),
+    environment: String(row.environment),
+    version: Number(row.version),
+    revision: Number(row.revision),
+    value: row.value ?? null,
+    classification: String(row.classification),
+    deleted: row.deleted === true,
+    createdBy: String(row.created_by),
+    createdAt: row.created_at instanceof Date ? row.created_at : new Date(String(row.created_at)),
+  });
+}
 
 /** `_` and `%` are LIKE wildcards, and `_` is allowed in names. */
 function escapeLike(value: string): string {

@@ -46,14 +46,15 @@ describe('watch wake-ups across replicas on one database and one NATS', () => {
     });
     const registry = new Registry();
     const outbox = new Outbox({ source: 'config-manager', schema: CONFIG_MANAGER_SCHEMA, subjectRoot });
-    const relay = new OutboxRelay({ dataSource: database.dataSource, schema: CONFIG_MANAGER_SCHEMA, bus, pollIntervalMs: 20, registry });
+    // Events go out when a commit nudges the relay, as in the service; its poll is too slow to matter here.
+    const relay = new OutboxRelay({ dataSource: database.dataSource, schema: CONFIG_MANAGER_SCHEMA, bus, pollIntervalMs: BACKSTOP_POLL_MS, registry });
     const settings = new NamespaceSettingsService(database, outbox, { registry });
-    const configs = new ConfigsService(database, outbox, settings, { registry });
+    const configs = new ConfigsService(database, outbox, settings, { registry, watchPollMs: BACKSTOP_POLL_MS, onCommitted: () => relay.nudge() });
     const announcements = options.hearsAnnouncements
       ? listenForConfigCommits(bus, subjectRoot, () => configs.wakeWatchers())
       : undefined;
     const server = new GrpcServer({ host: '127.0.0.1', port: 0, errorMapper: mapConfigExceptionToGrpc, registry });
-    server.addService(ConfigService, new ConfigsGrpcController(configs, settings, undefined, BACKSTOP_POLL_MS).implementation());
+    server.addService(ConfigService, new ConfigsGrpcController(configs, settings).implementation());
     const client = createGrpcClient(ConfigService, { address: `127.0.0.1:${await server.start()}`, registry });
     relay.start();
     return {
@@ -63,6 +64,7 @@ describe('watch wake-ups across replicas on one database and one NATS', () => {
         client.close();
         await server.stop(100);
         await announcements?.close();
+        configs.changeFeed.close();
         await relay.stop();
         await database.close();
       },

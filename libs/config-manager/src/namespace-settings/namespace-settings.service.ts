@@ -6,7 +6,7 @@ import type { EntityManager } from 'typeorm';
 import { assertAllowed, type ConfigActor } from '../configs/config-access.js';
 import { ConfigOperationMetrics } from '../configs/config-operation-metrics.js';
 import type { ConfigServiceOptions } from '../configs/config-service-options.js';
-import { assertEnvironment, assertKey, assertNamespace, DEFAULT_ENVIRONMENT_CHAIN } from '../configs/config-path.js';
+import { assertEnvironment, assertKey, assertNamespace, DEFAULT_ENVIRONMENT_CHAIN, selfAndAncestors } from '../configs/config-path.js';
 import { ConfigException, ConfigExceptionCode } from '../configs/exceptions/config.exception.js';
 import { SchemaValidator, type ValidationProblem } from './schema-validator.js';
 
@@ -260,12 +260,6 @@ export class NamespaceSettingsService {
       });
     });
   }
-}
-
-/** `a/b/c` → `a`, `a/b`, `a/b/c`: least to most specific. */
-function selfAndAncestors(namespace: string): string[] {
-  const segments = namespace.split('/');
-  return segments.map((_, index) => segments.slice(0, index + 1).join('/'));
 }
 
 /** JSON, with `updatedAt` revived as a Date. */

@@ -137,6 +137,28 @@ describe(OutboxRelay.name, () => {
     expect(metrics).toMatch(/outbox_publish_failures_total\{schema="orders"\} [1-9]/);
   });
 
+  it('publishes at once when nudged after a commit, long before its next poll', async () => {
+    const bus = new RecordingBus();
+    const relay = new OutboxRelay({ dataSource, schema, bus, pollIntervalMs: 600_000 });
+    relay.start();
+    try {
+      // The first poll runs at start; afterwards only a nudge can publish within the test's time.
+      await waitFor(async () => (await unpublishedCount()) === 0, { message: 'the first poll did not run' });
+      const ids = await addEvents(3);
+      relay.nudge();
+      await waitFor(() => bus.published.length === 3, { timeoutMs: 5_000, message: 'the nudge did not publish' });
+      expect(bus.published.map(({ eventId }) => eventId)).toEqual(ids);
+      // A nudge while a batch is under way is not lost: the relay runs another batch straight after.
+      const more = await addEvents(2, 3);
+      relay.nudge();
+      relay.nudge();
+      await waitFor(() => bus.published.length === 5, { timeoutMs: 5_000, message: 'the second nudge did not publish' });
+      expect(bus.published.slice(3).map(({ eventId }) => eventId)).toEqual(more);
+    } finally {
+      await relay.stop();
+    }
+  });
+
   it('deletes published rows older than the retention', async () => {
     const relay = new OutboxRelay({ dataSource, schema, bus: new RecordingBus(), pollIntervalMs: 10, retentionMs: 0, cleanupIntervalMs: 0 });
     await addEvents(3);

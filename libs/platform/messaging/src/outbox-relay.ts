@@ -55,6 +55,8 @@ export class OutboxRelay {
   private running = false;
   private loop: Promise<void> | undefined;
   private wakeUp: (() => void) | undefined;
+  /** Set by nudge(): publish again as soon as the current batch is done. */
+  private nudged = false;
   private untrackPending: (() => void) | undefined;
   /** Serializes batches from the loop and from drain(), which keeps publish order and the single connection. */
   private queue: Promise<unknown> = Promise.resolve();
@@ -87,6 +89,16 @@ export class OutboxRelay {
     this.untrackPending = undefined;
   }
 
+  /**
+   * Publishes at once instead of at the next poll: call it after committing a transaction that added events, so
+   * subscribers hear of the change within a round trip. The poll stays as the backstop (and covers other processes'
+   * commits and a crash between commit and nudge).
+   */
+  nudge(): void {
+    this.nudged = true;
+    this.wakeUp?.();
+  }
+
   /** Publishes everything pending now and returns how many events went out; throws if the bus fails. */
   async drain(): Promise<number> {
     let total = 0;
@@ -102,6 +114,7 @@ export class OutboxRelay {
     let consecutiveFailures = 0;
     while (this.running) {
       let delayMs = this.pollIntervalMs;
+      this.nudged = false;
       try {
         // After a failure, probe the bus before locking rows, so an outage does not hold the DB connection.
         if (consecutiveFailures > 0) await this.options.bus.ping();
@@ -121,6 +134,8 @@ export class OutboxRelay {
           'outbox relay failed; events stay in the outbox',
         );
       }
+      // A nudge that came while this batch ran found no sleep to cut short; while the bus fails, backoff wins.
+      if (this.nudged && consecutiveFailures === 0) delayMs = 0;
       if (delayMs > 0 && this.running) await this.sleep(delayMs);
     }
   }

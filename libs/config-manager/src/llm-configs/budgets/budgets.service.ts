@@ -4,7 +4,7 @@ import type { Outbox } from '@llmops/platform-messaging';
 import type { Database } from '@llmops/platform-persistence';
 import type { EntityManager } from 'typeorm';
 import { assertAllowed, type ConfigActor } from '../../configs/config-access.js';
-import { assertEnvironment, assertNamespace } from '../../configs/config-path.js';
+import { assertEnvironment, assertNamespace, selfAndAncestors } from '../../configs/config-path.js';
 import { ConfigException, ConfigExceptionCode } from '../../configs/exceptions/config.exception.js';
 import type { LlmConfigsService } from '../llm-configs.service.js';
 
@@ -326,11 +326,6 @@ function monthText(month: string): string {
 
 function roundUsd(value: number): number {
   return Math.round(value * 1e10) / 1e10;
-}
-
-function selfAndAncestors(namespace: string): string[] {
-  const segments = namespace.split('/');
-  return segments.map((_, index) => segments.slice(0, index + 1).join('/'));
 }
 
 function budgetOf(row: Record<string, unknown>): BudgetRecord {
