@@ -7,7 +7,7 @@ import type { Database } from '@llmops/platform-persistence';
 import type { EntityManager } from 'typeorm';
 import { ConfigChangeFeed } from './config-change-feed.js';
 import { ConfigEntryEntity } from './config-entry.entity.js';
-import type { NamespaceSettingsService } from '../namespace-settings/namespace-settings.service.js';
+import type { EffectiveSettings, NamespaceSettingsService } from '../namespace-settings/namespace-settings.service.js';
 import { assertAllowed, type ConfigActor } from './config-access.js';
 import { ConfigOperationMetrics } from './config-operation-metrics.js';
 import type { ConfigServiceOptions } from './config-service-options.js';
@@ -104,8 +104,9 @@ export class ConfigsService {
 
   set(actor: ConfigActor, command: SetConfigCommand): Promise<ConfigEntryEntity> {
     return this.operations.track('set', command.namespace, async () => {
-      await this.checkSet(actor, command);
-      return this.write([command], (manager) => this.setWithin(manager, actor, command));
+      // The schema check waits for the transaction, which reads the settings with the current version.
+      await this.checkSet(actor, command, { schema: false });
+      return this.write([command], (manager) => this.setWithin(manager, actor, command, { validateSchema: true }));
     });
   }
 
@@ -149,7 +150,9 @@ export class ConfigsService {
       for (const [index, operation] of operations.entries()) {
         entries.push(
           await atIndex(index, () =>
-            operation.kind === 'set' ? this.setWithin(manager, actor, operation) : this.deleteWithin(manager, actor, operation),
+            operation.kind === 'set'
+              ? this.setWithin(manager, actor, operation, { validateSchema: false })
+              : this.deleteWithin(manager, actor, operation),
           ),
         );
       }
@@ -161,7 +164,7 @@ export class ConfigsService {
     });
   }
 
-  private async checkSet(actor: ConfigActor, command: SetConfigCommand): Promise<void> {
+  private async checkSet(actor: ConfigActor, command: SetConfigCommand, options: { schema: boolean } = { schema: true }): Promise<void> {
     this.assertRef(command);
     assertAllowed(actor, 'configs:write', command.environment);
     if (command.value === undefined) {
@@ -175,7 +178,7 @@ export class ConfigsService {
         'value',
       );
     }
-    this.settings.assertValid(await this.settings.effective(command.namespace), command.key, command.value);
+    if (options.schema) this.settings.assertValid(await this.settings.effective(command.namespace), command.key, command.value);
     assertLlmKind(command.key, command.value);
   }
 
@@ -184,9 +187,21 @@ export class ConfigsService {
     assertAllowed(actor, 'configs:delete', ref.environment);
   }
 
-  private async setWithin(manager: EntityManager, actor: ConfigActor, command: SetConfigCommand): Promise<ConfigEntryEntity> {
+  private async setWithin(
+    manager: EntityManager,
+    actor: ConfigActor,
+    command: SetConfigCommand,
+    options: { validateSchema: boolean },
+  ): Promise<ConfigEntryEntity> {
     const revision = await this.nextRevision(manager);
-    const current = await this.latest(manager, command);
+    let current: ConfigEntryEntity | null;
+    if (options.validateSchema) {
+      const found = await this.latestWithSettings(manager, command);
+      this.settings.assertValid(found.settings, command.key, command.value);
+      current = found.current;
+    } else {
+      current = await this.latest(manager, command);
+    }
     if (!current) await this.assertPathIsFreeForKey(manager, command);
     const liveVersion = current && !current.deleted ? current.version : 0;
     this.checkExpectedVersion(command, command.expectedVersion, liveVersion);
@@ -658,6 +673,29 @@ export class ConfigsService {
       [ref.namespace, ref.key, ref.environment],
     );
     return row ? entryOfRow(row) : null;
+  }
+
+  /** latest() and the namespace's settings in one round trip: the write path checks the value against its schema. */
+  private async latestWithSettings(
+    manager: EntityManager,
+    ref: ConfigKeyRef,
+  ): Promise<{ current: ConfigEntryEntity | null; settings: EffectiveSettings }> {
+    const [row]: Array<Record<string, unknown>> = await manager.query(
+      `SELECT e.*, s.settings FROM (SELECT 1) AS one
+         LEFT JOIN LATERAL (
+           SELECT ${ENTRY_COLUMNS} FROM ${this.database.schema}.config_entries
+            WHERE namespace = $1 AND key = $2 AND environment = $3 ORDER BY version DESC LIMIT 1
+         ) AS e ON true
+         LEFT JOIN LATERAL (
+           SELECT to_jsonb(n) AS settings FROM ${this.database.schema}.namespace_settings AS n
+            WHERE n.namespace = ANY($4::text[]) ORDER BY length(n.namespace) DESC LIMIT 1
+         ) AS s ON true`,
+      [ref.namespace, ref.key, ref.environment, selfAndAncestors(ref.namespace)],
+    );
+    return {
+      current: row?.id === null || row?.id === undefined ? null : entryOfRow(row),
+      settings: this.settings.effectiveFrom(ref.namespace, row?.settings as Record<string, unknown> | null),
+    };
   }
 
   /** The latest version (tombstones included) in every environment the key has been written in. */

@@ -85,7 +85,14 @@ export class NamespaceSettingsService {
       `SELECT * FROM ${this.database.schema}.namespace_settings WHERE namespace = ANY($1) ORDER BY length(namespace) DESC LIMIT 1`,
       [candidates],
     );
-    const row = rows[0];
+    return this.effectiveFrom(namespace, rows[0]);
+  }
+
+  /**
+   * The settings in force for `namespace` given the namespace_settings row of its nearest configured ancestor (or
+   * itself), read by a caller that fetched it along with something else; none: the defaults.
+   */
+  effectiveFrom(namespace: string, row: Record<string, unknown> | null | undefined): EffectiveSettings {
     if (!row) return { settings: { namespace, keySchemas: {}, environments: [], version: 0 } };
     return { settings: settingsOf(row), definedAt: String(row.namespace) };
   }
