@@ -22,6 +22,8 @@ export const apiGatewayEnvSchema = z.object({
   API_KEY_PEPPER: sensitive(z.string().min(16, 'must be at least 16 characters')).optional(),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(1200),
   RATE_LIMIT_ANONYMOUS_PER_MINUTE: z.coerce.number().int().min(1).default(60),
+  /** How long the edge cache may keep a config read no change event has invalidated (a backstop only). */
+  GATEWAY_CONFIG_CACHE_TTL_MS: z.coerce.number().int().min(100).max(3_600_000).default(5_000),
   TRUST_PROXY: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
 });
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
-import { AuditService, ConfigService, LlmConfigService, SecretService } from '@llmops/contracts';
+import { AuditService, ConfigEventType, ConfigService, LlmConfigService, SecretService } from '@llmops/contracts';
 import {
   InMemorySlidingWindowRateLimiter,
   RedisSlidingWindowRateLimiter,
@@ -142,9 +142,15 @@ export class ApiGatewayHost implements HostedService {
         auditClient.close();
         secretClient.close();
       });
-      const configReadCache = new ConfigReadCache(configClient, logger, this.infra.registry);
+      const configReadCache = new ConfigReadCache(configClient, logger, this.infra.registry, { ttlMs: env.GATEWAY_CONFIG_CACHE_TTL_MS });
       configReadCache.start();
       undo.push(() => configReadCache.stop());
+      // Namespace settings (an environment chain) change how keys resolve but come through no watch: config-manager's
+      // settings event drops the edge cache on every replica; a lost one costs at most the TTL.
+      const settingsChanges = this.infra
+        .eventBus()
+        .listen(`${env.NATS_SUBJECT_ROOT}.config-manager.${ConfigEventType.SettingsChanged}`, () => configReadCache.forgetAll());
+      undo.push(() => settingsChanges.close());
 
       const health = new HealthRegistry();
       health.add('database', () => database.ping());
@@ -244,6 +250,7 @@ export class ApiGatewayHost implements HostedService {
         relay,
         redis,
         closeClients: async () => {
+          await settingsChanges.close();
           await configReadCache.stop();
           configClient.close();
           llmConfigClient.close();

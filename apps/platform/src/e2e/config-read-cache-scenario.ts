@@ -21,20 +21,33 @@ export async function walkReadCache(platform: RunningPlatform): Promise<void> {
   for (let i = 0; i < 20; i++) expect((await call(baseUrl, 'GET', URL, { token })).body.value).toEqual({ model: 'gpt-4o' });
   expect(await cacheHits(baseUrl)).toBeGreaterThanOrEqual(hitsBefore + 18);
 
+  // The platform runs these walks with a cache TTL far beyond their time: only invalidation can refresh a read here.
   const configManager = createGrpcClient(ConfigService, { address: `127.0.0.1:${platform.configManager.grpcPort}` });
+  const metadata = principalToMetadata({ id: 'read-cache-e2e', type: 'user', roles: ['global-admin'] }, 'read-cache-e2e');
   try {
-    const metadata = principalToMetadata({ id: 'read-cache-e2e', type: 'user', roles: ['global-admin'] }, 'read-cache-e2e');
     await configManager.setConfig(
       { namespace: 'read-cache/chatbot', key: 'model', environment: 'production', value: fromJson(ValueSchema, { model: 'claude' }) },
       { metadata },
     );
+    await waitFor(async () => (await call(baseUrl, 'GET', URL, { token })).body.value?.model === 'claude', {
+      timeoutMs: 10_000,
+      message: 'a write past the gateway did not reach its cached reads',
+    });
+
+    // Settings change how a key resolves without changing the key: production reads through staging by default...
+    const chained = '/api/v1/configs/read-cache/chain/model?env=production';
+    expect((await call(baseUrl, 'PUT', '/api/v1/configs/read-cache/chain/model?env=staging', { token, body: { value: 'from-staging' } })).status).toBe(200);
+    expect((await call(baseUrl, 'PUT', '/api/v1/configs/read-cache/chain/model?env=base', { token, body: { value: 'from-base' } })).status).toBe(200);
+    for (let i = 0; i < 3; i++) expect((await call(baseUrl, 'GET', chained, { token })).body).toMatchObject({ value: 'from-staging', resolved_from: 'staging' });
+    // ...until the namespace's own chain, changed past the gateway, skips staging; the settings event drops the cache.
+    await configManager.setNamespaceSettings({ namespace: 'read-cache/chain', environments: ['base', 'production'] }, { metadata });
+    await waitFor(async () => (await call(baseUrl, 'GET', chained, { token })).body.resolved_from === 'base', {
+      timeoutMs: 10_000,
+      message: 'a settings change past the gateway did not reach its cached reads',
+    });
   } finally {
     configManager.close();
   }
-  await waitFor(async () => (await call(baseUrl, 'GET', URL, { token })).body.value?.model === 'claude', {
-    timeoutMs: 5_000,
-    message: 'a write past the gateway did not reach its cached reads',
-  });
   // A write through the gateway is read back at once, before its change comes round the watch.
   expect((await call(baseUrl, 'PUT', URL, { token, body: { value: { model: 'mistral' } } })).status).toBe(200);
   expect((await call(baseUrl, 'GET', URL, { token })).body.value).toEqual({ model: 'mistral' });

@@ -19,6 +19,9 @@ import { walkSecretReferences } from './config-secret-references-scenario.js';
 import { walkLlmConfigs } from './llm-config-scenario.js';
 import { walkTheSlice } from './slice-scenario.js';
 
+/** The gateway's edge-cache TTL here: beyond every walk, so a cached read is refreshed only by invalidation. */
+const STALE_AFTER_THE_WALKS = String(30 * 60_000);
+
 /** What a user walks through, the same on real servers and on embedded defaults. */
 const scenarios: Array<[string, (platform: RunningPlatform) => Promise<void>]> = [
   ['logs in, writes and reads a config, and audits the write', walkTheSlice],
@@ -48,6 +51,7 @@ describe('platform on real PostgreSQL, Redis and NATS JetStream', () => {
       NATS_URL: TEST_NATS_URL,
       NATS_STREAM: stream,
       NATS_SUBJECT_ROOT: stream.toLowerCase(),
+      GATEWAY_CONFIG_CACHE_TTL_MS: STALE_AFTER_THE_WALKS,
     });
   });
 
@@ -79,7 +83,12 @@ describe('platform on embedded defaults (PGlite, in-memory cache, in-process bus
 
   // Each service initialises its own PGlite cluster; four of them on two busy cores can take well over a minute.
   beforeAll(async () => {
-    platform = await startPlatform({ DATABASE_URL: undefined, REDIS_URL: undefined, NATS_URL: undefined });
+    platform = await startPlatform({
+      DATABASE_URL: undefined,
+      REDIS_URL: undefined,
+      NATS_URL: undefined,
+      GATEWAY_CONFIG_CACHE_TTL_MS: STALE_AFTER_THE_WALKS,
+    });
   }, EMBEDDED_START_TIMEOUT_MS);
 
   afterAll(async () => {
