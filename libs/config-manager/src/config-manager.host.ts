@@ -9,6 +9,7 @@ import { GrpcServiceHost } from '@llmops/platform-service-host';
 import { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 import type { ConfigManagerEnv } from './config-manager.env.js';
+import { DenialRecorder, recordingDenials } from './access-denials/denial-recorder.js';
 import { listenForConfigCommits } from './configs/config-commit-announcements.js';
 import { ConfigEntryEntity } from './configs/config-entry.entity.js';
 import { ConfigsGrpcController } from './configs/configs.grpc-controller.js';
@@ -127,8 +128,12 @@ export class ConfigManagerHost extends GrpcServiceHost {
         relay.start();
         return {
           register: (server) => {
-            server.addService(ConfigService, context.get(ConfigsGrpcController).implementation());
-            server.addService(LlmConfigService, llmContext.get(LlmConfigGrpcController).implementation());
+            const denials = new DenialRecorder(database, outbox, logger);
+            server.addService(ConfigService, recordingDenials(ConfigService, context.get(ConfigsGrpcController).implementation(), denials));
+            server.addService(
+              LlmConfigService,
+              recordingDenials(LlmConfigService, llmContext.get(LlmConfigGrpcController).implementation(), denials),
+            );
           },
           stop: async () => {
             await announcements.close();

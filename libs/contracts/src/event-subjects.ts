@@ -17,6 +17,8 @@ export const ConfigEventType = {
   RolledBack: 'config.rolled_back',
   Restored: 'config.restored',
   SettingsChanged: 'config.settings_changed',
+  /** config-manager refused a call for want of a permission (the gateway records its own refusals as authz.denied). */
+  AccessDenied: 'config.access_denied',
 } as const;
 export type ConfigEventType = (typeof ConfigEventType)[keyof typeof ConfigEventType];
 
