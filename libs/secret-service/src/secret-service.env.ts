@@ -24,6 +24,11 @@ export const secretServiceEnvSchema = z.object({
   ).optional(),
   /** Key versions below this no longer decrypt (Vault Transit's min_decryption_version). */
   SECRET_KEYRING_MIN_DECRYPTION_VERSION: z.coerce.number().int().min(1).optional(),
+  /**
+   * The key version that wraps new data keys (SECRET_KEYRING or SECRET_AWS_KMS_KEYS); the highest by default. A rolling
+   * key rotation adds the version everywhere first, then raises this once no replica is left without the new key.
+   */
+  SECRET_KEYRING_CURRENT_VERSION: z.coerce.number().int().min(1).optional(),
   /** aws-kms: `<version>=<key id, ARN or alias>` pairs, comma-separated; the highest version encrypts. */
   SECRET_AWS_KMS_KEYS: z.string().optional(),
   SECRET_AWS_REGION: z.string().optional(),

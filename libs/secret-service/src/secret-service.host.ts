@@ -85,7 +85,13 @@ async function openKeyProvider(env: SecretServiceEnv): Promise<ManagedKeyProvide
       client: new KMSClient({ region: env.SECRET_AWS_REGION }),
       keys: AwsKmsKeyProvider.keysFrom(env.SECRET_AWS_KMS_KEYS!),
       minDecryptionVersion: env.SECRET_KEYRING_MIN_DECRYPTION_VERSION,
+      currentVersion: env.SECRET_KEYRING_CURRENT_VERSION,
     });
   }
-  return LocalKeyring.open({ dataDir: env.DATA_DIR, keyring: env.SECRET_KEYRING, minDecryptionVersion: env.SECRET_KEYRING_MIN_DECRYPTION_VERSION });
+  return LocalKeyring.open({
+    dataDir: env.DATA_DIR,
+    keyring: env.SECRET_KEYRING,
+    minDecryptionVersion: env.SECRET_KEYRING_MIN_DECRYPTION_VERSION,
+    currentVersion: env.SECRET_KEYRING_CURRENT_VERSION,
+  });
 }

@@ -208,6 +208,15 @@ describe(AwsKmsKeyProvider.name, () => {
     );
   });
 
+  it('wraps with the pinned current version during a rolling rotation, and refuses one it does not list', async () => {
+    const provider = new AwsKmsKeyProvider({ client, keys: { 1: KEY_V1, 2: KEY_V2 }, currentVersion: 1 });
+    expect(provider.currentKeyVersion()).toBe(1);
+    expect((await provider.wrapKey(randomBytes(32), binding)).kekVersion).toBe(1);
+    expect(() => new AwsKmsKeyProvider({ client, keys: { 1: KEY_V1 }, currentVersion: 2 })).toThrow(
+      'AWS KMS current KEK version 2 is not among the listed versions (1)',
+    );
+  });
+
   describe('keysFrom', () => {
     it('maps versions to key ids, ARNs and aliases', () => {
       expect(AwsKmsKeyProvider.keysFrom(` 1=${KEY_V1} , 2=${KEY_V2}`)).toEqual({ 1: KEY_V1, 2: KEY_V2 });

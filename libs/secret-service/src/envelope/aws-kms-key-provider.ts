@@ -17,14 +17,18 @@ export class AwsKmsKeyProvider implements KeyEncryptionProvider {
   private readonly current: number;
   private readonly minimum: number;
 
-  constructor(options: { client: KMSClient; keys: Record<number, string>; minDecryptionVersion?: number }) {
+  constructor(options: { client: KMSClient; keys: Record<number, string>; minDecryptionVersion?: number; currentVersion?: number }) {
     this.client = options.client;
     this.keys = new Map(Object.entries(options.keys).map(([version, keyId]) => [Number(version), keyId]));
     const versions = [...this.keys.keys()];
     if (versions.length === 0 || versions.some((version) => !Number.isSafeInteger(version) || version < 1)) {
       throw new Error('AWS KMS key provider needs KEK versions that are positive integers, at least one');
     }
-    this.current = Math.max(...versions);
+    // Not always the highest: a rolling deploy lists a new version everywhere before any replica encrypts with it.
+    this.current = options.currentVersion ?? Math.max(...versions);
+    if (!this.keys.has(this.current)) {
+      throw new Error(`AWS KMS current KEK version ${this.current} is not among the listed versions (${versions.sort((a, b) => a - b).join(', ')})`);
+    }
     this.minimum = options.minDecryptionVersion ?? Math.min(...versions);
     if (!Number.isSafeInteger(this.minimum) || this.minimum < 1 || this.minimum > this.current) {
       throw new Error(

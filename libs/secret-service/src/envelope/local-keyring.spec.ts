@@ -144,7 +144,7 @@ describe(LocalKeyring.name, () => {
     it('refuses SECRET_KEYRING_MIN_DECRYPTION_VERSION without SECRET_KEYRING', async () => {
       const error = await rejection(LocalKeyring.open({ dataDir, minDecryptionVersion: 2 }));
 
-      expect(error.message).toContain('applies only with SECRET_KEYRING');
+      expect(error.message).toContain('apply only with SECRET_KEYRING');
     });
   });
 
@@ -166,6 +166,34 @@ describe(LocalKeyring.name, () => {
       });
 
       expect(keyring.minDecryptionVersion()).toBe(2);
+    });
+
+    it('keeps encrypting with SECRET_KEYRING_CURRENT_VERSION while a newer version only decrypts (a rolling rotation)', async () => {
+      const one = newKey();
+      const two = newKey();
+      // Step 1 of a rolling rotation: every replica learns version 2, none encrypts with it yet.
+      const rolling = await LocalKeyring.open({ dataDir: '/nonexistent', keyring: `1:${one},2:${two}`, currentVersion: 1 });
+      expect(rolling.currentKeyVersion()).toBe(1);
+      const wrapped = await rolling.wrapKey(randomBytes(32), binding);
+      expect(wrapped.kekVersion).toBe(1);
+      // Step 2: once all replicas hold it, version 2 becomes current; what version 1 wrapped still opens.
+      const rotated = await LocalKeyring.open({ dataDir: '/nonexistent', keyring: `1:${one},2:${two}` });
+      expect((await rotated.wrapKey(randomBytes(32), binding)).kekVersion).toBe(2);
+      await expect(rotated.unwrapKey(wrapped.wrappedDek, 1, binding)).resolves.toHaveLength(32);
+      // And a replica still on step 1 opens what step 2 wrapped.
+      const newer = await rotated.wrapKey(randomBytes(32), binding);
+      await expect(rolling.unwrapKey(newer.wrappedDek, 2, binding)).resolves.toHaveLength(32);
+    });
+
+    it('refuses a SECRET_KEYRING_CURRENT_VERSION that is not in the keyring, or below the min_decryption_version', async () => {
+      const missing = await rejection(LocalKeyring.open({ dataDir: '/nonexistent', keyring: `1:${newKey()},2:${newKey()}`, currentVersion: 3 }));
+      expect(missing.message).toBe('SECRET_KEYRING_CURRENT_VERSION 3 is not in SECRET_KEYRING (versions 1, 2)');
+      const belowMinimum = await rejection(
+        LocalKeyring.open({ dataDir: '/nonexistent', keyring: `1:${newKey()},2:${newKey()}`, currentVersion: 1, minDecryptionVersion: 2 }),
+      );
+      expect(belowMinimum.message).toBe('SECRET_KEYRING_MIN_DECRYPTION_VERSION must be an integer from 1 to the current KEK version 1, got 2');
+      const withoutKeyring = await rejection(LocalKeyring.open({ dataDir: '/nonexistent', currentVersion: 1 }));
+      expect(withoutKeyring.message).toContain('apply only with SECRET_KEYRING');
     });
 
     it('cannot rotate, since the keys live outside the process', async () => {

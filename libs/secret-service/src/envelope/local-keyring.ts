@@ -37,26 +37,39 @@ export class LocalKeyring implements KeyEncryptionProvider {
     private minimum: number,
     /** The key file, or undefined for a keyring from the environment. */
     private readonly file: string | undefined,
+    /** SECRET_KEYRING_CURRENT_VERSION: the version that wraps new data keys when it is not the highest. */
+    private readonly pinnedCurrent?: number,
   ) {}
 
   /**
    * From `keyring` (SECRET_KEYRING, e.g. "1:<base64 32 bytes>,2:<base64>"; min via `minDecryptionVersion`, default the
-   * lowest version), else from `<dataDir>/secret-keyring.json` (mode 0600), generated with version 1 on first start.
+   * lowest version; the version wrapping new data keys via `currentVersion`, default the highest, so that a rolling
+   * deploy can ship a new version to every replica before any of them encrypts with it), else from `<dataDir>/secret-keyring.json` (mode 0600), generated with version 1 on first start.
    */
-  static async open(options: { dataDir: string; keyring?: string; minDecryptionVersion?: number }): Promise<LocalKeyring> {
+  static async open(options: {
+    dataDir: string;
+    keyring?: string;
+    minDecryptionVersion?: number;
+    currentVersion?: number;
+  }): Promise<LocalKeyring> {
     if (options.keyring !== undefined) {
       const keys = parseKeyringSpec(options.keyring);
+      const current = options.currentVersion ?? Math.max(...keys.keys());
       const minimum = options.minDecryptionVersion ?? Math.min(...keys.keys());
-      const problem = minimumProblem(minimum, keys);
+      const minimumIssue = minimumProblem(minimum, current);
+      const problem = !keys.has(current)
+        ? `SECRET_KEYRING_CURRENT_VERSION ${current} is not in SECRET_KEYRING (versions ${[...keys.keys()].sort((a, b) => a - b).join(', ')})`
+        : minimumIssue && `SECRET_KEYRING_MIN_DECRYPTION_VERSION ${minimumIssue}`;
       if (problem) {
         zeroKeys(keys);
-        throw new Error(`SECRET_KEYRING_MIN_DECRYPTION_VERSION ${problem}`);
+        throw new Error(problem);
       }
-      return new LocalKeyring(keys, minimum, undefined);
+      return new LocalKeyring(keys, minimum, undefined, current);
     }
-    if (options.minDecryptionVersion !== undefined) {
+    if (options.minDecryptionVersion !== undefined || options.currentVersion !== undefined) {
       throw new Error(
-        'SECRET_KEYRING_MIN_DECRYPTION_VERSION applies only with SECRET_KEYRING; a key file keeps its own min_decryption_version',
+        'SECRET_KEYRING_MIN_DECRYPTION_VERSION and SECRET_KEYRING_CURRENT_VERSION apply only with SECRET_KEYRING; a key file ' +
+          'keeps its own versions (rotate through the API)',
       );
     }
     const path = join(options.dataDir, KEYRING_FILE_NAME);
@@ -65,7 +78,7 @@ export class LocalKeyring implements KeyEncryptionProvider {
   }
 
   currentKeyVersion(): number {
-    return Math.max(...this.keys.keys());
+    return this.pinnedCurrent ?? Math.max(...this.keys.keys());
   }
 
   minDecryptionVersion(): number {
@@ -241,7 +254,7 @@ function parseKeyringFile(raw: Buffer, path: string): KeyringState {
     const key = Buffer.from(encoded as string, 'base64');
     keys.set(Number(version), key);
   }
-  const problem = typeof minimum === 'number' ? minimumProblem(minimum, keys) : 'is missing';
+  const problem = typeof minimum === 'number' ? minimumProblem(minimum, Math.max(...keys.keys())) : 'is missing';
   if (problem) {
     zeroKeys(keys);
     throw new Error(`secret keyring file ${path}: min_decryption_version ${problem}`);
@@ -304,8 +317,7 @@ function decodeKey(encoded: string): Buffer | undefined {
   return BASE64_32_BYTES.test(encoded) ? Buffer.from(encoded, 'base64') : undefined;
 }
 
-function minimumProblem(minimum: number, keys: Map<number, Buffer>): string | undefined {
-  const current = Math.max(...keys.keys());
+function minimumProblem(minimum: number, current: number): string | undefined {
   if (!Number.isSafeInteger(minimum) || minimum < 1 || minimum > current) {
     return `must be an integer from 1 to the current KEK version ${current}, got ${minimum}`;
   }
