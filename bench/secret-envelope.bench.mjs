@@ -58,7 +58,7 @@ operation with a fixed key and a random nonce. One thread, ${cpus().length} core
 The ratio is the price of a key per value; the absolute rate is far above what a secret store needs (a reveal is
 dominated by the database and the audit event that commits with it).
 
-## A secret read through the gateway (${reads.storage}; the platform in one process)
+## A secret read through the gateway (${reads.storage}; gateway and secret-service as separate processes)
 
 | request | req/s | p50 ms | p99 ms | non-2xx |
 |---|---:|---:|---:|---:|
@@ -74,32 +74,50 @@ ${reads.revealed.connections} connections, ${reads.revealed.duration_s} s each. 
   }
 }
 
-/** The platform (all services, one process) on PostgreSQL when reachable; authenticated masked and revealed reads. */
+/**
+ * The gateway and secret-service as separate processes, as deployed (the all-in-one platform would put both on one
+ * event loop), on PostgreSQL, Redis and NATS when reachable; authenticated masked and revealed reads.
+ */
 async function gatewaySecretReads(dataDir) {
   const database = process.env.BENCH_EMBEDDED === '1' ? undefined : await createBenchDatabase();
-  const gatewayPort = await freePort();
-  const ports = {};
-  for (const name of ['CONFIG_MANAGER', 'AUDIT_SERVICE', 'SECRET_SERVICE']) {
-    ports[`${name}_GRPC_PORT`] = String(await freePort());
-    ports[`${name}_OPS_PORT`] = String(await freePort());
-  }
-  const env = {
+  const ports = { gateway: await freePort(), secretGrpc: await freePort(), secretOps: await freePort() };
+  const shared = {
     NODE_ENV: 'development',
     LOG_LEVEL: 'warn',
-    DATA_DIR: join(dataDir, 'platform'),
-    GATEWAY_HOST: '127.0.0.1',
-    GATEWAY_PORT: String(gatewayPort),
-    ...ports,
-    ADMIN_EMAIL: 'bench@llmops.local',
-    ADMIN_PASSWORD: 'bench-password-long-enough',
-    RATE_LIMIT_PER_MINUTE: '100000000',
-    ...(database ? { DATABASE_URL: database.url } : {}),
+    DATA_DIR: join(dataDir, 'services'),
+    ...(database
+      ? {
+          DATABASE_URL: database.url,
+          REDIS_URL: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
+          NATS_URL: process.env.BENCH_NATS_URL ?? 'nats://127.0.0.1:4222',
+          NATS_STREAM: 'BENCH_SECRETS',
+          NATS_SUBJECT_ROOT: 'bench_secrets',
+        }
+      : {}),
   };
-  const platform = startProcess(['dist/apps/platform/main.js'], env);
+  const processes = [];
   let bare;
   try {
-    const base = `http://127.0.0.1:${gatewayPort}`;
-    await waitForHttp(`${base}/health/ready`, { process: platform, timeoutMs: 120_000 });
+    const secretService = startProcess(['dist/apps/secret-service/main.js'], {
+      ...shared,
+      SECRET_SERVICE_GRPC_PORT: String(ports.secretGrpc),
+      SECRET_SERVICE_OPS_PORT: String(ports.secretOps),
+    });
+    processes.push(secretService);
+    await waitForHttp(`http://127.0.0.1:${ports.secretOps}/health/ready`, { process: secretService, timeoutMs: 120_000 });
+    const gateway = startProcess(['dist/apps/api-gateway/main.js'], {
+      ...shared,
+      GATEWAY_HOST: '127.0.0.1',
+      GATEWAY_PORT: String(ports.gateway),
+      SECRET_SERVICE_URL: `127.0.0.1:${ports.secretGrpc}`,
+      ADMIN_EMAIL: 'bench@llmops.local',
+      ADMIN_PASSWORD: 'bench-password-long-enough',
+      RATE_LIMIT_PER_MINUTE: '100000000',
+    });
+    processes.push(gateway);
+    const base = `http://127.0.0.1:${ports.gateway}`;
+    const env = { ADMIN_EMAIL: 'bench@llmops.local', ADMIN_PASSWORD: 'bench-password-long-enough' };
+    await waitForHttp(`${base}/health/live`, { process: gateway, timeoutMs: 120_000 });
     const login = await fetch(`${base}/api/v1/auth/login`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -118,14 +136,14 @@ async function gatewaySecretReads(dataDir) {
     bare = startProcess(['bench/lib/bare-http-server.mjs'], { PORT: String(barePort), BODY: body });
     await waitForHttp(`http://127.0.0.1:${barePort}/`, { process: bare });
     return {
-      storage: database ? 'PostgreSQL 15 on this machine' : 'embedded PGlite',
+      storage: database ? 'PostgreSQL 15, Redis and NATS on this machine' : 'embedded PGlite',
       revealed: await load('gateway: revealed secret read', { url: `${url}&reveal=true`, headers, duration: 10 }),
       masked: await load('gateway: masked secret read', { url, headers, duration: 10 }),
       floor: await load('bare node:http, same body', { url: `http://127.0.0.1:${barePort}/`, duration: 10 }),
     };
   } finally {
     await bare?.stop();
-    await platform.stop();
+    for (const child of processes.reverse()) await child.stop();
     await database?.drop();
   }
 }

@@ -17,6 +17,7 @@ export { InProcessBus, type InProcessBusOptions } from './in-process-bus.js';
 export { JetStreamBus, type JetStreamBusOptions } from './jetstream-bus.js';
 export type { MessagingLogger } from './messaging-logger.js';
 export { Outbox, type EventInput, type OutboxOptions } from './outbox.js';
+export { OutboxGroupCommit } from './outbox-group-commit.js';
 export { outboxMigrationSql } from './outbox-migration.js';
 export { OutboxRelay, type OutboxRelayOptions } from './outbox-relay.js';
 export { ProcessedEvents } from './processed-events.js';

@@ -218,6 +218,25 @@ describe(SecretsService.name, () => {
     expect((await failureOf(secrets.list(admin, { folder: 'nothing/here', environment: 'production' }))).code).toBe(SecretExceptionCode.NotFound);
   });
 
+  it('reveals nothing when the reveal cannot be recorded (fail closed), and records each of many concurrent reveals', async () => {
+    const ref = { path: 'closed/api', environment: 'production' };
+    await secrets.set(admin, { ...ref, type: SecretType.GENERIC, value: 'fail-closed-plaintext' });
+    await database.dataSource.query(
+      `CREATE FUNCTION ${SECRET_SERVICE_SCHEMA}.refuse() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'audit storage unavailable'; END $$ LANGUAGE plpgsql`,
+    );
+    await database.dataSource.query(`CREATE TRIGGER refuse BEFORE INSERT ON ${SECRET_SERVICE_SCHEMA}.outbox FOR EACH ROW EXECUTE FUNCTION ${SECRET_SERVICE_SCHEMA}.refuse()`);
+    try {
+      await expect(secrets.get(admin, { ...ref, reveal: true })).rejects.toThrow('audit storage unavailable');
+    } finally {
+      await database.dataSource.query(`DROP TRIGGER refuse ON ${SECRET_SERVICE_SCHEMA}.outbox`);
+      await database.dataSource.query(`DROP FUNCTION ${SECRET_SERVICE_SCHEMA}.refuse()`);
+    }
+    const before = (await events(SecretEventType.Revealed)).length;
+    const reads = await Promise.all(Array.from({ length: 25 }, () => secrets.get(admin, { ...ref, reveal: true })));
+    expect(reads.map((read) => read.value)).toEqual(Array(25).fill('fail-closed-plaintext'));
+    expect((await events(SecretEventType.Revealed)).length).toBe(before + 25);
+  });
+
   it('never writes a plaintext value into an event', async () => {
     const all = await events();
     expect(all.length).toBeGreaterThan(10);

@@ -1,6 +1,6 @@
 import { SecretEventType, SecretType } from '@llmops/contracts';
 import type { JsonObject } from '@bufbuild/protobuf';
-import type { Outbox } from '@llmops/platform-messaging';
+import { OutboxGroupCommit, type Outbox } from '@llmops/platform-messaging';
 import type { Database } from '@llmops/platform-persistence';
 import type { EntityManager } from 'typeorm';
 import type { EnvelopeCipher, SealedSecret } from '../envelope/index.js';
@@ -73,12 +73,17 @@ export interface StoreVersionOptions {
  * its audit event (outbox): if the event cannot be written, nothing is revealed or changed.
  */
 export class SecretsService {
+  /** Reveal events, committed for many concurrent reveals at once; each reveal still waits for its own. */
+  private readonly revealEvents: OutboxGroupCommit;
+
   constructor(
     private readonly database: Database,
     private readonly outbox: Outbox,
     private readonly cipher: EnvelopeCipher,
     private readonly access: SecretAccess,
-  ) {}
+  ) {
+    this.revealEvents = new OutboxGroupCommit(database.dataSource, outbox);
+  }
 
   async get(actor: SecretActor, ref: SecretRef & { version?: number; reveal?: boolean }): Promise<SecretRead> {
     assertSecretRef(ref);
@@ -87,22 +92,21 @@ export class SecretsService {
       const { secret, version } = await this.readableVersion(this.database.dataSource.manager, ref, ref.version);
       return { secret, version, value: version.maskedValue, revealed: false };
     }
-    return this.database.dataSource.transaction(async (manager) => {
-      const { secret, version, sealed } = await this.readableVersion(manager, ref, ref.version, { sealed: true });
-      const plaintext = await this.cipher.open(sealed!, { path: bindingPathOf(ref), version: version.version });
-      try {
-        await this.outbox.add(manager, {
-          type: SecretEventType.Revealed,
-          subject: subjectOf(ref),
-          payload: { path: ref.path, environment: ref.environment, version: version.version, type: secretTypeName(secret.type) },
-          actor: eventActorOf(actor),
-          correlationId: actor.requestId,
-        });
-        return { secret, version, value: plaintext.toString('utf8'), revealed: true };
-      } finally {
-        plaintext.fill(0);
-      }
-    });
+    const { secret, version, sealed } = await this.readableVersion(this.database.dataSource.manager, ref, ref.version, { sealed: true });
+    const plaintext = await this.cipher.open(sealed!, { path: bindingPathOf(ref), version: version.version });
+    try {
+      // Fail closed: the plaintext leaves only once its reveal is committed to the audit trail.
+      await this.revealEvents.add({
+        type: SecretEventType.Revealed,
+        subject: subjectOf(ref),
+        payload: { path: ref.path, environment: ref.environment, version: version.version, type: secretTypeName(secret.type) },
+        actor: eventActorOf(actor),
+        correlationId: actor.requestId,
+      });
+      return { secret, version, value: plaintext.toString('utf8'), revealed: true };
+    } finally {
+      plaintext.fill(0);
+    }
   }
 
   async set(actor: SecretActor, command: SetSecretCommand): Promise<{ secret: SecretRecord; version: SecretVersionRecord }> {
