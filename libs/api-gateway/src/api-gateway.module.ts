@@ -36,6 +36,7 @@ import {
   type SecretClient,
 } from './upstreams/upstream-clients.js';
 import { BudgetsController } from './llm-configs/budgets.controller.js';
+import { CostsController } from './llm-configs/costs.controller.js';
 import { LlmConfigsController } from './llm-configs/llm-configs.controller.js';
 import { PromptsController } from './llm-configs/prompts.controller.js';
 import { UsageController } from './llm-configs/usage.controller.js';
@@ -77,6 +78,7 @@ export class ApiGatewayModule {
         PromptsController,
         BudgetsController,
         UsageController,
+        CostsController,
         AuditLogsController,
         ComplianceController,
         SecretsController,

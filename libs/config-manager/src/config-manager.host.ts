@@ -20,13 +20,14 @@ import { CONFIG_MANAGER_SCHEMA, CreateConfigEntries1763800000000 } from './migra
 import { AddNamespaceSettings1763900000000 } from './migrations/1763900000000-AddNamespaceSettings.js';
 import { AddMaxVersionsAndCompaction1764050000000 } from './migrations/1764050000000-AddMaxVersionsAndCompaction.js';
 import { AddPromptsAndBudgets1764100000000 } from './migrations/1764100000000-AddPromptsAndBudgets.js';
+import { AddUsageOutcome1764200000000 } from './migrations/1764200000000-AddUsageOutcome.js';
 import { LlmConfigGrpcController } from './llm-configs/llm-config.grpc-controller.js';
 import { LlmConfigModule } from './llm-configs/llm-config.module.js';
 import { SecretReferenceResolver } from './secret-references/secret-reference-resolver.js';
 
 export const CONFIG_MANAGER = 'config-manager';
 
-export const CONFIG_MANAGER_MIGRATIONS = [CreateConfigEntries1763800000000, AddNamespaceSettings1763900000000, AddMaxVersionsAndCompaction1764050000000, AddPromptsAndBudgets1764100000000];
+export const CONFIG_MANAGER_MIGRATIONS = [CreateConfigEntries1763800000000, AddNamespaceSettings1763900000000, AddMaxVersionsAndCompaction1764050000000, AddPromptsAndBudgets1764100000000, AddUsageOutcome1764200000000];
 
 export interface ConfigManagerInfrastructure {
   logger: Logger;

@@ -9,7 +9,8 @@ const API_KEY_VALUE = 'sk-llm-walk-0123456789abcdefghijklmnop';
  * reference (a plaintext key is refused), a failover chain checked against the endpoints, the built-in presets,
  * pricing and a budget whose 80 % alert fires once (usage recorded by a key scoped to usage:record too), and a prompt
  * whose production label moves to an A/B split and whose canary label is removed; the label moves and removal and the
- * budget alert reach the audit log. An endpoint the chain names cannot be deleted.
+ * budget alert reach the audit log. An endpoint the chain names cannot be deleted. The month's cost report counts a
+ * failed request's cost against the successful ones and names a cheaper model.
  */
 export async function walkLlmConfigs(platform: RunningPlatform): Promise<void> {
   const { baseUrl } = platform;
@@ -65,6 +66,7 @@ export async function walkLlmConfigs(platform: RunningPlatform): Promise<void> {
 
   await walkPrompts(baseUrl, token);
   await walkBudget(baseUrl, token);
+  await walkCostReport(baseUrl, token);
 }
 
 async function walkPrompts(baseUrl: string, token: string): Promise<void> {
@@ -219,4 +221,33 @@ async function walkBudget(baseUrl: string, token: string): Promise<void> {
   );
   expect(alerts).toHaveLength(1);
   expect(alerts[0].details).toMatchObject({ threshold: 0.8, monthly_usd: 10, spend_usd: 8 });
+}
+
+/** Runs after walkBudget: llm-walk/chat has spent $8.50 on gpt-4o in four successful requests this month. */
+async function walkCostReport(baseUrl: string, token: string): Promise<void> {
+  const pricing = { models: { 'claude-3-haiku': { input_usd_per_million: 0.25, output_usd_per_million: 1.25 } } };
+  expect((await call(baseUrl, 'PUT', '/api/v1/llm/pricing/llm-walk/anthropic?env=base', { token, body: { value: pricing } })).status).toBe(200);
+  const failed = await call(baseUrl, 'POST', '/api/v1/usage/llm-walk/chat', {
+    token,
+    body: { request_id: 'chat-5', provider: 'openai', model: 'gpt-4o', input_tokens: 200_000, output_tokens: 0, failed: true },
+  });
+  expect(failed.body).toMatchObject({ cost_usd: 0.5, failed: true, duplicate: false });
+  const report = await call(baseUrl, 'GET', '/api/v1/costs/llm-walk/chat', { token });
+  expect(report.status).toBe(200);
+  // $9 over 5 requests, and over the 4 that succeeded; on haiku the same 2.8M in / 0.2M out would have cost 0.70 + 0.25.
+  expect(report.body.totals).toEqual({
+    requests: 5,
+    failed_requests: 1,
+    input_tokens: 2_800_000,
+    output_tokens: 200_000,
+    cost_usd: 9,
+    cost_per_request_usd: 1.8,
+    cost_per_successful_request_usd: 2.25,
+  });
+  expect(report.body.models).toMatchObject([
+    { provider: 'openai', model: 'gpt-4o', endpoints: [{ name: 'gpt-4o', environment: 'production' }], alternatives: [{ model: 'claude-3-haiku', cost_usd: 0.95, difference_usd: -8.05 }] },
+  ]);
+  expect(report.body.recommendations).toMatchObject([{ model: 'gpt-4o', alternative_model: 'claude-3-haiku', saving_usd: 8.05, saving_percent: 89.44 }]);
+  expect(report.body.recommendations[0].summary).toContain('compares cost only');
+  expect((await call(baseUrl, 'GET', '/api/v1/costs/llm-walk/chat?month=2999-01', { token })).status).toBe(400);
 }

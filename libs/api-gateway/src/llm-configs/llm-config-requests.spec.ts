@@ -9,6 +9,7 @@ import {
   llmConfigKindOf,
   namespaceAndNameOf,
   namespaceQueryOf,
+  pricingEnvironmentQueryOf,
   promptTargetOf,
   recordUsageBody,
   renderEnvironmentOf,
@@ -46,6 +47,9 @@ describe('LLM config requests', () => {
     expect(renderEnvironmentOf(withBody({ version: '1.0.0' }))).toBe('development');
     expect(usageEnvironmentOf(withBody({ environment: 'staging' }))).toBe('staging');
     expect(usageEnvironmentOf(withBody(undefined))).toBe('production');
+    expect(pricingEnvironmentQueryOf(undefined)).toBe('');
+    expect(pricingEnvironmentQueryOf('staging')).toBe('staging');
+    for (const bad of ['', ['a', 'b']]) expect(validationMessage(() => pricingEnvironmentQueryOf(bad))).toContain('query parameter environment');
   });
 
   it('names the field that is wrong in prompt, label and usage bodies', () => {
@@ -59,5 +63,6 @@ describe('LLM config requests', () => {
     const usage = new ZodBodyPipe(recordUsageBody);
     expect(validationMessage(() => usage.transform({ request_id: 'r 1', provider: 'openai', model: 'm', input_tokens: 1, output_tokens: 1 }))).toContain('request_id');
     expect(validationMessage(() => usage.transform({ request_id: 'r1', provider: 'openai', model: 'm', input_tokens: -1, output_tokens: 1 }))).toContain('input_tokens');
+    expect(validationMessage(() => usage.transform({ request_id: 'r1', provider: 'openai', model: 'm', input_tokens: 1, output_tokens: 1, failed: 'yes' }))).toContain('failed');
   });
 });

@@ -143,6 +143,7 @@ export const recordUsageBody = z.strictObject({
   output_tokens: z.number().int().min(0),
   environment: z.string().min(1).optional(),
   occurred_at: z.iso.datetime({ offset: true }).optional(),
+  failed: z.boolean().optional(),
 });
 export type RecordUsageBody = z.output<typeof recordUsageBody>;
 
@@ -158,6 +159,15 @@ export function monthQueryOf(month: unknown): string {
     throw new GatewayException(GatewayErrorCode.ValidationError, 'query parameter month must be YYYY-MM');
   }
   return month;
+}
+
+/** The `environment` query parameter of a cost report: whose pricing the alternatives use; '' (production) when absent. */
+export function pricingEnvironmentQueryOf(environment: unknown): string {
+  if (environment === undefined) return '';
+  if (typeof environment !== 'string' || environment === '') {
+    throw new GatewayException(GatewayErrorCode.ValidationError, 'query parameter environment must be an environment name, e.g. staging');
+  }
+  return environment;
 }
 
 function segmentsOf(path: string | undefined): string[] {

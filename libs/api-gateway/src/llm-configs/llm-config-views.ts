@@ -3,7 +3,9 @@ import { timestampDate, ValueSchema, type Timestamp } from '@bufbuild/protobuf/w
 import {
   LlmConfigKind,
   type Budget,
+  type CostFigures,
   type GetBudgetResponse,
+  type GetCostReportResponse,
   type GetPromptResponse,
   type ListPromptsResponse,
   type LlmConfig,
@@ -217,6 +219,8 @@ export interface UsageView {
   month: string;
   occurred_at: string | null;
   recorded_by: string;
+  /** The LLM request failed: it cost its tokens, but it is not a successful request. */
+  failed: boolean;
   /** The request id had been recorded before; nothing was added. */
   duplicate: boolean;
   /** Budget thresholds this record crossed (each is reported once per namespace and month). */
@@ -238,6 +242,7 @@ export function usageViewOf(response: RecordUsageResponse): UsageView {
     month: usage.month,
     occurred_at: isoOf(usage.occurredAt),
     recorded_by: usage.recordedBy,
+    failed: usage.failed,
     duplicate: response.duplicate,
     alerts: response.alerts.map((alert) => ({
       namespace: alert.namespace,
@@ -246,6 +251,96 @@ export function usageViewOf(response: RecordUsageResponse): UsageView {
       spend_usd: alert.spendUsd,
       month: alert.month,
     })),
+  };
+}
+
+interface CostFiguresView {
+  requests: number;
+  failed_requests: number;
+  input_tokens: number;
+  output_tokens: number;
+  cost_usd: number;
+  /** null without requests. */
+  cost_per_request_usd: number | null;
+  /** All of the cost, failed requests' included, over the successful requests; null without one. */
+  cost_per_successful_request_usd: number | null;
+}
+
+export interface CostReportView {
+  namespace: string;
+  month: string;
+  /** Whose pricing the alternatives use. */
+  environment: string;
+  /** The month's usage in the namespace and everything below it, in every environment. */
+  totals: CostFiguresView;
+  /** By recorded spend, highest first. */
+  models: Array<{
+    provider: string;
+    model: string;
+    figures: CostFiguresView;
+    /** The namespace's endpoint configs, in any environment, that call this model. */
+    endpoints: Array<{ name: string; environment: string }>;
+    /** The same tokens on every other priced model, cheapest first; difference_usd < 0 is cheaper. */
+    alternatives: Array<{ provider: string; model: string; cost_usd: number; difference_usd: number }>;
+  }>;
+  /** By saving, highest first; cost only, quality is not measured. */
+  recommendations: Array<{
+    provider: string;
+    model: string;
+    alternative_provider: string;
+    alternative_model: string;
+    cost_usd: number;
+    alternative_cost_usd: number;
+    saving_usd: number;
+    saving_percent: number;
+    summary: string;
+  }>;
+  min_saving_percent: number;
+}
+
+export function costReportViewOf(response: GetCostReportResponse): CostReportView {
+  return {
+    namespace: response.namespace,
+    month: response.month,
+    environment: response.environment,
+    totals: costFiguresViewOf(response.totals),
+    models: response.models.map((model) => ({
+      provider: model.provider,
+      model: model.model,
+      figures: costFiguresViewOf(model.figures),
+      endpoints: model.endpoints.map((endpoint) => ({ name: endpoint.name, environment: endpoint.environment })),
+      alternatives: model.alternatives.map((alternative) => ({
+        provider: alternative.provider,
+        model: alternative.model,
+        cost_usd: alternative.costUsd,
+        difference_usd: alternative.differenceUsd,
+      })),
+    })),
+    recommendations: response.recommendations.map((recommendation) => ({
+      provider: recommendation.provider,
+      model: recommendation.model,
+      alternative_provider: recommendation.alternativeProvider,
+      alternative_model: recommendation.alternativeModel,
+      cost_usd: recommendation.costUsd,
+      alternative_cost_usd: recommendation.alternativeCostUsd,
+      saving_usd: recommendation.savingUsd,
+      saving_percent: recommendation.savingPercent,
+      summary: recommendation.summary,
+    })),
+    min_saving_percent: response.minSavingPercent,
+  };
+}
+
+function costFiguresViewOf(figures: CostFigures | undefined): CostFiguresView {
+  if (!figures) throw new GatewayException(GatewayErrorCode.Internal, 'internal error');
+  return {
+    requests: Number(figures.requests),
+    failed_requests: Number(figures.failedRequests),
+    input_tokens: Number(figures.inputTokens),
+    output_tokens: Number(figures.outputTokens),
+    cost_usd: figures.costUsd,
+    cost_per_request_usd: figures.costPerRequestUsd ?? null,
+    cost_per_successful_request_usd: figures.costPerSuccessfulRequestUsd ?? null,
   };
 }
 

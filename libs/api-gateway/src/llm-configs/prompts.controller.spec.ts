@@ -47,7 +47,11 @@ const fakeLlm = {
     ),
   deletePromptLabel: (request: unknown) => answer('deletePromptLabel', request, create(DeletePromptLabelResponseSchema, { label: staging })),
   recordUsage: (request: unknown) =>
-    answer('recordUsage', request, create(RecordUsageResponseSchema, { usage: { namespace: 'acme/chat', requestId: 'r-1', costUsd: 0.5, occurredAt: at } })),
+    answer(
+      'recordUsage',
+      request,
+      create(RecordUsageResponseSchema, { usage: { namespace: 'acme/chat', requestId: 'r-1', costUsd: 0.5, occurredAt: at, failed: (request as { failed: boolean }).failed } }),
+    ),
 };
 
 const principal: Principal = { id: 'u-admin', type: 'user', roles: ['global-admin'] };
@@ -144,6 +148,10 @@ describe(PromptsController.name, () => {
       { permission: 'usage:record', environment: 'production' },
       { permission: 'usage:record', environment: 'staging' },
     ]);
+    // A failed LLM request is recorded as one; not saying so records a success.
+    const failed = await send('POST', '/api/v1/usage/acme/chat', { ...body, request_id: 'r-2', failed: true });
+    expect(failed.json()).toMatchObject({ cost_usd: 0.5, failed: true, duplicate: false });
+    expect(upstream.calls.map((call) => (call.request as { failed: boolean }).failed)).toEqual([false, false, true]);
   });
 
   it('documents the new routes in a valid OpenAPI 3 document', async () => {

@@ -30,10 +30,11 @@ export class UsageController {
     description:
       'Takes {"request_id": unique per namespace, "provider", "model", "input_tokens", "output_tokens", "environment"? ' +
       '(production: whose pricing applies, and where usage:record is needed), "occurred_at"? (RFC 3339; its UTC month is the ' +
-      'month it counts in)}. The price is pricing.<provider> models.<model> of the namespace or its nearest ancestor (409 when ' +
-      'none lists the model). Answers the record with "cost_usd", "duplicate" (the request_id was recorded before: nothing ' +
-      'added; 409 if with other usage) and "alerts": budget thresholds (80 %, 100 %) this record crossed, each announced once ' +
-      'per namespace and month as config.budget_threshold_crossed.',
+      'month it counts in), "failed"? (false; a failed LLM request costs its tokens but is not a successful request)}. The ' +
+      'price is pricing.<provider> models.<model> of the namespace or its nearest ancestor (409 when none lists the model). ' +
+      'Answers the record with "cost_usd", "failed", "duplicate" (the request_id was recorded before: nothing added; 409 if ' +
+      'with other usage or another outcome) and "alerts": budget thresholds (80 %, 100 %) this record crossed, each announced ' +
+      'once per namespace and month as config.budget_threshold_crossed.',
   })
   @ApiParam({ name: '*', example: 'acme/chatbot' })
   @ApiBody({ schema: jsonSchemaOf(recordUsageBody) })
@@ -53,6 +54,7 @@ export class UsageController {
         outputTokens: BigInt(body.output_tokens),
         environment: body.environment ?? '',
         occurredAt: body.occurred_at === undefined ? undefined : timestampFromDate(new Date(body.occurred_at)),
+        failed: body.failed ?? false,
       },
       { metadata: upstreamMetadata(request, principal) },
     );

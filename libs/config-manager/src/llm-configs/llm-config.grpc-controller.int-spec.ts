@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { status } from '@grpc/grpc-js';
 import { fromJson, toJson, type JsonValue } from '@bufbuild/protobuf';
-import { ValueSchema } from '@bufbuild/protobuf/wkt';
+import { timestampFromDate, ValueSchema } from '@bufbuild/protobuf/wkt';
 import { ConfigService, LlmConfigEventType, LlmConfigKind, LlmConfigService } from '@llmops/contracts';
 import { principalToMetadata } from '@llmops/platform-auth';
 import { createGrpcClient, GrpcCallError, GrpcServer, type GrpcClient } from '@llmops/platform-grpc';
@@ -17,6 +17,7 @@ import { mapConfigExceptionToGrpc } from '../configs/exceptions/config-exception
 import { CONFIG_MANAGER_SCHEMA } from '../migrations/1763800000000-CreateConfigEntries.js';
 import { NamespaceSettingsService } from '../namespace-settings/namespace-settings.service.js';
 import { BudgetsService } from './budgets/budgets.service.js';
+import { GetCostReport } from './costs/get-cost-report.usecase.js';
 import { LlmConfigGrpcController } from './llm-config.grpc-controller.js';
 import { LlmConfigsService } from './llm-configs.service.js';
 import { PromptsService } from './prompts/prompts.service.js';
@@ -54,7 +55,12 @@ describe('LlmConfigService over gRPC on PostgreSQL', () => {
     const settings = new NamespaceSettingsService(database, outbox, options);
     const configsService = new ConfigsService(database, outbox, settings, options);
     const llmConfigs = new LlmConfigsService(configsService);
-    const controller = new LlmConfigGrpcController(llmConfigs, new PromptsService(database, outbox), new BudgetsService(database, outbox, llmConfigs));
+    const controller = new LlmConfigGrpcController(
+      llmConfigs,
+      new PromptsService(database, outbox),
+      new BudgetsService(database, outbox, llmConfigs),
+      new GetCostReport(database, llmConfigs),
+    );
     server = new GrpcServer({ host: '127.0.0.1', port: 0, errorMapper: mapConfigExceptionToGrpc, registry: new Registry() });
     server.addService(LlmConfigService, controller.implementation());
     server.addService(ConfigService, new ConfigsGrpcController(configsService, settings).implementation());
@@ -404,6 +410,172 @@ describe('LlmConfigService over gRPC on PostgreSQL', () => {
       expect((await grpcFailure(llm.setBudget({ namespace: 'alerts', monthlyUsd: 5 }, { metadata: developer }))).code).toBe(status.PERMISSION_DENIED);
       expect((await grpcFailure(llm.setBudget({ namespace: 'alerts', monthlyUsd: 0 }, { metadata: admin }))).details['error-field']).toBe('monthly_usd');
       expect((await grpcFailure(llm.getBudget({ namespace: 'alerts', month: '2026-13' }, { metadata: admin }))).details['error-field']).toBe('month');
+    });
+  });
+
+  describe('cost report', () => {
+    const pricing = (namespace: string, provider: string, models: Record<string, { input_usd_per_million: number; output_usd_per_million: number }>, environment = 'base') =>
+      llm.putLlmConfig({ kind: LlmConfigKind.MODEL_PRICING, namespace, name: provider, environment, value: json({ models }) }, { metadata: admin });
+    const use = (namespace: string, requestId: string, provider: string, model: string, inputTokens: number, outputTokens: number, more: { failed?: boolean; occurredAt?: Date } = {}) =>
+      llm.recordUsage(
+        {
+          namespace,
+          requestId,
+          provider,
+          model,
+          inputTokens: BigInt(inputTokens),
+          outputTokens: BigInt(outputTokens),
+          failed: more.failed,
+          occurredAt: more.occurredAt ? timestampFromDate(more.occurredAt) : undefined,
+        },
+        { metadata: admin },
+      );
+    const now = new Date();
+    const lastMonth = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 15, 12));
+
+    it('records a failed request at its full cost, and a retry must name the same outcome', async () => {
+      await pricing('costs', 'openai', {
+        'gpt-4o': { input_usd_per_million: 2.5, output_usd_per_million: 10 },
+        'gpt-4o-mini': { input_usd_per_million: 0.15, output_usd_per_million: 0.6 },
+      });
+      await pricing('costs', 'anthropic', { 'claude-3-haiku': { input_usd_per_million: 0.25, output_usd_per_million: 1.25 } });
+      // 400,000 in at $2.50/M and 50,000 out at $10/M: $1.50, paid although the request failed.
+      const failed = await use('costs/chat', 'c-2', 'openai', 'gpt-4o', 400_000, 50_000, { failed: true });
+      expect(failed.usage).toMatchObject({ costUsd: 1.5, failed: true });
+      expect((await use('costs/chat', 'c-2', 'openai', 'gpt-4o', 400_000, 50_000, { failed: true })).duplicate).toBe(true);
+      const asSucceeded = await grpcFailure(use('costs/chat', 'c-2', 'openai', 'gpt-4o', 400_000, 50_000));
+      expect(asSucceeded.code).toBe(status.FAILED_PRECONDITION);
+      expect(asSucceeded.message).toContain('(openai/gpt-4o, 400000 in, 50000 out, failed)');
+      expect(asSucceeded.details['error-field']).toBe('request_id');
+      expect((await use('costs/chat', 'c-1', 'openai', 'gpt-4o', 1_000_000, 100_000)).usage).toMatchObject({ costUsd: 3.5, failed: false });
+      expect((await use('costs/chat', 'c-1', 'openai', 'gpt-4o', 1_000_000, 100_000, { failed: false })).duplicate).toBe(true);
+      expect((await grpcFailure(use('costs/chat', 'c-1', 'openai', 'gpt-4o', 1_000_000, 100_000, { failed: true }))).code).toBe(status.FAILED_PRECONDITION);
+    });
+
+    it('reports the figures, the endpoints of each model, what every other priced model would have cost, and the savings', async () => {
+      await use('costs/search', 'c-3', 'openai', 'gpt-4o', 600_000, 50_000); // $1.50 + $0.50 = $2
+      await use('costs', 'c-4', 'openai', 'gpt-4o', 400_000, 0, { failed: true }); // $1
+      await use('costs/chat', 'h-1', 'anthropic', 'claude-3-haiku', 2_000_000, 400_000); // $0.50 + $0.50 = $1
+      await use('costs/chat/deep', 'h-2', 'anthropic', 'claude-3-haiku', 2_000_000, 400_000); // $1
+      await use('costs/search', 'm-1', 'openai', 'gpt-4o-mini', 1_000_000, 1_000_000); // $0.15 + $0.60 = $0.75
+      // Neither last month's usage nor a namespace that merely starts with the same letters counts.
+      await use('costs/chat', 'old-1', 'openai', 'gpt-4o', 100_000, 0, { occurredAt: lastMonth }); // $0.25
+      await pricing('costs-other', 'openai', { 'gpt-4o': { input_usd_per_million: 2.5, output_usd_per_million: 10 } });
+      await use('costs-other', 'x-1', 'openai', 'gpt-4o', 1_000_000, 0);
+      // Endpoints of the namespace in any environment, by the model they call; a deleted one and one below are not.
+      await putEndpoint('costs', 'main', openAi);
+      await putEndpoint('costs', 'main', { ...openAi, model: 'gpt-4o-mini' }, 'development');
+      await putEndpoint('costs', 'fast', { provider: 'anthropic', model: 'claude-3-haiku', api_key: { $secret: 'costs/anthropic' } }, 'base');
+      await putEndpoint('costs', 'old', openAi);
+      await configs.deleteConfig({ namespace: 'costs', key: 'endpoint.old', environment: 'production' }, { metadata: admin });
+      await putEndpoint('costs/chat', 'chat-only', openAi);
+
+      const report = await llm.getCostReport({ namespace: 'costs' }, { metadata: viewer });
+      expect(report).toMatchObject({ namespace: 'costs', month: now.toISOString().slice(0, 7), environment: 'production', minSavingPercent: 20 });
+      // 7 requests, 2 failed (c-2, c-4); $8 + $2 + $0.75 = $10.75; per request 10.75 / 7, per successful one 10.75 / 5.
+      expect(report.totals).toEqual(
+        expect.objectContaining({
+          requests: 7n,
+          failedRequests: 2n,
+          inputTokens: 7_400_000n,
+          outputTokens: 2_000_000n,
+          costUsd: 10.75,
+          costPerRequestUsd: 1.5357142857,
+          costPerSuccessfulRequestUsd: 2.15,
+        }),
+      );
+      const figures = report.models.map((model) => [
+        `${model.provider}/${model.model}`,
+        model.figures!.requests,
+        model.figures!.failedRequests,
+        model.figures!.inputTokens,
+        model.figures!.outputTokens,
+        model.figures!.costUsd,
+        model.figures!.costPerRequestUsd,
+        model.figures!.costPerSuccessfulRequestUsd,
+      ]);
+      expect(figures).toEqual([
+        ['openai/gpt-4o', 4n, 2n, 2_400_000n, 200_000n, 8, 2, 4],
+        ['anthropic/claude-3-haiku', 2n, 0n, 4_000_000n, 800_000n, 2, 1, 1],
+        ['openai/gpt-4o-mini', 1n, 0n, 1_000_000n, 1_000_000n, 0.75, 0.75, 0.75],
+      ]);
+      expect(report.models.map((model) => model.endpoints.map((endpoint) => `${endpoint.name}@${endpoint.environment}`))).toEqual([
+        ['main@production'],
+        ['fast@base'],
+        ['main@development'],
+      ]);
+      // gpt-4o's 2.4M in / 0.2M out: mini 0.36 + 0.12, haiku 0.60 + 0.25. Haiku's 4M / 0.8M: mini 0.60 + 0.48, gpt-4o 10 + 8.
+      // Mini's 1M / 1M: haiku 0.25 + 1.25, gpt-4o 2.50 + 10.
+      const alternatives = report.models.map((model) => model.alternatives.map((alternative) => [alternative.model, alternative.costUsd, alternative.differenceUsd]));
+      expect(alternatives).toEqual([
+        [
+          ['gpt-4o-mini', 0.48, -7.52],
+          ['claude-3-haiku', 0.85, -7.15],
+        ],
+        [
+          ['gpt-4o-mini', 1.08, -0.92],
+          ['gpt-4o', 18, 16],
+        ],
+        [
+          ['claude-3-haiku', 1.5, 0.75],
+          ['gpt-4o', 12.5, 11.75],
+        ],
+      ]);
+      // Mini has no cheaper alternative, so no recommendation.
+      expect(report.recommendations).toMatchObject([
+        { provider: 'openai', model: 'gpt-4o', alternativeProvider: 'openai', alternativeModel: 'gpt-4o-mini', costUsd: 8, alternativeCostUsd: 0.48, savingUsd: 7.52, savingPercent: 94 },
+        { provider: 'anthropic', model: 'claude-3-haiku', alternativeModel: 'gpt-4o-mini', costUsd: 2, alternativeCostUsd: 1.08, savingUsd: 0.92, savingPercent: 46 },
+      ]);
+      expect(report.recommendations[0]!.summary).toBe(
+        'openai/gpt-4o-mini would have cost $0.48 instead of $8.00 for the same tokens as openai/gpt-4o ($7.52, 94 % less). ' +
+          'This compares cost only: answer quality, latency and context length are not measured.',
+      );
+
+      const below = await llm.getCostReport({ namespace: 'costs/chat' }, { metadata: admin });
+      // c-1, c-2 and h-1 here, h-2 below: $3.50 + $1.50 + $1 + $1.
+      expect(below.totals).toMatchObject({ requests: 4n, failedRequests: 1n, costUsd: 7, costPerRequestUsd: 1.75, costPerSuccessfulRequestUsd: 2.3333333333 });
+      expect(below.models.map((model) => model.endpoints.map((endpoint) => endpoint.name))).toEqual([['chat-only'], []]);
+      const previous = await llm.getCostReport({ namespace: 'costs', month: lastMonth.toISOString().slice(0, 7) }, { metadata: admin });
+      expect(previous.totals).toMatchObject({ requests: 1n, failedRequests: 0n, costUsd: 0.25, costPerRequestUsd: 0.25 });
+      const empty = await llm.getCostReport({ namespace: 'costs/nobody' }, { metadata: admin });
+      expect(empty.totals).toMatchObject({ requests: 0n, failedRequests: 0n, inputTokens: 0n, costUsd: 0 });
+      expect([empty.totals?.costPerRequestUsd, empty.totals?.costPerSuccessfulRequestUsd]).toEqual([undefined, undefined]);
+      expect([empty.models, empty.recommendations]).toEqual([[], []]);
+    });
+
+    it('prices the alternatives in the environment asked for, and leaves the recorded spend as it was', async () => {
+      // Written after the usage: production now prices haiku lower, staging still resolves the base pricing.
+      await pricing('costs', 'anthropic', { 'claude-3-haiku': { input_usd_per_million: 0.1, output_usd_per_million: 0.5 } }, 'production');
+      const production = await llm.getCostReport({ namespace: 'costs' }, { metadata: admin });
+      expect(production.totals?.costUsd).toBe(10.75);
+      // gpt-4o's tokens on haiku: 2.4 × 0.1 + 0.2 × 0.5 = $0.34. Mini's: 1 × 0.1 + 1 × 0.5 = $0.60, exactly 20 % under $0.75.
+      expect(production.recommendations.map((recommendation) => [recommendation.model, recommendation.alternativeModel, recommendation.savingUsd, recommendation.savingPercent])).toEqual([
+        ['gpt-4o', 'claude-3-haiku', 7.66, 95.75],
+        ['claude-3-haiku', 'gpt-4o-mini', 0.92, 46],
+        ['gpt-4o-mini', 'claude-3-haiku', 0.15, 20],
+      ]);
+      const staging = await llm.getCostReport({ namespace: 'costs', environment: 'staging' }, { metadata: admin });
+      expect(staging.environment).toBe('staging');
+      expect(staging.recommendations.map((recommendation) => [recommendation.model, recommendation.alternativeModel, recommendation.savingUsd])).toEqual([
+        ['gpt-4o', 'gpt-4o-mini', 7.52],
+        ['claude-3-haiku', 'gpt-4o-mini', 0.92],
+      ]);
+    });
+
+    it('refuses bad input with INVALID_ARGUMENT naming the field, and needs what a budget report needs', async () => {
+      const field = async (request: { namespace: string; month?: string; environment?: string }) => {
+        const error = await grpcFailure(llm.getCostReport(request, { metadata: admin }));
+        expect(error.code).toBe(status.INVALID_ARGUMENT);
+        return [error.details['error-field'], error.message];
+      };
+      expect(await field({ namespace: 'Costs' })).toEqual(['namespace', expect.stringContaining('namespace segment 1 "Costs"')]);
+      expect(await field({ namespace: 'costs', month: '2026-13' })).toEqual(['month', 'month "2026-13" must be YYYY-MM']);
+      const nextYear = `${now.getUTCFullYear() + 1}-01`;
+      expect(await field({ namespace: 'costs', month: nextYear })).toEqual(['month', `month ${nextYear} has not begun`]);
+      expect(await field({ namespace: 'costs', environment: 'Prod!' })).toEqual(['environment', expect.stringContaining('environment "Prod!"')]);
+      expect((await grpcFailure(llm.getCostReport({ namespace: 'costs' }, { metadata: developer }))).code).toBe(status.PERMISSION_DENIED);
+      const recorder = principalToMetadata({ id: 'key-1', type: 'api_key', roles: ['service-account'], scopes: ['usage:record'] }, 'req-key');
+      expect((await grpcFailure(llm.getCostReport({ namespace: 'costs' }, { metadata: recorder }))).code).toBe(status.PERMISSION_DENIED);
     });
   });
 });

@@ -4,6 +4,7 @@ import {
   LlmConfigKind,
   LlmConfigService,
   type BudgetStatusSchema,
+  type CostFiguresSchema,
   type LlmConfigSchema,
   type PromptLabelSchema,
   type PromptSummarySchema,
@@ -15,6 +16,7 @@ import type { CallContext, ServiceImplementation } from '@llmops/platform-grpc';
 import type { ConfigActor } from '../configs/configs.service.js';
 import { ConfigException, ConfigExceptionCode } from '../configs/exceptions/config.exception.js';
 import type { BudgetsService, BudgetStatus, UsageRecord } from './budgets/budgets.service.js';
+import type { CostFigures, GetCostReport } from './costs/get-cost-report.usecase.js';
 import { keyOf, type LlmConfigKindName } from './llm-config-kinds.js';
 import type { LlmConfigRecord, LlmConfigsService } from './llm-configs.service.js';
 import type { PromptLabelRecord, PromptsService, PromptSummaryRecord, PromptVersionRecord } from './prompts/prompts.service.js';
@@ -32,6 +34,7 @@ export class LlmConfigGrpcController {
     private readonly llmConfigs: LlmConfigsService,
     private readonly prompts: PromptsService,
     private readonly budgets: BudgetsService,
+    private readonly costReport: GetCostReport,
   ) {}
 
   implementation(): ServiceImplementation<typeof LlmConfigService> {
@@ -148,8 +151,21 @@ export class LlmConfigGrpcController {
           outputTokens: Number(request.outputTokens),
           environment: request.environment || undefined,
           occurredAt: request.occurredAt ? timestampDate(request.occurredAt) : undefined,
+          failed: request.failed,
         });
         return { usage: usageToProto(recorded.usage), duplicate: recorded.duplicate, alerts: recorded.alerts };
+      },
+      getCostReport: async (request, ctx) => {
+        const report = await this.costReport.execute(actorOf(ctx), {
+          namespace: request.namespace,
+          month: request.month || undefined,
+          environment: request.environment || undefined,
+        });
+        return {
+          ...report,
+          totals: costFiguresToProto(report.totals),
+          models: report.models.map((model) => ({ ...model, figures: costFiguresToProto(model.figures) })),
+        };
       },
     };
   }
@@ -238,5 +254,15 @@ function usageToProto(usage: UsageRecord): MessageInitShape<typeof UsageRecordSc
     inputTokens: BigInt(usage.inputTokens),
     outputTokens: BigInt(usage.outputTokens),
     occurredAt: timestampFromDate(usage.occurredAt),
+  };
+}
+
+function costFiguresToProto(figures: CostFigures): MessageInitShape<typeof CostFiguresSchema> {
+  return {
+    ...figures,
+    requests: BigInt(figures.requests),
+    failedRequests: BigInt(figures.failedRequests),
+    inputTokens: BigInt(figures.inputTokens),
+    outputTokens: BigInt(figures.outputTokens),
   };
 }

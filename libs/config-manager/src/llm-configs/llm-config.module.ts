@@ -3,6 +3,7 @@ import type { Outbox } from '@llmops/platform-messaging';
 import type { Database } from '@llmops/platform-persistence';
 import type { ConfigsService } from '../configs/configs.service.js';
 import { BudgetsService } from './budgets/budgets.service.js';
+import { GetCostReport } from './costs/get-cost-report.usecase.js';
 import { LlmConfigGrpcController } from './llm-config.grpc-controller.js';
 import { LlmConfigsService } from './llm-configs.service.js';
 import { PromptsService } from './prompts/prompts.service.js';
@@ -25,10 +26,15 @@ export class LlmConfigModule {
           inject: [LlmConfigsService],
         },
         {
+          provide: GetCostReport,
+          useFactory: (llmConfigs: LlmConfigsService) => new GetCostReport(dependencies.database, llmConfigs),
+          inject: [LlmConfigsService],
+        },
+        {
           provide: LlmConfigGrpcController,
-          useFactory: (llmConfigs: LlmConfigsService, prompts: PromptsService, budgets: BudgetsService) =>
-            new LlmConfigGrpcController(llmConfigs, prompts, budgets),
-          inject: [LlmConfigsService, PromptsService, BudgetsService],
+          useFactory: (llmConfigs: LlmConfigsService, prompts: PromptsService, budgets: BudgetsService, costReport: GetCostReport) =>
+            new LlmConfigGrpcController(llmConfigs, prompts, budgets, costReport),
+          inject: [LlmConfigsService, PromptsService, BudgetsService, GetCostReport],
         },
       ],
       exports: [LlmConfigGrpcController],

@@ -1,5 +1,5 @@
 import type { ConfigEntryEntity } from '../configs/config-entry.entity.js';
-import { assertEnvironment, assertNamespace } from '../configs/config-path.js';
+import { assertEnvironment, assertNamespace, selfAndAncestors } from '../configs/config-path.js';
 import type { ConfigActor, ConfigsService } from '../configs/configs.service.js';
 import { ConfigException, ConfigExceptionCode } from '../configs/exceptions/config.exception.js';
 import {
@@ -11,6 +11,7 @@ import {
   nameOf,
   type FailoverChain,
   type LlmConfigKindName,
+  type LlmProvider,
   type ModelPrice,
   type ModelPricing,
 } from './llm-config-kinds.js';
@@ -30,6 +31,13 @@ export interface LlmConfigRecord {
   name: string;
   value: unknown;
   entry?: ConfigEntryEntity;
+}
+
+/** One model a `pricing.<provider>` config prices. */
+export interface PricedModel {
+  provider: LlmProvider;
+  model: string;
+  price: ModelPrice;
 }
 
 /**
@@ -107,6 +115,24 @@ export class LlmConfigsService {
       `no price for ${ref.provider}/${ref.model}: write ${keyOf('model_pricing', ref.provider)} with models.${JSON.stringify(ref.model)} in ${ref.namespace} or an ancestor (${ref.environment})`,
       'model',
     );
+  }
+
+  /**
+   * Every model the pricing of `namespace` and its ancestors lists, each at the price priceOf finds for it (the nearest
+   * namespace's), by provider and model.
+   */
+  async priceList(actor: ConfigActor, ref: { namespace: string; environment: string }): Promise<PricedModel[]> {
+    const mostSpecificFirst = selfAndAncestors(ref.namespace).reverse();
+    const pricings = await Promise.all(mostSpecificFirst.map((namespace) => this.list(actor, 'model_pricing', namespace, ref.environment)));
+    const priced = new Map<string, PricedModel>();
+    for (const record of pricings.flat()) {
+      if (!(LLM_PROVIDERS as readonly string[]).includes(record.name)) continue;
+      for (const [model, price] of Object.entries((record.value as ModelPricing).models)) {
+        const key = JSON.stringify([record.name, model]);
+        if (!priced.has(key)) priced.set(key, { provider: record.name as LlmProvider, model, price });
+      }
+    }
+    return [...priced.values()].sort((a, b) => a.provider.localeCompare(b.provider) || a.model.localeCompare(b.model));
   }
 
   private keyOf(ref: LlmConfigRef): string {

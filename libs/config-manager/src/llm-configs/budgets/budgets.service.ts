@@ -7,15 +7,13 @@ import { assertAllowed, type ConfigActor } from '../../configs/config-access.js'
 import { assertEnvironment, assertNamespace, selfAndAncestors } from '../../configs/config-path.js';
 import { ConfigException, ConfigExceptionCode } from '../../configs/exceptions/config.exception.js';
 import type { LlmConfigsService } from '../llm-configs.service.js';
+import { MAX_FUTURE_SKEW_MS, monthOf, monthText, parseMonth, roundUsd } from './usage-units.js';
 
 /** Seed 001 §6.4: alert at 80 % of the monthly budget; and again when it is used up. */
 export const BUDGET_ALERT_THRESHOLDS = [0.8, 1] as const;
 export const MAX_MONTHLY_BUDGET_USD = 1_000_000_000;
 const MAX_TOKENS = 1_000_000_000_000;
-/** Clocks differ; a record from further in the future than this is a mistake. */
-const MAX_FUTURE_SKEW_MS = 5 * 60_000;
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
-const MONTH = /^(\d{4})-(0[1-9]|1[0-2])$/;
 /**
  * Reads the pricing a usage record is priced with. The record is authorized by usage:record alone, so an API key
  * scoped to it can record without also being allowed to read the environment's configs.
@@ -59,6 +57,8 @@ export interface UsageRecord {
   month: string;
   occurredAt: Date;
   recordedBy: string;
+  /** The LLM request failed; its tokens still cost. */
+  failed: boolean;
 }
 
 export interface RecordUsageCommand {
@@ -70,6 +70,7 @@ export interface RecordUsageCommand {
   outputTokens: number;
   environment?: string;
   occurredAt?: Date;
+  failed?: boolean;
 }
 
 /**
@@ -200,8 +201,8 @@ export class BudgetsService {
     return this.database.dataSource.transaction(async (manager) => {
       const [inserted] = (await manager.query(
         `INSERT INTO ${this.table('llm_usage')}
-           (namespace, request_id, provider, model, input_tokens, output_tokens, cost_usd, environment, month, occurred_at, recorded_by)
-         VALUES ($1, $2, $3, $4, $5::bigint, $6::bigint, round(($5::bigint * $7::numeric + $6::bigint * $8::numeric) / 1000000, 10), $9, $10, $11, $12)
+           (namespace, request_id, provider, model, input_tokens, output_tokens, cost_usd, environment, month, occurred_at, recorded_by, failed)
+         VALUES ($1, $2, $3, $4, $5::bigint, $6::bigint, round(($5::bigint * $7::numeric + $6::bigint * $8::numeric) / 1000000, 10), $9, $10, $11, $12, $13)
          ON CONFLICT (namespace, request_id) DO NOTHING
          RETURNING *, cost_usd::text AS cost_text, month::text AS month_text`,
         [
@@ -217,6 +218,7 @@ export class BudgetsService {
           month,
           occurredAt,
           actor.principal.id,
+          command.failed ?? false,
         ],
       )) as Array<Record<string, unknown>>;
       if (!inserted) return { usage: await this.sameUsage(manager, command), duplicate: true, alerts: [] };
@@ -276,11 +278,13 @@ export class BudgetsService {
       existing.provider === command.provider &&
       existing.model === command.model &&
       existing.inputTokens === command.inputTokens &&
-      existing.outputTokens === command.outputTokens;
+      existing.outputTokens === command.outputTokens &&
+      existing.failed === (command.failed ?? false);
     if (!same) {
       throw new ConfigException(
         ConfigExceptionCode.Conflict,
-        `request_id ${command.requestId} is already recorded in ${command.namespace} with other usage (${existing.provider}/${existing.model}, ${existing.inputTokens} in, ${existing.outputTokens} out)`,
+        `request_id ${command.requestId} is already recorded in ${command.namespace} with other usage ` +
+          `(${existing.provider}/${existing.model}, ${existing.inputTokens} in, ${existing.outputTokens} out, ${existing.failed ? 'failed' : 'succeeded'})`,
         'request_id',
       );
     }
@@ -309,25 +313,6 @@ function checkUsage(command: RecordUsageCommand): void {
   }
 }
 
-/** The first day of the UTC month, as the date column holds it. */
-function monthOf(at: Date): string {
-  return `${at.getUTCFullYear()}-${String(at.getUTCMonth() + 1).padStart(2, '0')}-01`;
-}
-
-function parseMonth(text: string): string {
-  if (!MONTH.test(text)) throw new ConfigException(ConfigExceptionCode.InvalidValue, `month ${JSON.stringify(text)} must be YYYY-MM`, 'month');
-  return `${text}-01`;
-}
-
-/** `2026-01-01` → `2026-01`. */
-function monthText(month: string): string {
-  return month.slice(0, 7);
-}
-
-function roundUsd(value: number): number {
-  return Math.round(value * 1e10) / 1e10;
-}
-
 function budgetOf(row: Record<string, unknown>): BudgetRecord {
   return {
     namespace: String(row.namespace),
@@ -351,6 +336,7 @@ function usageOf(row: Record<string, unknown>): UsageRecord {
     month: monthText(String(row.month_text)),
     occurredAt: new Date(row.occurred_at as string | Date),
     recordedBy: String(row.recorded_by),
+    failed: row.failed === true,
   };
 }
 

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file llmops/config/v1/llm_config.proto.
  */
 export const file_llmops_config_v1_llm_config: GenFile = /*@__PURE__*/
-  fileDesc("CiFsbG1vcHMvY29uZmlnL3YxL2xsbV9jb25maWcucHJvdG8SEGxsbW9wcy5jb25maWcudjEinQIKCUxsbUNvbmZpZxItCgRraW5kGAEgASgOMh8ubGxtb3BzLmNvbmZpZy52MS5MbG1Db25maWdLaW5kEhEKCW5hbWVzcGFjZRgCIAEoCRIMCgRuYW1lGAMgASgJEgsKA2tleRgEIAEoCRITCgtlbnZpcm9ubWVudBgFIAEoCRIlCgV2YWx1ZRgGIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZRIPCgd2ZXJzaW9uGAcgASgDEhAKCHJldmlzaW9uGAggASgDEhAKCGJ1aWx0X2luGAkgASgIEhIKCnVwZGF0ZWRfYnkYCiABKAkSLgoKdXBkYXRlZF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAi1QEKE1B1dExsbUNvbmZpZ1JlcXVlc3QSLQoEa2luZBgBIAEoDjIfLmxsbW9wcy5jb25maWcudjEuTGxtQ29uZmlnS2luZBIRCgluYW1lc3BhY2UYAiABKAkSDAoEbmFtZRgDIAEoCRITCgtlbnZpcm9ubWVudBgEIAEoCRIlCgV2YWx1ZRgFIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZRIdChBleHBlY3RlZF92ZXJzaW9uGAYgASgDSACIAQFCEwoRX2V4cGVjdGVkX3ZlcnNpb24iQwoUUHV0TGxtQ29uZmlnUmVzcG9uc2USKwoGY29uZmlnGAEgASgLMhsubGxtb3BzLmNvbmZpZy52MS5MbG1Db25maWciegoTR2V0TGxtQ29uZmlnUmVxdWVzdBItCgRraW5kGAEgASgOMh8ubGxtb3BzLmNvbmZpZy52MS5MbG1Db25maWdLaW5kEhEKCW5hbWVzcGFjZRgCIAEoCRIMCgRuYW1lGAMgASgJEhMKC2Vudmlyb25tZW50GAQgASgJIkMKFEdldExsbUNvbmZpZ1Jlc3BvbnNlEisKBmNvbmZpZxgBIAEoCzIbLmxsbW9wcy5jb25maWcudjEuTGxtQ29uZmlnIm4KFUxpc3RMbG1Db25maWdzUmVxdWVzdBItCgRraW5kGAEgASgOMh8ubGxtb3BzLmNvbmZpZy52MS5MbG1Db25maWdLaW5kEhEKCW5hbWVzcGFjZRgCIAEoCRITCgtlbnZpcm9ubWVudBgDIAEoCSJGChZMaXN0TGxtQ29uZmlnc1Jlc3BvbnNlEiwKB2NvbmZpZ3MYASADKAsyGy5sbG1vcHMuY29uZmlnLnYxLkxsbUNvbmZpZyJzCg5Qcm9tcHRWYXJpYWJsZRIMCgRuYW1lGAEgASgJEhAKCHJlcXVpcmVkGAIgASgIEhoKDWRlZmF1bHRfdmFsdWUYAyABKAlIAIgBARITCgtkZXNjcmlwdGlvbhgEIAEoCUIQCg5fZGVmYXVsdF92YWx1ZSLhAQoNUHJvbXB0VmVyc2lvbhIRCgluYW1lc3BhY2UYASABKAkSDAoEbmFtZRgCIAEoCRIPCgd2ZXJzaW9uGAMgASgJEhAKCHRlbXBsYXRlGAQgASgJEjMKCXZhcmlhYmxlcxgFIAMoCzIgLmxsbW9wcy5jb25maWcudjEuUHJvbXB0VmFyaWFibGUSEwoLZGVzY3JpcHRpb24YBiABKAkSEgoKY3JlYXRlZF9ieRgHIAEoCRIuCgpjcmVhdGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIwCg1Qcm9tcHRWYXJpYW50Eg8KB3ZlcnNpb24YASABKAkSDgoGd2VpZ2h0GAIgASgFIqUBCgtQcm9tcHRMYWJlbBINCgVsYWJlbBgBIAEoCRIxCgh2YXJpYW50cxgCIAMoCzIfLmxsbW9wcy5jb25maWcudjEuUHJvbXB0VmFyaWFudBIQCghyZXZpc2lvbhgDIAEoAxISCgp1cGRhdGVkX2J5GAQgASgJEi4KCnVwZGF0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIqoBChpDcmVhdGVQcm9tcHRWZXJzaW9uUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSDAoEbmFtZRgCIAEoCRIPCgd2ZXJzaW9uGAMgASgJEhAKCHRlbXBsYXRlGAQgASgJEjMKCXZhcmlhYmxlcxgFIAMoCzIgLmxsbW9wcy5jb25maWcudjEuUHJvbXB0VmFyaWFibGUSEwoLZGVzY3JpcHRpb24YBiABKAkiTwobQ3JlYXRlUHJvbXB0VmVyc2lvblJlc3BvbnNlEjAKB3ZlcnNpb24YASABKAsyHy5sbG1vcHMuY29uZmlnLnYxLlByb21wdFZlcnNpb24i6wEKDVByb21wdFN1bW1hcnkSEQoJbmFtZXNwYWNlGAEgASgJEgwKBG5hbWUYAiABKAkSFgoObGF0ZXN0X3ZlcnNpb24YAyABKAkSLQoGbGFiZWxzGAQgAygLMh0ubGxtb3BzLmNvbmZpZy52MS5Qcm9tcHRMYWJlbBISCgpjcmVhdGVkX2J5GAUgASgJEi4KCmNyZWF0ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIicKEkxpc3RQcm9tcHRzUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkiRwoTTGlzdFByb21wdHNSZXNwb25zZRIwCgdwcm9tcHRzGAEgAygLMh8ubGxtb3BzLmNvbmZpZy52MS5Qcm9tcHRTdW1tYXJ5IjMKEEdldFByb21wdFJlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEgwKBG5hbWUYAiABKAkidQoRR2V0UHJvbXB0UmVzcG9uc2USMQoIdmVyc2lvbnMYASADKAsyHy5sbG1vcHMuY29uZmlnLnYxLlByb21wdFZlcnNpb24SLQoGbGFiZWxzGAIgAygLMh0ubGxtb3BzLmNvbmZpZy52MS5Qcm9tcHRMYWJlbCJLChdHZXRQcm9tcHRWZXJzaW9uUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSDAoEbmFtZRgCIAEoCRIPCgd2ZXJzaW9uGAMgASgJIkwKGEdldFByb21wdFZlcnNpb25SZXNwb25zZRIwCgd2ZXJzaW9uGAEgASgLMh8ubGxtb3BzLmNvbmZpZy52MS5Qcm9tcHRWZXJzaW9uIrABChVTZXRQcm9tcHRMYWJlbFJlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEgwKBG5hbWUYAiABKAkSDQoFbGFiZWwYAyABKAkSMQoIdmFyaWFudHMYBCADKAsyHy5sbG1vcHMuY29uZmlnLnYxLlByb21wdFZhcmlhbnQSHgoRZXhwZWN0ZWRfcmV2aXNpb24YBSABKANIAIgBAUIUChJfZXhwZWN0ZWRfcmV2aXNpb24iRgoWU2V0UHJvbXB0TGFiZWxSZXNwb25zZRIsCgVsYWJlbBgBIAEoCzIdLmxsbW9wcy5jb25maWcudjEuUHJvbXB0TGFiZWwigAEKGERlbGV0ZVByb21wdExhYmVsUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSDAoEbmFtZRgCIAEoCRINCgVsYWJlbBgDIAEoCRIeChFleHBlY3RlZF9yZXZpc2lvbhgEIAEoA0gAiAEBQhQKEl9leHBlY3RlZF9yZXZpc2lvbiJJChlEZWxldGVQcm9tcHRMYWJlbFJlc3BvbnNlEiwKBWxhYmVsGAEgASgLMh0ubGxtb3BzLmNvbmZpZy52MS5Qcm9tcHRMYWJlbCLiAQoTUmVuZGVyUHJvbXB0UmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSDAoEbmFtZRgCIAEoCRINCgVsYWJlbBgDIAEoCRIPCgd2ZXJzaW9uGAQgASgJEkcKCXZhcmlhYmxlcxgFIAMoCzI0LmxsbW9wcy5jb25maWcudjEuUmVuZGVyUHJvbXB0UmVxdWVzdC5WYXJpYWJsZXNFbnRyeRIPCgdzdWJqZWN0GAYgASgJGjAKDlZhcmlhYmxlc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiaAoUUmVuZGVyUHJvbXB0UmVzcG9uc2USDAoEdGV4dBgBIAEoCRIPCgd2ZXJzaW9uGAIgASgJEg0KBWxhYmVsGAMgASgJEg8KB3ZhcmlhbnQYBCABKAUSEQoJZGVmYXVsdGVkGAUgAygJIoUBCgZCdWRnZXQSEQoJbmFtZXNwYWNlGAEgASgJEhMKC21vbnRobHlfdXNkGAIgASgBEg8KB3ZlcnNpb24YAyABKAMSEgoKdXBkYXRlZF9ieRgEIAEoCRIuCgp1cGRhdGVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJuChBTZXRCdWRnZXRSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRITCgttb250aGx5X3VzZBgCIAEoARIdChBleHBlY3RlZF92ZXJzaW9uGAMgASgDSACIAQFCEwoRX2V4cGVjdGVkX3ZlcnNpb24iPQoRU2V0QnVkZ2V0UmVzcG9uc2USKAoGYnVkZ2V0GAEgASgLMhgubGxtb3BzLmNvbmZpZy52MS5CdWRnZXQikAEKDEJ1ZGdldFN0YXR1cxIRCgluYW1lc3BhY2UYASABKAkSEwoLbW9udGhseV91c2QYAiABKAESEQoJc3BlbmRfdXNkGAMgASgBEhUKDXJlbWFpbmluZ191c2QYBCABKAESEgoKdXNlZF9yYXRpbxgFIAEoARIaChJ0aHJlc2hvbGRzX2Nyb3NzZWQYBiADKAEiNAoQR2V0QnVkZ2V0UmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSDQoFbW9udGgYAiABKAkieQoRR2V0QnVkZ2V0UmVzcG9uc2USEQoJbmFtZXNwYWNlGAEgASgJEg0KBW1vbnRoGAIgASgJEhEKCXNwZW5kX3VzZBgDIAEoARIvCgdidWRnZXRzGAQgAygLMh4ubGxtb3BzLmNvbmZpZy52MS5CdWRnZXRTdGF0dXMizwEKElJlY29yZFVzYWdlUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSEgoKcmVxdWVzdF9pZBgCIAEoCRIQCghwcm92aWRlchgDIAEoCRINCgVtb2RlbBgEIAEoCRIUCgxpbnB1dF90b2tlbnMYBSABKAMSFQoNb3V0cHV0X3Rva2VucxgGIAEoAxITCgtlbnZpcm9ubWVudBgHIAEoCRIvCgtvY2N1cnJlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAi/gEKC1VzYWdlUmVjb3JkEhEKCW5hbWVzcGFjZRgBIAEoCRISCgpyZXF1ZXN0X2lkGAIgASgJEhAKCHByb3ZpZGVyGAMgASgJEg0KBW1vZGVsGAQgASgJEhQKDGlucHV0X3Rva2VucxgFIAEoAxIVCg1vdXRwdXRfdG9rZW5zGAYgASgDEhAKCGNvc3RfdXNkGAcgASgBEhMKC2Vudmlyb25tZW50GAggASgJEg0KBW1vbnRoGAkgASgJEi8KC29jY3VycmVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgtyZWNvcmRlZF9ieRgLIAEoCSJqCgtCdWRnZXRBbGVydBIRCgluYW1lc3BhY2UYASABKAkSEQoJdGhyZXNob2xkGAIgASgBEhMKC21vbnRobHlfdXNkGAMgASgBEhEKCXNwZW5kX3VzZBgEIAEoARINCgVtb250aBgFIAEoCSKFAQoTUmVjb3JkVXNhZ2VSZXNwb25zZRIsCgV1c2FnZRgBIAEoCzIdLmxsbW9wcy5jb25maWcudjEuVXNhZ2VSZWNvcmQSEQoJZHVwbGljYXRlGAIgASgIEi0KBmFsZXJ0cxgDIAMoCzIdLmxsbW9wcy5jb25maWcudjEuQnVkZ2V0QWxlcnQqwQEKDUxsbUNvbmZpZ0tpbmQSHwobTExNX0NPTkZJR19LSU5EX1VOU1BFQ0lGSUVEEAASIgoeTExNX0NPTkZJR19LSU5EX01PREVMX0VORFBPSU5UEAESIgoeTExNX0NPTkZJR19LSU5EX0ZBSUxPVkVSX0NIQUlOEAISJAogTExNX0NPTkZJR19LSU5EX1BBUkFNRVRFUl9QUkVTRVQQAxIhCh1MTE1fQ09ORklHX0tJTkRfTU9ERUxfUFJJQ0lORxAEMqgKChBMbG1Db25maWdTZXJ2aWNlEl0KDFB1dExsbUNvbmZpZxIlLmxsbW9wcy5jb25maWcudjEuUHV0TGxtQ29uZmlnUmVxdWVzdBomLmxsbW9wcy5jb25maWcudjEuUHV0TGxtQ29uZmlnUmVzcG9uc2USYgoMR2V0TGxtQ29uZmlnEiUubGxtb3BzLmNvbmZpZy52MS5HZXRMbG1Db25maWdSZXF1ZXN0GiYubGxtb3BzLmNvbmZpZy52MS5HZXRMbG1Db25maWdSZXNwb25zZSIDkAIBEmgKDkxpc3RMbG1Db25maWdzEicubGxtb3BzLmNvbmZpZy52MS5MaXN0TGxtQ29uZmlnc1JlcXVlc3QaKC5sbG1vcHMuY29uZmlnLnYxLkxpc3RMbG1Db25maWdzUmVzcG9uc2UiA5ACARJyChNDcmVhdGVQcm9tcHRWZXJzaW9uEiwubGxtb3BzLmNvbmZpZy52MS5DcmVhdGVQcm9tcHRWZXJzaW9uUmVxdWVzdBotLmxsbW9wcy5jb25maWcudjEuQ3JlYXRlUHJvbXB0VmVyc2lvblJlc3BvbnNlEl8KC0xpc3RQcm9tcHRzEiQubGxtb3BzLmNvbmZpZy52MS5MaXN0UHJvbXB0c1JlcXVlc3QaJS5sbG1vcHMuY29uZmlnLnYxLkxpc3RQcm9tcHRzUmVzcG9uc2UiA5ACARJZCglHZXRQcm9tcHQSIi5sbG1vcHMuY29uZmlnLnYxLkdldFByb21wdFJlcXVlc3QaIy5sbG1vcHMuY29uZmlnLnYxLkdldFByb21wdFJlc3BvbnNlIgOQAgESbgoQR2V0UHJvbXB0VmVyc2lvbhIpLmxsbW9wcy5jb25maWcudjEuR2V0UHJvbXB0VmVyc2lvblJlcXVlc3QaKi5sbG1vcHMuY29uZmlnLnYxLkdldFByb21wdFZlcnNpb25SZXNwb25zZSIDkAIBEmMKDlNldFByb21wdExhYmVsEicubGxtb3BzLmNvbmZpZy52MS5TZXRQcm9tcHRMYWJlbFJlcXVlc3QaKC5sbG1vcHMuY29uZmlnLnYxLlNldFByb21wdExhYmVsUmVzcG9uc2USbAoRRGVsZXRlUHJvbXB0TGFiZWwSKi5sbG1vcHMuY29uZmlnLnYxLkRlbGV0ZVByb21wdExhYmVsUmVxdWVzdBorLmxsbW9wcy5jb25maWcudjEuRGVsZXRlUHJvbXB0TGFiZWxSZXNwb25zZRJiCgxSZW5kZXJQcm9tcHQSJS5sbG1vcHMuY29uZmlnLnYxLlJlbmRlclByb21wdFJlcXVlc3QaJi5sbG1vcHMuY29uZmlnLnYxLlJlbmRlclByb21wdFJlc3BvbnNlIgOQAgESVAoJU2V0QnVkZ2V0EiIubGxtb3BzLmNvbmZpZy52MS5TZXRCdWRnZXRSZXF1ZXN0GiMubGxtb3BzLmNvbmZpZy52MS5TZXRCdWRnZXRSZXNwb25zZRJZCglHZXRCdWRnZXQSIi5sbG1vcHMuY29uZmlnLnYxLkdldEJ1ZGdldFJlcXVlc3QaIy5sbG1vcHMuY29uZmlnLnYxLkdldEJ1ZGdldFJlc3BvbnNlIgOQAgESXwoLUmVjb3JkVXNhZ2USJC5sbG1vcHMuY29uZmlnLnYxLlJlY29yZFVzYWdlUmVxdWVzdBolLmxsbW9wcy5jb25maWcudjEuUmVjb3JkVXNhZ2VSZXNwb25zZSIDkAICYgZwcm90bzM", [file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("CiFsbG1vcHMvY29uZmlnL3YxL2xsbV9jb25maWcucHJvdG8SEGxsbW9wcy5jb25maWcudjEinQIKCUxsbUNvbmZpZxItCgRraW5kGAEgASgOMh8ubGxtb3BzLmNvbmZpZy52MS5MbG1Db25maWdLaW5kEhEKCW5hbWVzcGFjZRgCIAEoCRIMCgRuYW1lGAMgASgJEgsKA2tleRgEIAEoCRITCgtlbnZpcm9ubWVudBgFIAEoCRIlCgV2YWx1ZRgGIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZRIPCgd2ZXJzaW9uGAcgASgDEhAKCHJldmlzaW9uGAggASgDEhAKCGJ1aWx0X2luGAkgASgIEhIKCnVwZGF0ZWRfYnkYCiABKAkSLgoKdXBkYXRlZF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAi1QEKE1B1dExsbUNvbmZpZ1JlcXVlc3QSLQoEa2luZBgBIAEoDjIfLmxsbW9wcy5jb25maWcudjEuTGxtQ29uZmlnS2luZBIRCgluYW1lc3BhY2UYAiABKAkSDAoEbmFtZRgDIAEoCRITCgtlbnZpcm9ubWVudBgEIAEoCRIlCgV2YWx1ZRgFIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZRIdChBleHBlY3RlZF92ZXJzaW9uGAYgASgDSACIAQFCEwoRX2V4cGVjdGVkX3ZlcnNpb24iQwoUUHV0TGxtQ29uZmlnUmVzcG9uc2USKwoGY29uZmlnGAEgASgLMhsubGxtb3BzLmNvbmZpZy52MS5MbG1Db25maWciegoTR2V0TGxtQ29uZmlnUmVxdWVzdBItCgRraW5kGAEgASgOMh8ubGxtb3BzLmNvbmZpZy52MS5MbG1Db25maWdLaW5kEhEKCW5hbWVzcGFjZRgCIAEoCRIMCgRuYW1lGAMgASgJEhMKC2Vudmlyb25tZW50GAQgASgJIkMKFEdldExsbUNvbmZpZ1Jlc3BvbnNlEisKBmNvbmZpZxgBIAEoCzIbLmxsbW9wcy5jb25maWcudjEuTGxtQ29uZmlnIm4KFUxpc3RMbG1Db25maWdzUmVxdWVzdBItCgRraW5kGAEgASgOMh8ubGxtb3BzLmNvbmZpZy52MS5MbG1Db25maWdLaW5kEhEKCW5hbWVzcGFjZRgCIAEoCRITCgtlbnZpcm9ubWVudBgDIAEoCSJGChZMaXN0TGxtQ29uZmlnc1Jlc3BvbnNlEiwKB2NvbmZpZ3MYASADKAsyGy5sbG1vcHMuY29uZmlnLnYxLkxsbUNvbmZpZyJzCg5Qcm9tcHRWYXJpYWJsZRIMCgRuYW1lGAEgASgJEhAKCHJlcXVpcmVkGAIgASgIEhoKDWRlZmF1bHRfdmFsdWUYAyABKAlIAIgBARITCgtkZXNjcmlwdGlvbhgEIAEoCUIQCg5fZGVmYXVsdF92YWx1ZSLhAQoNUHJvbXB0VmVyc2lvbhIRCgluYW1lc3BhY2UYASABKAkSDAoEbmFtZRgCIAEoCRIPCgd2ZXJzaW9uGAMgASgJEhAKCHRlbXBsYXRlGAQgASgJEjMKCXZhcmlhYmxlcxgFIAMoCzIgLmxsbW9wcy5jb25maWcudjEuUHJvbXB0VmFyaWFibGUSEwoLZGVzY3JpcHRpb24YBiABKAkSEgoKY3JlYXRlZF9ieRgHIAEoCRIuCgpjcmVhdGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIwCg1Qcm9tcHRWYXJpYW50Eg8KB3ZlcnNpb24YASABKAkSDgoGd2VpZ2h0GAIgASgFIqUBCgtQcm9tcHRMYWJlbBINCgVsYWJlbBgBIAEoCRIxCgh2YXJpYW50cxgCIAMoCzIfLmxsbW9wcy5jb25maWcudjEuUHJvbXB0VmFyaWFudBIQCghyZXZpc2lvbhgDIAEoAxISCgp1cGRhdGVkX2J5GAQgASgJEi4KCnVwZGF0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIqoBChpDcmVhdGVQcm9tcHRWZXJzaW9uUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSDAoEbmFtZRgCIAEoCRIPCgd2ZXJzaW9uGAMgASgJEhAKCHRlbXBsYXRlGAQgASgJEjMKCXZhcmlhYmxlcxgFIAMoCzIgLmxsbW9wcy5jb25maWcudjEuUHJvbXB0VmFyaWFibGUSEwoLZGVzY3JpcHRpb24YBiABKAkiTwobQ3JlYXRlUHJvbXB0VmVyc2lvblJlc3BvbnNlEjAKB3ZlcnNpb24YASABKAsyHy5sbG1vcHMuY29uZmlnLnYxLlByb21wdFZlcnNpb24i6wEKDVByb21wdFN1bW1hcnkSEQoJbmFtZXNwYWNlGAEgASgJEgwKBG5hbWUYAiABKAkSFgoObGF0ZXN0X3ZlcnNpb24YAyABKAkSLQoGbGFiZWxzGAQgAygLMh0ubGxtb3BzLmNvbmZpZy52MS5Qcm9tcHRMYWJlbBISCgpjcmVhdGVkX2J5GAUgASgJEi4KCmNyZWF0ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIicKEkxpc3RQcm9tcHRzUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkiRwoTTGlzdFByb21wdHNSZXNwb25zZRIwCgdwcm9tcHRzGAEgAygLMh8ubGxtb3BzLmNvbmZpZy52MS5Qcm9tcHRTdW1tYXJ5IjMKEEdldFByb21wdFJlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEgwKBG5hbWUYAiABKAkidQoRR2V0UHJvbXB0UmVzcG9uc2USMQoIdmVyc2lvbnMYASADKAsyHy5sbG1vcHMuY29uZmlnLnYxLlByb21wdFZlcnNpb24SLQoGbGFiZWxzGAIgAygLMh0ubGxtb3BzLmNvbmZpZy52MS5Qcm9tcHRMYWJlbCJLChdHZXRQcm9tcHRWZXJzaW9uUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSDAoEbmFtZRgCIAEoCRIPCgd2ZXJzaW9uGAMgASgJIkwKGEdldFByb21wdFZlcnNpb25SZXNwb25zZRIwCgd2ZXJzaW9uGAEgASgLMh8ubGxtb3BzLmNvbmZpZy52MS5Qcm9tcHRWZXJzaW9uIrABChVTZXRQcm9tcHRMYWJlbFJlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEgwKBG5hbWUYAiABKAkSDQoFbGFiZWwYAyABKAkSMQoIdmFyaWFudHMYBCADKAsyHy5sbG1vcHMuY29uZmlnLnYxLlByb21wdFZhcmlhbnQSHgoRZXhwZWN0ZWRfcmV2aXNpb24YBSABKANIAIgBAUIUChJfZXhwZWN0ZWRfcmV2aXNpb24iRgoWU2V0UHJvbXB0TGFiZWxSZXNwb25zZRIsCgVsYWJlbBgBIAEoCzIdLmxsbW9wcy5jb25maWcudjEuUHJvbXB0TGFiZWwigAEKGERlbGV0ZVByb21wdExhYmVsUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSDAoEbmFtZRgCIAEoCRINCgVsYWJlbBgDIAEoCRIeChFleHBlY3RlZF9yZXZpc2lvbhgEIAEoA0gAiAEBQhQKEl9leHBlY3RlZF9yZXZpc2lvbiJJChlEZWxldGVQcm9tcHRMYWJlbFJlc3BvbnNlEiwKBWxhYmVsGAEgASgLMh0ubGxtb3BzLmNvbmZpZy52MS5Qcm9tcHRMYWJlbCLiAQoTUmVuZGVyUHJvbXB0UmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSDAoEbmFtZRgCIAEoCRINCgVsYWJlbBgDIAEoCRIPCgd2ZXJzaW9uGAQgASgJEkcKCXZhcmlhYmxlcxgFIAMoCzI0LmxsbW9wcy5jb25maWcudjEuUmVuZGVyUHJvbXB0UmVxdWVzdC5WYXJpYWJsZXNFbnRyeRIPCgdzdWJqZWN0GAYgASgJGjAKDlZhcmlhYmxlc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiaAoUUmVuZGVyUHJvbXB0UmVzcG9uc2USDAoEdGV4dBgBIAEoCRIPCgd2ZXJzaW9uGAIgASgJEg0KBWxhYmVsGAMgASgJEg8KB3ZhcmlhbnQYBCABKAUSEQoJZGVmYXVsdGVkGAUgAygJIoUBCgZCdWRnZXQSEQoJbmFtZXNwYWNlGAEgASgJEhMKC21vbnRobHlfdXNkGAIgASgBEg8KB3ZlcnNpb24YAyABKAMSEgoKdXBkYXRlZF9ieRgEIAEoCRIuCgp1cGRhdGVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJuChBTZXRCdWRnZXRSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRITCgttb250aGx5X3VzZBgCIAEoARIdChBleHBlY3RlZF92ZXJzaW9uGAMgASgDSACIAQFCEwoRX2V4cGVjdGVkX3ZlcnNpb24iPQoRU2V0QnVkZ2V0UmVzcG9uc2USKAoGYnVkZ2V0GAEgASgLMhgubGxtb3BzLmNvbmZpZy52MS5CdWRnZXQikAEKDEJ1ZGdldFN0YXR1cxIRCgluYW1lc3BhY2UYASABKAkSEwoLbW9udGhseV91c2QYAiABKAESEQoJc3BlbmRfdXNkGAMgASgBEhUKDXJlbWFpbmluZ191c2QYBCABKAESEgoKdXNlZF9yYXRpbxgFIAEoARIaChJ0aHJlc2hvbGRzX2Nyb3NzZWQYBiADKAEiNAoQR2V0QnVkZ2V0UmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSDQoFbW9udGgYAiABKAkieQoRR2V0QnVkZ2V0UmVzcG9uc2USEQoJbmFtZXNwYWNlGAEgASgJEg0KBW1vbnRoGAIgASgJEhEKCXNwZW5kX3VzZBgDIAEoARIvCgdidWRnZXRzGAQgAygLMh4ubGxtb3BzLmNvbmZpZy52MS5CdWRnZXRTdGF0dXMi3wEKElJlY29yZFVzYWdlUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSEgoKcmVxdWVzdF9pZBgCIAEoCRIQCghwcm92aWRlchgDIAEoCRINCgVtb2RlbBgEIAEoCRIUCgxpbnB1dF90b2tlbnMYBSABKAMSFQoNb3V0cHV0X3Rva2VucxgGIAEoAxITCgtlbnZpcm9ubWVudBgHIAEoCRIvCgtvY2N1cnJlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGZmFpbGVkGAkgASgIIo4CCgtVc2FnZVJlY29yZBIRCgluYW1lc3BhY2UYASABKAkSEgoKcmVxdWVzdF9pZBgCIAEoCRIQCghwcm92aWRlchgDIAEoCRINCgVtb2RlbBgEIAEoCRIUCgxpbnB1dF90b2tlbnMYBSABKAMSFQoNb3V0cHV0X3Rva2VucxgGIAEoAxIQCghjb3N0X3VzZBgHIAEoARITCgtlbnZpcm9ubWVudBgIIAEoCRINCgVtb250aBgJIAEoCRIvCgtvY2N1cnJlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEwoLcmVjb3JkZWRfYnkYCyABKAkSDgoGZmFpbGVkGAwgASgIImoKC0J1ZGdldEFsZXJ0EhEKCW5hbWVzcGFjZRgBIAEoCRIRCgl0aHJlc2hvbGQYAiABKAESEwoLbW9udGhseV91c2QYAyABKAESEQoJc3BlbmRfdXNkGAQgASgBEg0KBW1vbnRoGAUgASgJIoUBChNSZWNvcmRVc2FnZVJlc3BvbnNlEiwKBXVzYWdlGAEgASgLMh0ubGxtb3BzLmNvbmZpZy52MS5Vc2FnZVJlY29yZBIRCglkdXBsaWNhdGUYAiABKAgSLQoGYWxlcnRzGAMgAygLMh0ubGxtb3BzLmNvbmZpZy52MS5CdWRnZXRBbGVydCJNChRHZXRDb3N0UmVwb3J0UmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSDQoFbW9udGgYAiABKAkSEwoLZW52aXJvbm1lbnQYAyABKAkihQIKC0Nvc3RGaWd1cmVzEhAKCHJlcXVlc3RzGAEgASgDEhcKD2ZhaWxlZF9yZXF1ZXN0cxgCIAEoAxIUCgxpbnB1dF90b2tlbnMYAyABKAMSFQoNb3V0cHV0X3Rva2VucxgEIAEoAxIQCghjb3N0X3VzZBgFIAEoARIhChRjb3N0X3Blcl9yZXF1ZXN0X3VzZBgGIAEoAUgAiAEBEiwKH2Nvc3RfcGVyX3N1Y2Nlc3NmdWxfcmVxdWVzdF91c2QYByABKAFIAYgBAUIXChVfY29zdF9wZXJfcmVxdWVzdF91c2RCIgogX2Nvc3RfcGVyX3N1Y2Nlc3NmdWxfcmVxdWVzdF91c2QiMQoMQ29zdEVuZHBvaW50EgwKBG5hbWUYASABKAkSEwoLZW52aXJvbm1lbnQYAiABKAkiXAoPQWx0ZXJuYXRpdmVDb3N0EhAKCHByb3ZpZGVyGAEgASgJEg0KBW1vZGVsGAIgASgJEhAKCGNvc3RfdXNkGAMgASgBEhYKDmRpZmZlcmVuY2VfdXNkGAQgASgBIsgBCglNb2RlbENvc3QSEAoIcHJvdmlkZXIYASABKAkSDQoFbW9kZWwYAiABKAkSLgoHZmlndXJlcxgDIAEoCzIdLmxsbW9wcy5jb25maWcudjEuQ29zdEZpZ3VyZXMSMQoJZW5kcG9pbnRzGAQgAygLMh4ubGxtb3BzLmNvbmZpZy52MS5Db3N0RW5kcG9pbnQSNwoMYWx0ZXJuYXRpdmVzGAUgAygLMiEubGxtb3BzLmNvbmZpZy52MS5BbHRlcm5hdGl2ZUNvc3Qi2wEKEkNvc3RSZWNvbW1lbmRhdGlvbhIQCghwcm92aWRlchgBIAEoCRINCgVtb2RlbBgCIAEoCRIcChRhbHRlcm5hdGl2ZV9wcm92aWRlchgDIAEoCRIZChFhbHRlcm5hdGl2ZV9tb2RlbBgEIAEoCRIQCghjb3N0X3VzZBgFIAEoARIcChRhbHRlcm5hdGl2ZV9jb3N0X3VzZBgGIAEoARISCgpzYXZpbmdfdXNkGAcgASgBEhYKDnNhdmluZ19wZXJjZW50GAggASgBEg8KB3N1bW1hcnkYCSABKAkihQIKFUdldENvc3RSZXBvcnRSZXNwb25zZRIRCgluYW1lc3BhY2UYASABKAkSDQoFbW9udGgYAiABKAkSEwoLZW52aXJvbm1lbnQYAyABKAkSLQoGdG90YWxzGAQgASgLMh0ubGxtb3BzLmNvbmZpZy52MS5Db3N0RmlndXJlcxIrCgZtb2RlbHMYBSADKAsyGy5sbG1vcHMuY29uZmlnLnYxLk1vZGVsQ29zdBI9Cg9yZWNvbW1lbmRhdGlvbnMYBiADKAsyJC5sbG1vcHMuY29uZmlnLnYxLkNvc3RSZWNvbW1lbmRhdGlvbhIaChJtaW5fc2F2aW5nX3BlcmNlbnQYByABKAEqwQEKDUxsbUNvbmZpZ0tpbmQSHwobTExNX0NPTkZJR19LSU5EX1VOU1BFQ0lGSUVEEAASIgoeTExNX0NPTkZJR19LSU5EX01PREVMX0VORFBPSU5UEAESIgoeTExNX0NPTkZJR19LSU5EX0ZBSUxPVkVSX0NIQUlOEAISJAogTExNX0NPTkZJR19LSU5EX1BBUkFNRVRFUl9QUkVTRVQQAxIhCh1MTE1fQ09ORklHX0tJTkRfTU9ERUxfUFJJQ0lORxAEMo8LChBMbG1Db25maWdTZXJ2aWNlEl0KDFB1dExsbUNvbmZpZxIlLmxsbW9wcy5jb25maWcudjEuUHV0TGxtQ29uZmlnUmVxdWVzdBomLmxsbW9wcy5jb25maWcudjEuUHV0TGxtQ29uZmlnUmVzcG9uc2USYgoMR2V0TGxtQ29uZmlnEiUubGxtb3BzLmNvbmZpZy52MS5HZXRMbG1Db25maWdSZXF1ZXN0GiYubGxtb3BzLmNvbmZpZy52MS5HZXRMbG1Db25maWdSZXNwb25zZSIDkAIBEmgKDkxpc3RMbG1Db25maWdzEicubGxtb3BzLmNvbmZpZy52MS5MaXN0TGxtQ29uZmlnc1JlcXVlc3QaKC5sbG1vcHMuY29uZmlnLnYxLkxpc3RMbG1Db25maWdzUmVzcG9uc2UiA5ACARJyChNDcmVhdGVQcm9tcHRWZXJzaW9uEiwubGxtb3BzLmNvbmZpZy52MS5DcmVhdGVQcm9tcHRWZXJzaW9uUmVxdWVzdBotLmxsbW9wcy5jb25maWcudjEuQ3JlYXRlUHJvbXB0VmVyc2lvblJlc3BvbnNlEl8KC0xpc3RQcm9tcHRzEiQubGxtb3BzLmNvbmZpZy52MS5MaXN0UHJvbXB0c1JlcXVlc3QaJS5sbG1vcHMuY29uZmlnLnYxLkxpc3RQcm9tcHRzUmVzcG9uc2UiA5ACARJZCglHZXRQcm9tcHQSIi5sbG1vcHMuY29uZmlnLnYxLkdldFByb21wdFJlcXVlc3QaIy5sbG1vcHMuY29uZmlnLnYxLkdldFByb21wdFJlc3BvbnNlIgOQAgESbgoQR2V0UHJvbXB0VmVyc2lvbhIpLmxsbW9wcy5jb25maWcudjEuR2V0UHJvbXB0VmVyc2lvblJlcXVlc3QaKi5sbG1vcHMuY29uZmlnLnYxLkdldFByb21wdFZlcnNpb25SZXNwb25zZSIDkAIBEmMKDlNldFByb21wdExhYmVsEicubGxtb3BzLmNvbmZpZy52MS5TZXRQcm9tcHRMYWJlbFJlcXVlc3QaKC5sbG1vcHMuY29uZmlnLnYxLlNldFByb21wdExhYmVsUmVzcG9uc2USbAoRRGVsZXRlUHJvbXB0TGFiZWwSKi5sbG1vcHMuY29uZmlnLnYxLkRlbGV0ZVByb21wdExhYmVsUmVxdWVzdBorLmxsbW9wcy5jb25maWcudjEuRGVsZXRlUHJvbXB0TGFiZWxSZXNwb25zZRJiCgxSZW5kZXJQcm9tcHQSJS5sbG1vcHMuY29uZmlnLnYxLlJlbmRlclByb21wdFJlcXVlc3QaJi5sbG1vcHMuY29uZmlnLnYxLlJlbmRlclByb21wdFJlc3BvbnNlIgOQAgESVAoJU2V0QnVkZ2V0EiIubGxtb3BzLmNvbmZpZy52MS5TZXRCdWRnZXRSZXF1ZXN0GiMubGxtb3BzLmNvbmZpZy52MS5TZXRCdWRnZXRSZXNwb25zZRJZCglHZXRCdWRnZXQSIi5sbG1vcHMuY29uZmlnLnYxLkdldEJ1ZGdldFJlcXVlc3QaIy5sbG1vcHMuY29uZmlnLnYxLkdldEJ1ZGdldFJlc3BvbnNlIgOQAgESXwoLUmVjb3JkVXNhZ2USJC5sbG1vcHMuY29uZmlnLnYxLlJlY29yZFVzYWdlUmVxdWVzdBolLmxsbW9wcy5jb25maWcudjEuUmVjb3JkVXNhZ2VSZXNwb25zZSIDkAICEmUKDUdldENvc3RSZXBvcnQSJi5sbG1vcHMuY29uZmlnLnYxLkdldENvc3RSZXBvcnRSZXF1ZXN0GicubGxtb3BzLmNvbmZpZy52MS5HZXRDb3N0UmVwb3J0UmVzcG9uc2UiA5ACAWIGcHJvdG8z", [file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * One LLM config as stored (or built in).
@@ -1105,6 +1105,13 @@ export type RecordUsageRequest = Message<"llmops.config.v1.RecordUsageRequest"> 
    * @generated from field: google.protobuf.Timestamp occurred_at = 8;
    */
   occurredAt?: Timestamp | undefined;
+
+  /**
+   * The LLM request failed: its tokens are paid for all the same, but it is not a successful request.
+   *
+   * @generated from field: bool failed = 9;
+   */
+  failed: boolean;
 };
 
 /**
@@ -1172,6 +1179,11 @@ export type UsageRecord = Message<"llmops.config.v1.UsageRecord"> & {
    * @generated from field: string recorded_by = 11;
    */
   recordedBy: string;
+
+  /**
+   * @generated from field: bool failed = 12;
+   */
+  failed: boolean;
 };
 
 /**
@@ -1248,6 +1260,317 @@ export type RecordUsageResponse = Message<"llmops.config.v1.RecordUsageResponse"
  */
 export const RecordUsageResponseSchema: GenMessage<RecordUsageResponse> = /*@__PURE__*/
   messageDesc(file_llmops_config_v1_llm_config, 35);
+
+/**
+ * @generated from message llmops.config.v1.GetCostReportRequest
+ */
+export type GetCostReportRequest = Message<"llmops.config.v1.GetCostReportRequest"> & {
+  /**
+   * @generated from field: string namespace = 1;
+   */
+  namespace: string;
+
+  /**
+   * YYYY-MM (UTC); empty for the current month. A month that has not begun is refused.
+   *
+   * @generated from field: string month = 2;
+   */
+  month: string;
+
+  /**
+   * The environment whose pricing the comparison uses; empty means production. Usage of every environment counts.
+   *
+   * @generated from field: string environment = 3;
+   */
+  environment: string;
+};
+
+/**
+ * Describes the message llmops.config.v1.GetCostReportRequest.
+ * Use `create(GetCostReportRequestSchema)` to create a new message.
+ */
+export const GetCostReportRequestSchema: GenMessage<GetCostReportRequest> = /*@__PURE__*/
+  messageDesc(file_llmops_config_v1_llm_config, 36);
+
+/**
+ * Requests, tokens and spend of a set of usage records.
+ *
+ * @generated from message llmops.config.v1.CostFigures
+ */
+export type CostFigures = Message<"llmops.config.v1.CostFigures"> & {
+  /**
+   * @generated from field: int64 requests = 1;
+   */
+  requests: bigint;
+
+  /**
+   * Requests recorded as failed; their tokens are in the figures and their cost in cost_usd.
+   *
+   * @generated from field: int64 failed_requests = 2;
+   */
+  failedRequests: bigint;
+
+  /**
+   * @generated from field: int64 input_tokens = 3;
+   */
+  inputTokens: bigint;
+
+  /**
+   * @generated from field: int64 output_tokens = 4;
+   */
+  outputTokens: bigint;
+
+  /**
+   * @generated from field: double cost_usd = 5;
+   */
+  costUsd: number;
+
+  /**
+   * cost_usd / requests; unset without requests.
+   *
+   * @generated from field: optional double cost_per_request_usd = 6;
+   */
+  costPerRequestUsd?: number | undefined;
+
+  /**
+   * cost_usd (failed requests' cost included) / successful requests; unset without a successful request.
+   *
+   * @generated from field: optional double cost_per_successful_request_usd = 7;
+   */
+  costPerSuccessfulRequestUsd?: number | undefined;
+};
+
+/**
+ * Describes the message llmops.config.v1.CostFigures.
+ * Use `create(CostFiguresSchema)` to create a new message.
+ */
+export const CostFiguresSchema: GenMessage<CostFigures> = /*@__PURE__*/
+  messageDesc(file_llmops_config_v1_llm_config, 37);
+
+/**
+ * An "endpoint.<name>" config, as written in one environment.
+ *
+ * @generated from message llmops.config.v1.CostEndpoint
+ */
+export type CostEndpoint = Message<"llmops.config.v1.CostEndpoint"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: string environment = 2;
+   */
+  environment: string;
+};
+
+/**
+ * Describes the message llmops.config.v1.CostEndpoint.
+ * Use `create(CostEndpointSchema)` to create a new message.
+ */
+export const CostEndpointSchema: GenMessage<CostEndpoint> = /*@__PURE__*/
+  messageDesc(file_llmops_config_v1_llm_config, 38);
+
+/**
+ * What one model's tokens would have cost on another model, at the prices of the report's namespace and environment.
+ *
+ * @generated from message llmops.config.v1.AlternativeCost
+ */
+export type AlternativeCost = Message<"llmops.config.v1.AlternativeCost"> & {
+  /**
+   * @generated from field: string provider = 1;
+   */
+  provider: string;
+
+  /**
+   * @generated from field: string model = 2;
+   */
+  model: string;
+
+  /**
+   * @generated from field: double cost_usd = 3;
+   */
+  costUsd: number;
+
+  /**
+   * cost_usd minus the recorded spend on the model compared: negative when the alternative is cheaper.
+   *
+   * @generated from field: double difference_usd = 4;
+   */
+  differenceUsd: number;
+};
+
+/**
+ * Describes the message llmops.config.v1.AlternativeCost.
+ * Use `create(AlternativeCostSchema)` to create a new message.
+ */
+export const AlternativeCostSchema: GenMessage<AlternativeCost> = /*@__PURE__*/
+  messageDesc(file_llmops_config_v1_llm_config, 39);
+
+/**
+ * One provider and model used in the month.
+ *
+ * @generated from message llmops.config.v1.ModelCost
+ */
+export type ModelCost = Message<"llmops.config.v1.ModelCost"> & {
+  /**
+   * @generated from field: string provider = 1;
+   */
+  provider: string;
+
+  /**
+   * @generated from field: string model = 2;
+   */
+  model: string;
+
+  /**
+   * @generated from field: llmops.config.v1.CostFigures figures = 3;
+   */
+  figures?: CostFigures | undefined;
+
+  /**
+   * The namespace's endpoint configs, in any environment, that call this provider and model.
+   *
+   * @generated from field: repeated llmops.config.v1.CostEndpoint endpoints = 4;
+   */
+  endpoints: CostEndpoint[];
+
+  /**
+   * Every other priced model, cheapest first.
+   *
+   * @generated from field: repeated llmops.config.v1.AlternativeCost alternatives = 5;
+   */
+  alternatives: AlternativeCost[];
+};
+
+/**
+ * Describes the message llmops.config.v1.ModelCost.
+ * Use `create(ModelCostSchema)` to create a new message.
+ */
+export const ModelCostSchema: GenMessage<ModelCost> = /*@__PURE__*/
+  messageDesc(file_llmops_config_v1_llm_config, 40);
+
+/**
+ * The cheapest priced alternative to a model, when it would have saved at least min_saving_percent.
+ *
+ * @generated from message llmops.config.v1.CostRecommendation
+ */
+export type CostRecommendation = Message<"llmops.config.v1.CostRecommendation"> & {
+  /**
+   * @generated from field: string provider = 1;
+   */
+  provider: string;
+
+  /**
+   * @generated from field: string model = 2;
+   */
+  model: string;
+
+  /**
+   * @generated from field: string alternative_provider = 3;
+   */
+  alternativeProvider: string;
+
+  /**
+   * @generated from field: string alternative_model = 4;
+   */
+  alternativeModel: string;
+
+  /**
+   * The recorded spend on the model.
+   *
+   * @generated from field: double cost_usd = 5;
+   */
+  costUsd: number;
+
+  /**
+   * @generated from field: double alternative_cost_usd = 6;
+   */
+  alternativeCostUsd: number;
+
+  /**
+   * @generated from field: double saving_usd = 7;
+   */
+  savingUsd: number;
+
+  /**
+   * saving_usd as a percentage of cost_usd.
+   *
+   * @generated from field: double saving_percent = 8;
+   */
+  savingPercent: number;
+
+  /**
+   * The recommendation in a sentence, which says that it compares cost only.
+   *
+   * @generated from field: string summary = 9;
+   */
+  summary: string;
+};
+
+/**
+ * Describes the message llmops.config.v1.CostRecommendation.
+ * Use `create(CostRecommendationSchema)` to create a new message.
+ */
+export const CostRecommendationSchema: GenMessage<CostRecommendation> = /*@__PURE__*/
+  messageDesc(file_llmops_config_v1_llm_config, 41);
+
+/**
+ * @generated from message llmops.config.v1.GetCostReportResponse
+ */
+export type GetCostReportResponse = Message<"llmops.config.v1.GetCostReportResponse"> & {
+  /**
+   * @generated from field: string namespace = 1;
+   */
+  namespace: string;
+
+  /**
+   * @generated from field: string month = 2;
+   */
+  month: string;
+
+  /**
+   * The environment whose pricing the alternatives use.
+   *
+   * @generated from field: string environment = 3;
+   */
+  environment: string;
+
+  /**
+   * The month's usage in the namespace and everything below it.
+   *
+   * @generated from field: llmops.config.v1.CostFigures totals = 4;
+   */
+  totals?: CostFigures | undefined;
+
+  /**
+   * By recorded spend, highest first.
+   *
+   * @generated from field: repeated llmops.config.v1.ModelCost models = 5;
+   */
+  models: ModelCost[];
+
+  /**
+   * By saving, highest first.
+   *
+   * @generated from field: repeated llmops.config.v1.CostRecommendation recommendations = 6;
+   */
+  recommendations: CostRecommendation[];
+
+  /**
+   * The smallest saving, as a percentage of a model's spend, that is recommended.
+   *
+   * @generated from field: double min_saving_percent = 7;
+   */
+  minSavingPercent: number;
+};
+
+/**
+ * Describes the message llmops.config.v1.GetCostReportResponse.
+ * Use `create(GetCostReportResponseSchema)` to create a new message.
+ */
+export const GetCostReportResponseSchema: GenMessage<GetCostReportResponse> = /*@__PURE__*/
+  messageDesc(file_llmops_config_v1_llm_config, 42);
 
 /**
  * The kinds of LLM configuration stored as configs, and the key prefix each uses.
@@ -1435,6 +1758,18 @@ export const LlmConfigService: GenService<{
     methodKind: "unary";
     input: typeof RecordUsageRequestSchema;
     output: typeof RecordUsageResponseSchema;
+  },
+  /**
+   * GetCostReport breaks a month's spend in a namespace and everything below it down by model, prices the same tokens
+   * on every other model the namespace's pricing lists, and names the cheaper ones. It compares cost only: answer
+   * quality is not measured. It needs what GetBudget needs.
+   *
+   * @generated from rpc llmops.config.v1.LlmConfigService.GetCostReport
+   */
+  getCostReport: {
+    methodKind: "unary";
+    input: typeof GetCostReportRequestSchema;
+    output: typeof GetCostReportResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_llmops_config_v1_llm_config, 0);
