@@ -1,19 +1,12 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { create } from '@bufbuild/protobuf';
 import { status } from '@grpc/grpc-js';
-import { Module } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD } from '@nestjs/core';
-import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { GetCostReportResponseSchema } from '@llmops/contracts';
-import type { Principal } from '@llmops/platform-auth';
 import { GrpcCallError } from '@llmops/platform-grpc';
-import { createLogger } from '@llmops/platform-observability';
 import { Validator } from '@seriousme/openapi-schema-validator';
-import { ErrorEnvelopeFilter } from '../errors/error-envelope.filter.js';
-import { listenOnLoopback, recordingGuard, sendJson, type DemandedAccess, type HttpAnswer } from '../testing/route-testing.js';
-import { LLM_CONFIG_CLIENT, type LlmConfigClient } from '../upstreams/upstream-clients.js';
 import { CostsController } from './costs.controller.js';
+import { startLlmRouteTestBed, type LlmRouteTestBed } from './testing/llm-route-test-bed.js';
 
 const report = create(GetCostReportResponseSchema, {
   namespace: 'acme/chat',
@@ -51,51 +44,20 @@ const report = create(GetCostReportResponseSchema, {
   minSavingPercent: 20,
 });
 
-const upstream = {
-  calls: [] as Array<{ method: string; request: unknown }>,
-  failWith: undefined as Error | undefined,
-};
-
-const fakeLlm = {
-  getCostReport: async (request: unknown) => {
-    upstream.calls.push({ method: 'getCostReport', request });
-    if (upstream.failWith) throw upstream.failWith;
-    return report;
-  },
-};
-
-const principal: Principal = { id: 'u-admin', type: 'user', roles: ['global-admin'] };
-const demanded: DemandedAccess[] = [];
-
-@Module({
-  controllers: [CostsController],
-  providers: [
-    { provide: LLM_CONFIG_CLIENT, useValue: fakeLlm as unknown as LlmConfigClient },
-    { provide: APP_GUARD, useValue: recordingGuard(principal, demanded) },
-    { provide: APP_FILTER, useValue: new ErrorEnvelopeFilter(createLogger({ service: 'test', version: 'test', level: 'silent' })) },
-  ],
-})
-class CostRoutesModule {}
-
 describe(CostsController.name, () => {
-  let app: NestFastifyApplication;
-  let baseUrl: string;
+  let bed: LlmRouteTestBed;
 
   beforeAll(async () => {
-    ({ app, baseUrl } = await listenOnLoopback(CostRoutesModule));
+    bed = await startLlmRouteTestBed([CostsController], { getCostReport: () => report });
   });
 
   afterAll(async () => {
-    await app?.close();
+    await bed?.close();
   });
 
-  beforeEach(() => {
-    upstream.calls = [];
-    upstream.failWith = undefined;
-    demanded.length = 0;
-  });
+  beforeEach(() => bed.reset());
 
-  const get = (url: string): Promise<HttpAnswer> => sendJson(baseUrl, 'GET', url);
+  const get = (url: string) => bed.send('GET', url);
 
   it('answers the report in snake_case with configs:read in every environment, as a budget report', async () => {
     const response = await get('/api/v1/costs/acme/chat?month=2025-03&environment=staging');
@@ -153,10 +115,10 @@ describe(CostsController.name, () => {
       ],
       min_saving_percent: 20,
     });
-    expect(upstream.calls).toEqual([{ method: 'getCostReport', request: { namespace: 'acme/chat', month: '2025-03', environment: 'staging' } }]);
-    expect(demanded).toEqual([{ permission: 'configs:read', environment: undefined }]);
+    expect(bed.calls).toEqual([{ method: 'getCostReport', request: { namespace: 'acme/chat', month: '2025-03', environment: 'staging' } }]);
+    expect(bed.demanded).toEqual([{ permission: 'configs:read', environment: undefined }]);
     await get('/api/v1/costs/acme');
-    expect(upstream.calls.at(-1)?.request).toEqual({ namespace: 'acme', month: '', environment: '' });
+    expect(bed.calls.at(-1)?.request).toEqual({ namespace: 'acme', month: '', environment: '' });
   });
 
   it('answers 400 for a bad month or environment parameter without asking config-manager', async () => {
@@ -167,20 +129,20 @@ describe(CostsController.name, () => {
     }
     expect((await get('/api/v1/costs/acme?month=2025-3')).json().error.message).toBe('query parameter month must be YYYY-MM');
     expect((await get('/api/v1/costs/acme?environment=')).json().error.message).toContain('query parameter environment');
-    expect(upstream.calls).toEqual([]);
+    expect(bed.calls).toEqual([]);
   });
 
   it("passes config-manager's refusals on: a bad field is 400 naming it, a missing permission 403", async () => {
-    upstream.failWith = new GrpcCallError(status.INVALID_ARGUMENT, 'month 2999-01 has not begun', { 'error-field': 'month' });
+    bed.failWith(new GrpcCallError(status.INVALID_ARGUMENT, 'month 2999-01 has not begun', { 'error-field': 'month' }));
     const future = await get('/api/v1/costs/acme?month=2999-01');
     expect(future.statusCode).toBe(400);
     expect(future.json().error).toMatchObject({ code: 'VALIDATION_ERROR', message: 'month 2999-01 has not begun' });
-    upstream.failWith = new GrpcCallError(status.PERMISSION_DENIED, 'role developer may not read configs in production');
+    bed.failWith(new GrpcCallError(status.PERMISSION_DENIED, 'role developer may not read configs in production'));
     expect((await get('/api/v1/costs/acme')).statusCode).toBe(403);
   });
 
   it('documents the route in a valid OpenAPI 3 document', async () => {
-    const document = SwaggerModule.createDocument(app, new DocumentBuilder().setTitle('test').setVersion('1').build());
+    const document = SwaggerModule.createDocument(bed.app, new DocumentBuilder().setTitle('test').setVersion('1').build());
     const validation = await new Validator().validate(document as never);
     expect(validation.errors ?? []).toEqual([]);
     const [, route] = Object.entries(document.paths).find(([name]) => name.startsWith('/api/v1/costs/'))!;

@@ -2,9 +2,6 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import { create } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { status } from '@grpc/grpc-js';
-import { Module } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD } from '@nestjs/core';
-import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import {
   DeletePromptLabelResponseSchema,
@@ -12,81 +9,39 @@ import {
   PromptLabelSchema,
   RecordUsageResponseSchema,
 } from '@llmops/contracts';
-import type { Principal } from '@llmops/platform-auth';
 import { GrpcCallError } from '@llmops/platform-grpc';
-import { createLogger } from '@llmops/platform-observability';
 import { Validator } from '@seriousme/openapi-schema-validator';
-import { ErrorEnvelopeFilter } from '../errors/error-envelope.filter.js';
-import { listenOnLoopback, recordingGuard, sendJson, type DemandedAccess, type HttpAnswer } from '../testing/route-testing.js';
-import { LLM_CONFIG_CLIENT, type LlmConfigClient } from '../upstreams/upstream-clients.js';
+import { startLlmRouteTestBed, type LlmRouteTestBed } from './testing/llm-route-test-bed.js';
 import { PromptsController } from './prompts.controller.js';
 import { UsageController } from './usage.controller.js';
 
 const at = timestampFromDate(new Date('2025-03-04T05:06:07.008Z'));
 const staging = create(PromptLabelSchema, { label: 'staging', variants: [{ version: '1.1.0', weight: 1 }], revision: 2n, updatedBy: 'u-1', updatedAt: at });
 
-const upstream = {
-  calls: [] as Array<{ method: string; request: unknown }>,
-  failWith: undefined as Error | undefined,
+const answers = {
+  listPrompts: () =>
+    create(ListPromptsResponseSchema, {
+      prompts: [{ namespace: 'acme/support', name: 'answer', latestVersion: '1.1.0', labels: [staging], createdBy: 'u-0', createdAt: at, updatedAt: at }],
+    }),
+  deletePromptLabel: () => create(DeletePromptLabelResponseSchema, { label: staging }),
+  recordUsage: (request: { failed: boolean }) =>
+    create(RecordUsageResponseSchema, { usage: { namespace: 'acme/chat', requestId: 'r-1', costUsd: 0.5, occurredAt: at, failed: request.failed } }),
 };
-
-async function answer<T>(method: string, request: unknown, response: T): Promise<T> {
-  upstream.calls.push({ method, request });
-  if (upstream.failWith) throw upstream.failWith;
-  return response;
-}
-
-const fakeLlm = {
-  listPrompts: (request: unknown) =>
-    answer(
-      'listPrompts',
-      request,
-      create(ListPromptsResponseSchema, {
-        prompts: [{ namespace: 'acme/support', name: 'answer', latestVersion: '1.1.0', labels: [staging], createdBy: 'u-0', createdAt: at, updatedAt: at }],
-      }),
-    ),
-  deletePromptLabel: (request: unknown) => answer('deletePromptLabel', request, create(DeletePromptLabelResponseSchema, { label: staging })),
-  recordUsage: (request: unknown) =>
-    answer(
-      'recordUsage',
-      request,
-      create(RecordUsageResponseSchema, { usage: { namespace: 'acme/chat', requestId: 'r-1', costUsd: 0.5, occurredAt: at, failed: (request as { failed: boolean }).failed } }),
-    ),
-};
-
-const principal: Principal = { id: 'u-admin', type: 'user', roles: ['global-admin'] };
-const demanded: DemandedAccess[] = [];
-
-@Module({
-  controllers: [PromptsController, UsageController],
-  providers: [
-    { provide: LLM_CONFIG_CLIENT, useValue: fakeLlm as unknown as LlmConfigClient },
-    { provide: APP_GUARD, useValue: recordingGuard(principal, demanded) },
-    { provide: APP_FILTER, useValue: new ErrorEnvelopeFilter(createLogger({ service: 'test', version: 'test', level: 'silent' })) },
-  ],
-})
-class LlmRoutesModule {}
 
 describe(PromptsController.name, () => {
-  let app: NestFastifyApplication;
-  let baseUrl: string;
+  let bed: LlmRouteTestBed;
 
   beforeAll(async () => {
-    ({ app, baseUrl } = await listenOnLoopback(LlmRoutesModule));
+    bed = await startLlmRouteTestBed([PromptsController, UsageController], answers);
   });
 
   afterAll(async () => {
-    await app?.close();
+    await bed?.close();
   });
 
-  beforeEach(() => {
-    upstream.calls = [];
-    upstream.failWith = undefined;
-    demanded.length = 0;
-  });
+  beforeEach(() => bed.reset());
 
-  const send = (method: string, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<HttpAnswer> =>
-    sendJson(baseUrl, method, url, body, headers);
+  const send: LlmRouteTestBed['send'] = (...args) => bed.send(...args);
 
   it("lists a namespace's prompts with configs:read in development", async () => {
     const response = await send('GET', '/api/v1/prompts?namespace=acme/support');
@@ -104,8 +59,8 @@ describe(PromptsController.name, () => {
         },
       ],
     });
-    expect(upstream.calls).toEqual([{ method: 'listPrompts', request: { namespace: 'acme/support' } }]);
-    expect(demanded).toEqual([{ permission: 'configs:read', environment: 'development' }]);
+    expect(bed.calls).toEqual([{ method: 'listPrompts', request: { namespace: 'acme/support' } }]);
+    expect(bed.demanded).toEqual([{ permission: 'configs:read', environment: 'development' }]);
     const missing = await send('GET', '/api/v1/prompts');
     expect(missing.statusCode).toBe(400);
     expect(missing.json().error.message).toBe('query parameter namespace is required, e.g. ?namespace=acme/chatbot');
@@ -115,28 +70,28 @@ describe(PromptsController.name, () => {
     const response = await send('DELETE', '/api/v1/prompts/acme/support/answer/labels/staging', undefined, { 'if-match': '"2"' });
     expect(response.statusCode).toBe(200);
     expect(response.json()).toEqual({ label: 'staging', variants: [{ version: '1.1.0', weight: 1 }], revision: 2, updated_by: 'u-1', updated_at: '2025-03-04T05:06:07.008Z' });
-    expect(upstream.calls).toEqual([
+    expect(bed.calls).toEqual([
       { method: 'deletePromptLabel', request: { namespace: 'acme/support', name: 'answer', label: 'staging', expectedRevision: 2n } },
     ]);
-    expect(demanded).toEqual([{ permission: 'configs:write', environment: 'staging' }]);
+    expect(bed.demanded).toEqual([{ permission: 'configs:write', environment: 'staging' }]);
     await send('DELETE', '/api/v1/prompts/acme/answer/labels/canary');
-    expect(upstream.calls.at(-1)?.request).toEqual({ namespace: 'acme', name: 'answer', label: 'canary', expectedRevision: undefined });
-    expect(demanded.at(-1)).toEqual({ permission: 'configs:write', environment: 'development' });
+    expect(bed.calls.at(-1)?.request).toEqual({ namespace: 'acme', name: 'answer', label: 'canary', expectedRevision: undefined });
+    expect(bed.demanded.at(-1)).toEqual({ permission: 'configs:write', environment: 'development' });
   });
 
   it('answers 404 for a DELETE that names no label, without asking config-manager', async () => {
     const response = await send('DELETE', '/api/v1/prompts/acme/support/answer');
     expect(response.statusCode).toBe(404);
     expect(response.json().error.message).toContain('DELETE <ns>/<name>/labels/<label>');
-    expect(upstream.calls).toEqual([]);
+    expect(bed.calls).toEqual([]);
   });
 
   it("passes config-manager's refusals on: a missing label is 404 naming it, a stale revision 409", async () => {
-    upstream.failWith = new GrpcCallError(status.NOT_FOUND, 'prompt acme/support/answer has no label staging');
+    bed.failWith(new GrpcCallError(status.NOT_FOUND, 'prompt acme/support/answer has no label staging'));
     const missing = await send('DELETE', '/api/v1/prompts/acme/support/answer/labels/staging');
     expect(missing.statusCode).toBe(404);
     expect(missing.json().error).toMatchObject({ code: 'NOT_FOUND', message: 'prompt acme/support/answer has no label staging' });
-    upstream.failWith = new GrpcCallError(status.ABORTED, 'label staging of acme/support/answer is at revision 3, not 2');
+    bed.failWith(new GrpcCallError(status.ABORTED, 'label staging of acme/support/answer is at revision 3, not 2'));
     expect((await send('DELETE', '/api/v1/prompts/acme/support/answer/labels/staging', undefined, { 'if-match': '2' })).statusCode).toBe(409);
   });
 
@@ -144,18 +99,18 @@ describe(PromptsController.name, () => {
     const body = { request_id: 'r-1', provider: 'openai', model: 'gpt-4o', input_tokens: 10, output_tokens: 2 };
     expect((await send('POST', '/api/v1/usage/acme/chat', body)).statusCode).toBe(200);
     expect((await send('POST', '/api/v1/usage/acme/chat', { ...body, environment: 'staging' })).statusCode).toBe(200);
-    expect(demanded).toEqual([
+    expect(bed.demanded).toEqual([
       { permission: 'usage:record', environment: 'production' },
       { permission: 'usage:record', environment: 'staging' },
     ]);
     // A failed LLM request is recorded as one; not saying so records a success.
     const failed = await send('POST', '/api/v1/usage/acme/chat', { ...body, request_id: 'r-2', failed: true });
     expect(failed.json()).toMatchObject({ cost_usd: 0.5, failed: true, duplicate: false });
-    expect(upstream.calls.map((call) => (call.request as { failed: boolean }).failed)).toEqual([false, false, true]);
+    expect(bed.calls.map((call) => (call.request as { failed: boolean }).failed)).toEqual([false, false, true]);
   });
 
   it('documents the new routes in a valid OpenAPI 3 document', async () => {
-    const document = SwaggerModule.createDocument(app, new DocumentBuilder().setTitle('test').setVersion('1').build());
+    const document = SwaggerModule.createDocument(bed.app, new DocumentBuilder().setTitle('test').setVersion('1').build());
     const validation = await new Validator().validate(document as never);
     expect(validation.errors ?? []).toEqual([]);
     expect(Object.keys(document.paths['/api/v1/prompts'] ?? {})).toEqual(['get']);
