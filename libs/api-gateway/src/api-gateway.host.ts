@@ -34,6 +34,7 @@ import { SecurityEvents } from './auth/security-events.js';
 import { CreateIdentity1763800000000, GATEWAY_SCHEMA } from './migrations/1763800000000-CreateIdentity.js';
 import { AddOutbox1763800000001 } from './migrations/1763800000001-AddOutbox.js';
 import { AddRoleBindings1764060000000 } from './migrations/1764060000000-AddRoleBindings.js';
+import { AddUserTenant1764300000000 } from './migrations/1764300000000-AddUserTenant.js';
 import { grpcReachable } from './upstreams/grpc-reachability.js';
 import { ConfigReadCache } from './config-cache/config-read-cache.js';
 
@@ -89,7 +90,7 @@ export class ApiGatewayHost implements HostedService {
       url: env.DATABASE_URL,
       dataDir: join(dataDir, 'pg'),
       entities: [],
-      migrations: [CreateIdentity1763800000000, AddOutbox1763800000001, AddRoleBindings1764060000000],
+      migrations: [CreateIdentity1763800000000, AddOutbox1763800000001, AddRoleBindings1764060000000, AddUserTenant1764300000000],
       logger,
     });
     // What has been started so far, undone in reverse if a later step fails.

@@ -13,7 +13,8 @@ function hourFromNow(offset: number): string {
 /**
  * RBAC and ABAC as an administrator sets them up: a developer user writes in development, reads staging and sees
  * nothing of production; role bindings with a time window, an environment narrowing and a source-IP allowlist take
- * effect at the next request (old access tokens are refused); a disabled user is locked out; every change is audited.
+ * effect at the next request (old access tokens are refused); a disabled user is locked out; a tenant admin manages
+ * its own tenant's users only; every change is audited.
  */
 export async function walkAccessControl(platform: RunningPlatform): Promise<void> {
   const { baseUrl } = platform;
@@ -32,6 +33,7 @@ export async function walkAccessControl(platform: RunningPlatform): Promise<void
   expect(created.body).toEqual({
     id: expect.any(String),
     email,
+    tenant_id: null,
     role_bindings: [{ role: 'developer' }],
     created_at: expect.any(String),
     updated_at: expect.any(String),
@@ -131,6 +133,33 @@ export async function walkAccessControl(platform: RunningPlatform): Promise<void
   expectStatus(await call(baseUrl, 'POST', '/api/v1/auth/login', { body: { email, password } }), 401, 'disabled');
   expectStatus(await call(baseUrl, 'DELETE', `/api/v1/users/${adminId}`, { token: admin }), 409, 'your own account');
 
+  // A tenant admin manages its tenant's users only: others look missing, and global-admin is not its to grant.
+  const tenant = `e2e-${randomUUID().slice(0, 8)}`;
+  const tenantAdminEmail = `tenant-admin-${randomUUID().slice(0, 8)}@e2e.test`;
+  const tenantAdminBody = { email: tenantAdminEmail, password, roles: ['tenant-admin'], tenant_id: tenant };
+  expectStatus(await call(baseUrl, 'POST', '/api/v1/users', { token: admin, body: tenantAdminBody }), 201);
+  const tenantAdmin = await login(baseUrl, tenantAdminEmail, password);
+  const member = await call(baseUrl, 'POST', '/api/v1/users', {
+    token: tenantAdmin,
+    body: { email: `member-${randomUUID().slice(0, 8)}@e2e.test`, password, roles: ['developer'] },
+  });
+  expectStatus(member, 201);
+  expect(member.body.tenant_id).toBe(tenant);
+  const tenantUsers = await call(baseUrl, 'GET', '/api/v1/users?limit=1000', { token: tenantAdmin });
+  expect(new Set(tenantUsers.body.data.map((user: { tenant_id: string }) => user.tenant_id))).toEqual(new Set([tenant]));
+  expectStatus(
+    await call(baseUrl, 'POST', '/api/v1/users', { token: tenantAdmin, body: { email: `x-${tenant}@e2e.test`, password, tenant_id: 'elsewhere' } }),
+    403,
+    'you cannot create a user in tenant elsewhere',
+  );
+  expectStatus(await call(baseUrl, 'GET', `/api/v1/users/${userId}`, { token: tenantAdmin }), 404);
+  expectStatus(
+    await call(baseUrl, 'PUT', `/api/v1/users/${member.body.id}/role-bindings`, { token: tenantAdmin, body: { bindings: [{ role: 'global-admin' }] } }),
+    403,
+    'global-admin',
+  );
+  expectStatus(await call(baseUrl, 'DELETE', `/api/v1/users/${member.body.id}`, { token: tenantAdmin }), 200);
+
   // Every change is in the audit log, under the user or the key it changed.
   const audited = async (resourceType: string, id: string): Promise<string[]> => {
     const page = await call(baseUrl, 'GET', `/api/v1/audit_logs?resource_type=${resourceType}&resource_id=${id}&limit=100`, { token: admin });
@@ -140,16 +169,28 @@ export async function walkAccessControl(platform: RunningPlatform): Promise<void
   const userTrail = await waitFor(
     async () => {
       const types = await audited('users', userId);
-      return types.includes('user.disabled') ? types : undefined;
+      return types.includes('user.disabled') && types.includes('authz.denied') ? types : undefined;
     },
     { timeoutMs: 20_000, message: 'the user changes did not reach the audit log' },
   );
+  // The last entry is the tenant admin's read that was answered 404.
   expect(userTrail.filter((type) => type !== 'auth.login_succeeded' && type !== 'auth.login_failed')).toEqual([
     'user.created',
     'role_binding.changed',
     'role_binding.changed',
     'user.disabled',
+    'authz.denied',
   ]);
+  const memberCreated = await waitFor(
+    async () => {
+      const page = await call(baseUrl, 'GET', `/api/v1/audit_logs?resource_type=users&resource_id=${member.body.id}&event_type=user.created`, {
+        token: admin,
+      });
+      return page.body.data?.[0];
+    },
+    { timeoutMs: 20_000, message: "the tenant admin's user creation did not reach the audit log" },
+  );
+  expect(memberCreated.details.tenant_id).toBe(tenant);
   const keyTrail = await waitFor(
     async () => {
       const types = await audited('api-keys', key.body.id);

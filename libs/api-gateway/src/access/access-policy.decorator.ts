@@ -14,6 +14,8 @@ export type AccessPolicy =
       /** Fixed, or chosen per request where one wildcard route carries actions of different weight. */
       permission: Permission | ((request: FastifyRequest) => Permission);
       environment?: (request: FastifyRequest) => string | undefined;
+      /** The tenant the request acts in, for tenant-scoped permissions (called once the principal is known). */
+      tenant?: (request: AuthenticatedRequest) => string | undefined;
     };
 
 /** Reachable without credentials (login, health); still rate-limited per client address. */
@@ -30,12 +32,20 @@ export const Operations = (): MethodDecorator & ClassDecorator =>
 export const Authenticated = (): MethodDecorator =>
   SetMetadata(ACCESS_POLICY, { kind: 'authenticated' } satisfies AccessPolicy);
 
-/** Needs `permission`, optionally in the environment the request names (e.g. `?env=production`). */
+/** Needs `permission`, optionally in the environment the request names (e.g. `?env=production`) and in a tenant. */
 export const RequirePermission = (
   permission: Permission | ((request: FastifyRequest) => Permission),
-  options: { environment?: (request: FastifyRequest) => string | undefined } = {},
+  options: {
+    environment?: (request: FastifyRequest) => string | undefined;
+    tenant?: (request: AuthenticatedRequest) => string | undefined;
+  } = {},
 ): MethodDecorator =>
-  SetMetadata(ACCESS_POLICY, { kind: 'permission', permission, environment: options.environment } satisfies AccessPolicy);
+  SetMetadata(ACCESS_POLICY, {
+    kind: 'permission',
+    permission,
+    environment: options.environment,
+    tenant: options.tenant,
+  } satisfies AccessPolicy);
 
 export interface AuthenticatedRequest extends FastifyRequest {
   principal?: Principal;
@@ -51,3 +61,9 @@ export const environmentFromQuery = (request: FastifyRequest): string | undefine
   const env = (request.query as Record<string, unknown> | undefined)?.env;
   return typeof env === 'string' ? env : undefined;
 };
+
+/**
+ * The caller's own tenant: the route checks the permission there, and the handler checks it again against the tenant
+ * of what it touches (identity management, where a tenant admin acts only inside its tenant).
+ */
+export const tenantOfCaller = (request: AuthenticatedRequest): string | undefined => request.principal?.tenantId;

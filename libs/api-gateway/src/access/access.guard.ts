@@ -46,12 +46,13 @@ export class AccessGuard implements CanActivate {
     if (policy.kind === 'permission') {
       const permission = typeof policy.permission === 'function' ? policy.permission(request) : policy.permission;
       const environment = policy.environment?.(request);
-      const decision = authorize(principal, permission, { environment, ip: request.ip });
+      const tenantId = policy.tenant?.(request);
+      const decision = authorize(principal, permission, { environment, tenantId, ip: request.ip });
       if (!decision.allowed) {
         await this.securityEvents.record(
           SecurityEventType.AccessDenied,
           `routes/${request.method} ${request.routeOptions.url ?? request.url}`,
-          { permission, environment: environment ?? null, reason: decision.reason },
+          { permission, environment: environment ?? null, ...(tenantId !== undefined ? { tenant_id: tenantId } : {}), reason: decision.reason },
           originOf(request),
         );
         throw new GatewayException(GatewayErrorCode.Forbidden, decision.reason);

@@ -73,11 +73,11 @@ export class ApiKeysService {
   async authenticate(key: string): Promise<Principal> {
     const parsed = parseApiKey(key);
     if (!parsed) throw new GatewayException(GatewayErrorCode.AuthFailed, 'malformed API key');
-    // The owner's state comes along: a key stops working with its owner's account.
+    // The owner's state comes along: a key stops working with its owner's account, and acts in its owner's tenant.
     let state = this.credentialStates.apiKeys.get(parsed.id);
     if (!state) {
-      const rows: Array<ApiKeyRow & { owner_inactive: boolean }> = await this.database.dataSource.query(
-        `SELECT k.*, (u.disabled_at IS NOT NULL OR u.deleted_at IS NOT NULL) AS owner_inactive
+      const rows: Array<ApiKeyRow & { owner_inactive: boolean; owner_tenant_id: string | null }> = await this.database.dataSource.query(
+        `SELECT k.*, (u.disabled_at IS NOT NULL OR u.deleted_at IS NOT NULL) AS owner_inactive, u.tenant_id AS owner_tenant_id
          FROM ${GATEWAY_SCHEMA}.api_keys k JOIN ${GATEWAY_SCHEMA}.users u ON u.id = k.owner_id WHERE k.id = $1`,
         [parsed.id],
       );
@@ -107,6 +107,7 @@ export class ApiKeysService {
       roles,
       ...(bindings.length > 0 ? { bindings } : {}),
       ...(scopes ? { scopes } : {}),
+      ...(row.owner_tenant_id !== null ? { tenantId: row.owner_tenant_id } : {}),
     };
   }
 

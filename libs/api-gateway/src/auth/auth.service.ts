@@ -23,6 +23,7 @@ import { CredentialStateCache } from './credential-state-cache.js';
 interface UserRow {
   id: string;
   email: string;
+  tenant_id: string | null;
   password_hash: string;
   roles: unknown;
   role_bindings: unknown;
@@ -30,7 +31,7 @@ interface UserRow {
   disabled_at: Date | null;
 }
 
-const USER_COLUMNS = 'id, email, password_hash, roles, role_bindings, authz_version, disabled_at';
+const USER_COLUMNS = 'id, email, tenant_id, password_hash, roles, role_bindings, authz_version, disabled_at';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
@@ -186,7 +187,15 @@ export class AuthService {
 
   private principalOf(user: UserRow): Principal {
     const { roles, bindings } = storedBindingsOfRow(user);
-    return { id: user.id, type: 'user', email: user.email, roles, ...(bindings.length > 0 ? { bindings } : {}) };
+    return {
+      id: user.id,
+      type: 'user',
+      email: user.email,
+      roles,
+      ...(bindings.length > 0 ? { bindings } : {}),
+      // A user's tenant never changes, so a token carrying it needs no authorization-version bump to stay right.
+      ...(user.tenant_id !== null ? { tenantId: user.tenant_id } : {}),
+    };
   }
 
   private async verify<T>(check: () => Promise<T>): Promise<T> {

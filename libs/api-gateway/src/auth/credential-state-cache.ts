@@ -3,8 +3,8 @@ import type { ApiKeyRow } from '../api-keys/api-keys.service.js';
 
 /** A user's state as each request checks it; `missing` when the account is gone. */
 export type UserCredentialState = { authz_version: number; disabled_at: Date | null } | { missing: true };
-/** An API key's row with its owner's state, as authentication reads it; `missing` when there is no such key. */
-export type ApiKeyCredentialState = { row: ApiKeyRow & { owner_inactive: boolean } } | { missing: true };
+/** An API key's row with its owner's state and tenant, as authentication reads it; `missing` when there is no such key. */
+export type ApiKeyCredentialState = { row: ApiKeyRow & { owner_inactive: boolean; owner_tenant_id: string | null } } | { missing: true };
 
 /** How long a replica may act on an account's or key's state before reading it again. */
 export const CREDENTIAL_STATE_TTL_MS = 1_000;

@@ -24,6 +24,9 @@ const timeWindowBody = z
   })
   .refine((window) => window.start !== window.end, { message: 'must differ from start', path: ['end'] });
 
+/** A tenant id as bindings, users and the list filter take it. */
+export const tenantIdSchema = z.string().regex(/^[\w.-]{1,256}$/, 'must be 1 to 256 letters, digits, _, . or -');
+
 const roleBindingBody = z.strictObject({
   role: z.enum(ROLES, { error: (issue) => `unknown role ${JSON.stringify(issue.input)}; known roles are ${ROLES.join(', ')}` }),
   environments: z
@@ -41,7 +44,7 @@ const roleBindingBody = z.strictObject({
         .optional(),
     })
     .optional(),
-  tenant_id: z.string().regex(/^[\w.-]{1,256}$/, 'must be 1 to 256 letters, digits, _, . or -').optional(),
+  tenant_id: tenantIdSchema.optional(),
 });
 
 /** The body of `PUT …/role-bindings`: the complete new set, replacing the old one. */

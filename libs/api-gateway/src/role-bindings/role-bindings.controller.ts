@@ -2,7 +2,7 @@ import { Body, Controller, Get, Inject, Param, Put, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import type { Principal } from '@llmops/platform-auth';
 import type { z } from 'zod';
-import { CurrentPrincipal, RequirePermission, type AuthenticatedRequest } from '../access/access-policy.decorator.js';
+import { CurrentPrincipal, RequirePermission, tenantOfCaller, type AuthenticatedRequest } from '../access/access-policy.decorator.js';
 import { ZodBodyPipe } from '../access/zod-body.pipe.js';
 import { originOf } from '../auth/security-events.js';
 import { jsonSchemaOf } from '../openapi/json-schema.js';
@@ -12,7 +12,10 @@ import { RoleBindingsService, type BindingHolder } from './role-bindings.service
 
 type RoleBindingsBody = z.infer<typeof roleBindingsBody>;
 
-/** The role bindings of users and API keys: read them, or replace the whole set (applied at the next request). */
+/**
+ * The role bindings of users and API keys: read them, or replace the whole set (applied at the next request). A tenant
+ * admin reaches its tenant's users and their keys only (the service checks each holder's tenant).
+ */
 @ApiTags('role-bindings')
 @ApiBearerAuth()
 @ApiSecurity('apiKey')
@@ -21,14 +24,18 @@ export class RoleBindingsController {
   constructor(@Inject(RoleBindingsService) private readonly roleBindings: RoleBindingsService) {}
 
   @Get('users/:id/role-bindings')
-  @RequirePermission('roles:manage')
+  @RequirePermission('roles:manage', { tenant: tenantOfCaller })
   @ApiOperation({ summary: "A user's role bindings" })
-  listOfUser(@Param('id') id: string): Promise<{ bindings: RoleBindingView[] }> {
-    return this.list({ type: 'user', id: userIdOf(id) });
+  listOfUser(
+    @Req() request: AuthenticatedRequest,
+    @CurrentPrincipal() principal: Principal,
+    @Param('id') id: string,
+  ): Promise<{ bindings: RoleBindingView[] }> {
+    return this.list(request, principal, { type: 'user', id: userIdOf(id) });
   }
 
   @Put('users/:id/role-bindings')
-  @RequirePermission('roles:manage')
+  @RequirePermission('roles:manage', { tenant: tenantOfCaller })
   @ApiOperation({ summary: "Replace a user's role bindings; access tokens issued before stop working" })
   @ApiBody({ schema: jsonSchemaOf(roleBindingsBody) })
   replaceOfUser(
@@ -41,14 +48,18 @@ export class RoleBindingsController {
   }
 
   @Get('api-keys/:id/role-bindings')
-  @RequirePermission('roles:manage')
+  @RequirePermission('roles:manage', { tenant: tenantOfCaller })
   @ApiOperation({ summary: "An API key's role bindings" })
-  listOfApiKey(@Param('id') id: string): Promise<{ bindings: RoleBindingView[] }> {
-    return this.list({ type: 'api_key', id: apiKeyIdOf(id) });
+  listOfApiKey(
+    @Req() request: AuthenticatedRequest,
+    @CurrentPrincipal() principal: Principal,
+    @Param('id') id: string,
+  ): Promise<{ bindings: RoleBindingView[] }> {
+    return this.list(request, principal, { type: 'api_key', id: apiKeyIdOf(id) });
   }
 
   @Put('api-keys/:id/role-bindings')
-  @RequirePermission('roles:manage')
+  @RequirePermission('roles:manage', { tenant: tenantOfCaller })
   @ApiOperation({ summary: "Replace an API key's role bindings; applied from its next request" })
   @ApiBody({ schema: jsonSchemaOf(roleBindingsBody) })
   replaceOfApiKey(
@@ -60,8 +71,8 @@ export class RoleBindingsController {
     return this.replace(request, principal, { type: 'api_key', id: apiKeyIdOf(id) }, body);
   }
 
-  private async list(holder: BindingHolder): Promise<{ bindings: RoleBindingView[] }> {
-    return { bindings: (await this.roleBindings.list(holder)).map(viewOfBinding) };
+  private async list(request: AuthenticatedRequest, principal: Principal, holder: BindingHolder): Promise<{ bindings: RoleBindingView[] }> {
+    return { bindings: (await this.roleBindings.list(principal, holder, originOf(request))).map(viewOfBinding) };
   }
 
   private async replace(

@@ -15,6 +15,18 @@ describe('user requests', () => {
     });
   });
 
+  it('takes an optional tenant, and names a malformed one', () => {
+    expect(pipe.transform({ email: 'dev@example.com', password: 'twelve chars', tenant_id: 'acme-eu.1' })).toMatchObject({ tenant_id: 'acme-eu.1' });
+    for (const tenant of ['', 'acme corp', 'acme/eu', 'x'.repeat(257)]) {
+      expect(validationMessage(() => pipe.transform({ email: 'dev@example.com', password: 'twelve chars', tenant_id: tenant }))).toBe(
+        'tenant_id: must be 1 to 256 letters, digits, _, . or -',
+      );
+    }
+    expect(validationMessage(() => parseQuery(listUsersQuery, { tenant_id: 'acme corp' }))).toBe(
+      'tenant_id: must be 1 to 256 letters, digits, _, . or -',
+    );
+  });
+
   it('names the field that is wrong', () => {
     expect(validationMessage(() => pipe.transform({ email: 'dev@example.com', password: 'eleven char' }))).toBe(
       'password: must be at least 12 characters',
@@ -30,9 +42,10 @@ describe('user requests', () => {
   });
 
   it('pages with a limit and a cursor', () => {
-    expect(parseQuery(listUsersQuery, { limit: '10', cursor: '0b7e1b2c-3d4e-4f50-8a6b-7c8d9e0f1a2b' })).toEqual({
+    expect(parseQuery(listUsersQuery, { limit: '10', cursor: '0b7e1b2c-3d4e-4f50-8a6b-7c8d9e0f1a2b', tenant_id: 'acme' })).toEqual({
       limit: 10,
       cursor: '0b7e1b2c-3d4e-4f50-8a6b-7c8d9e0f1a2b',
+      tenant_id: 'acme',
     });
     expect(validationMessage(() => parseQuery(listUsersQuery, { limit: '0' }))).toBe('limit: must be an integer from 1 to 1000');
     expect(validationMessage(() => parseQuery(listUsersQuery, { cursor: 'x' }))).toBe('cursor: must be the next_cursor of the previous page');
