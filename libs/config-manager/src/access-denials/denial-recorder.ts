@@ -25,9 +25,10 @@ export class DenialRecorder {
   /** The refusal stands whether or not it could be recorded; a lost record is logged for an operator. */
   async recordIfDenied(error: unknown, rpc: string, request: object, ctx: CallContext): Promise<void> {
     if (!(error instanceof ConfigException) || error.code !== ConfigExceptionCode.PermissionDenied) return;
-    const principal = principalFromMetadata(ctx.metadata);
     const resource = resourceOf(request);
     try {
+      // Inside the try: nothing here may replace the refusal the caller is owed.
+      const principal = principalFromMetadata(ctx.metadata);
       await this.database.dataSource.transaction((manager) =>
         this.outbox.add(manager, {
           type: ConfigEventType.AccessDenied,

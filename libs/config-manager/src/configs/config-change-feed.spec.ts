@@ -117,6 +117,21 @@ describe(ConfigChangeFeed.name, () => {
     feed.close();
   });
 
+  it('keeps its buffer within its byte budget, and frees it once nobody watches', async () => {
+    const history = new History();
+    const feed = new ConfigChangeFeed(history, { pollMs: LONG, maxBytes: 300, sizeOf: () => 100 });
+    await feed.join();
+    const wait = feed.waitPast(0, signal());
+    history.commit(5);
+    feed.wake();
+    await wait;
+    expect(revisionsOf(feed.since(2)?.changes)).toEqual([3, 4, 5]);
+    expect(feed.since(1)).toBeUndefined();
+    feed.leave();
+    expect(feed.since(4)).toBeUndefined();
+    feed.close();
+  });
+
   it('ends a wait on abort and on close', async () => {
     const history = new History();
     const feed = new ConfigChangeFeed(history, { pollMs: LONG });
@@ -126,7 +141,9 @@ describe(ConfigChangeFeed.name, () => {
     controller.abort();
     await expect(aborted).resolves.toBeUndefined();
     const closing = feed.waitPast(0, signal());
+    expect(feed.closed).toBe(false);
     feed.close();
     await expect(closing).resolves.toBeUndefined();
+    expect(feed.closed).toBe(true);
   });
 });

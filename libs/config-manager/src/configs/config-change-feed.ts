@@ -15,6 +15,10 @@ export interface ChangeFeedOptions {
   pollMs?: number;
   /** Rows per database read. */
   batch?: number;
+  /** Memory the buffered changes may take, by their values' JSON size; the oldest go first. */
+  maxBytes?: number;
+  /** The memory one change takes (default: its value's JSON length plus a fixed overhead). */
+  sizeOf?: (entry: ConfigEntryEntity) => number;
   onPollError?: (error: unknown) => void;
 }
 
@@ -26,6 +30,9 @@ export interface FeedSlice {
 
 export const DEFAULT_FEED_CAPACITY = 4_096;
 export const DEFAULT_FEED_POLL_MS = 200;
+/** Values may be up to 512 KiB each: the count alone would not bound the buffer. */
+export const DEFAULT_FEED_MAX_BYTES = 64 * 1024 * 1024;
+const ENTRY_OVERHEAD_BYTES = 256;
 const DEFAULT_FEED_BATCH = 500;
 
 /**
@@ -41,8 +48,12 @@ export class ConfigChangeFeed {
   private readonly capacity: number;
   private readonly pollMs: number;
   private readonly batch: number;
-  /** Changes with revision in (floor, head], ascending. */
+  private readonly maxBytes: number;
+  private readonly sizeOf: (entry: ConfigEntryEntity) => number;
+  /** Changes with revision in (floor, head], ascending, with the memory each takes. */
   private buffer: ConfigEntryEntity[] = [];
+  private sizes: number[] = [];
+  private bytes = 0;
   private floor = 0;
   private head = 0;
   /** False until the first join, and again once every watch has left: the buffer may miss changes since. */
@@ -53,7 +64,7 @@ export class ConfigChangeFeed {
   private pollAgain = false;
   private readonly waiters = new Set<() => void>();
   private backstop: NodeJS.Timeout | undefined;
-  private closed = false;
+  private isClosed = false;
 
   constructor(
     private readonly source: ChangeFeedSource,
@@ -62,12 +73,19 @@ export class ConfigChangeFeed {
     this.capacity = options.capacity ?? DEFAULT_FEED_CAPACITY;
     this.pollMs = options.pollMs ?? DEFAULT_FEED_POLL_MS;
     this.batch = options.batch ?? DEFAULT_FEED_BATCH;
+    this.maxBytes = options.maxBytes ?? DEFAULT_FEED_MAX_BYTES;
+    this.sizeOf = options.sizeOf ?? ((entry) => ENTRY_OVERHEAD_BYTES + (JSON.stringify(entry.value)?.length ?? 0));
+  }
+
+  /** After close(): watches end rather than wait. */
+  get closed(): boolean {
+    return this.isClosed;
   }
 
   /** A watch follows the feed between join() and leave(). */
   async join(): Promise<void> {
     this.members++;
-    if (!this.backstop && !this.closed) {
+    if (!this.backstop && !this.isClosed) {
       this.backstop = setInterval(() => this.wake(), this.pollMs);
       this.backstop.unref();
     }
@@ -84,8 +102,9 @@ export class ConfigChangeFeed {
     if (this.members > 0) return;
     clearInterval(this.backstop);
     this.backstop = undefined;
-    // Nobody follows: stop reading, and do not trust the buffer once reads resume.
+    // Nobody follows: stop reading, free the buffer, and start afresh once reads resume.
     this.live = false;
+    this.clearBuffer();
   }
 
   /**
@@ -100,7 +119,7 @@ export class ConfigChangeFeed {
 
   /** Resolves once the feed moves past `afterRevision`, or on abort or close. */
   waitPast(afterRevision: number, signal: AbortSignal): Promise<void> {
-    if (this.head > afterRevision || signal.aborted || this.closed) return Promise.resolve();
+    if (this.head > afterRevision || signal.aborted || this.isClosed) return Promise.resolve();
     return new Promise((resolve) => {
       const done = (): void => {
         this.waiters.delete(done);
@@ -126,7 +145,7 @@ export class ConfigChangeFeed {
   }
 
   close(): void {
-    this.closed = true;
+    this.isClosed = true;
     clearInterval(this.backstop);
     this.backstop = undefined;
     this.release();
@@ -135,7 +154,7 @@ export class ConfigChangeFeed {
   private async restart(): Promise<void> {
     try {
       const current = await this.source.currentRevision();
-      this.buffer = [];
+      this.clearBuffer();
       this.floor = current;
       this.head = current;
       this.live = this.members > 0;
@@ -165,14 +184,28 @@ export class ConfigChangeFeed {
   private append(rows: ConfigEntryEntity[]): void {
     for (const row of rows) {
       if (row.revision <= this.head) continue;
+      const size = this.sizeOf(row);
       this.buffer.push(row);
+      this.sizes.push(size);
+      this.bytes += size;
       this.head = row.revision;
     }
-    const excess = this.buffer.length - this.capacity;
-    if (excess > 0) {
-      this.floor = this.buffer[excess - 1]!.revision;
-      this.buffer = this.buffer.slice(excess);
+    let evicted = 0;
+    while (evicted < this.buffer.length && (this.buffer.length - evicted > this.capacity || this.bytes > this.maxBytes)) {
+      this.bytes -= this.sizes[evicted]!;
+      evicted++;
     }
+    if (evicted > 0) {
+      this.floor = this.buffer[evicted - 1]!.revision;
+      this.buffer = this.buffer.slice(evicted);
+      this.sizes = this.sizes.slice(evicted);
+    }
+  }
+
+  private clearBuffer(): void {
+    this.buffer = [];
+    this.sizes = [];
+    this.bytes = 0;
   }
 
   /** Wakes every waiting watch; each checks what it has not seen yet. */

@@ -1,3 +1,4 @@
+import { ConfigEventType } from '@llmops/contracts';
 import type { EventBus, Subscription } from '@llmops/platform-messaging';
 
 /** The events config-manager's outbox relays for every committed config change, whichever replica committed it. */
@@ -12,5 +13,16 @@ export function configEventSubjects(subjectRoot: string): string {
  * watch until its next poll.
  */
 export function listenForConfigCommits(bus: EventBus, subjectRoot: string, onCommit: () => void): Subscription {
-  return bus.listen(configEventSubjects(subjectRoot), () => onCommit());
+  // config.> also carries settings, prompt, budget and access-denied events, which change no key: they wake no watch.
+  return bus.listen(configEventSubjects(subjectRoot), (subject) => {
+    if (KEY_CHANGES.has(subject.slice(subject.lastIndexOf('.config.') + 1))) onCommit();
+  });
 }
+
+const KEY_CHANGES: ReadonlySet<string> = new Set([
+  ConfigEventType.Created,
+  ConfigEventType.Updated,
+  ConfigEventType.Deleted,
+  ConfigEventType.RolledBack,
+  ConfigEventType.Restored,
+]);

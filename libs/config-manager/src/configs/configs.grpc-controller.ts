@@ -165,7 +165,8 @@ export class ConfigsGrpcController {
     try {
       let after = await this.configs.watchStart(namespacePrefix, startRevision);
       if (notifyCreated) yield { created: true, revision: BigInt(after) };
-      while (!ctx.signal.aborted) {
+      // A closed feed (the service stopping) ends the stream; the client resumes from its last revision elsewhere.
+      while (!ctx.signal.aborted && !feed.closed) {
         const fromFeed = feed.since(after);
         const { changes, scannedTo } = fromFeed
           ? { changes: this.configs.visibleChanges(actor, namespacePrefix, fromFeed.changes), scannedTo: fromFeed.scannedTo }

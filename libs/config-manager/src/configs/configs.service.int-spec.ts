@@ -157,7 +157,12 @@ describe(ConfigsService.name, () => {
     await configs.set(admin, { namespace: 'other', key: 'k', environment: 'base', value: 0 });
     const { changes, scannedTo } = await configs.changesSince(admin, 'acme/watch', start);
     expect(changes.map((c) => c.key)).toEqual(['k0', 'k1', 'k2', 'k3', 'k4']);
-    expect(scannedTo).toBe(changes.at(-1)!.revision);
+    // Past the last change under the prefix, up to everything committed: the write to 'other' is scanned too.
+    expect(scannedTo).toBe(await configs.currentRevision());
+    expect(scannedTo).toBeGreaterThan(changes.at(-1)!.revision);
+    // A quiet prefix moves up just the same, so a watch that reads the database never rescans from where it was.
+    const quiet = await configs.changesSince(admin, 'nothing/here', start);
+    expect(quiet).toEqual({ changes: [], scannedTo: await configs.currentRevision() });
     const revisions = changes.map((c) => c.revision);
     expect([...revisions].sort((a, b) => a - b)).toEqual(revisions);
   });

@@ -475,13 +475,22 @@ export class ConfigsService {
       params.push(namespacePrefix, `${escapeLike(namespacePrefix)}/%`);
       underPrefix = `AND (namespace = $3 OR namespace LIKE $4 ESCAPE '\\')`;
     }
+    // The counter read in the same statement (one snapshot) is a high-water mark: revisions are taken under its row
+    // lock and committed in order, so no change at or below it can still appear. A scan that found nothing under the
+    // prefix moves up to it rather than starting over from the same revision.
     const rows: Array<Record<string, unknown>> = await this.database.dataSource.query(
-      `SELECT ${ENTRY_COLUMNS} FROM ${this.database.schema}.config_entries
-        WHERE revision > $1 ${underPrefix} ORDER BY revision LIMIT $2`,
+      `SELECT counter.value AS committed_revision, e.* FROM ${this.database.schema}.revision_counter AS counter
+         LEFT JOIN LATERAL (
+           SELECT ${ENTRY_COLUMNS} FROM ${this.database.schema}.config_entries
+            WHERE revision > $1 ${underPrefix} ORDER BY revision LIMIT $2
+         ) AS e ON true`,
       params,
     );
-    const entries = rows.map(entryOfRow);
-    return { changes: this.visibleChanges(actor, namespacePrefix, entries), scannedTo: entries.at(-1)?.revision ?? afterRevision };
+    const entries = rows.filter((row) => row.id !== null && row.id !== undefined).map(entryOfRow);
+    const committed = Number(rows[0]?.committed_revision ?? 0);
+    const scannedTo =
+      entries.length === WATCH_BATCH ? entries.at(-1)!.revision : Math.max(afterRevision, entries.at(-1)?.revision ?? 0, committed);
+    return { changes: this.visibleChanges(actor, namespacePrefix, entries), scannedTo };
   }
 
   /** The changes among `entries` under `namespacePrefix` in environments `actor` may read. */

@@ -34,7 +34,10 @@ class RecordingBus implements EventBus {
     throw new Error('not used');
   }
 
+  pings = 0;
+
   async ping(): Promise<void> {
+    this.pings++;
     if (this.published.length >= this.failAfter) throw new Error('bus unavailable');
   }
 
@@ -154,6 +157,27 @@ describe(OutboxRelay.name, () => {
       relay.nudge();
       await waitFor(() => bus.published.length === 5, { timeoutMs: 5_000, message: 'the second nudge did not publish' });
       expect(bus.published.slice(3).map(({ eventId }) => eventId)).toEqual(more);
+    } finally {
+      await relay.stop();
+    }
+  });
+
+  it('keeps backing off while the bus fails, however often commits nudge it', async () => {
+    const bus = new RecordingBus();
+    bus.failAfter = 0;
+    const relay = new OutboxRelay({ dataSource, schema, bus, pollIntervalMs: 1_000, maxBackoffMs: 60_000 });
+    await addEvents(1);
+    relay.start();
+    try {
+      // The first batch fails at once; the backoff that follows is 2 s.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      for (let i = 0; i < 20; i++) {
+        relay.nudge();
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      // No attempt (each one after a failure starts with a ping) was made within the backoff.
+      expect(bus.pings).toBe(0);
+      expect(bus.published).toEqual([]);
     } finally {
       await relay.stop();
     }

@@ -57,6 +57,8 @@ export class OutboxRelay {
   private wakeUp: (() => void) | undefined;
   /** Set by nudge(): publish again as soon as the current batch is done. */
   private nudged = false;
+  /** Batches failed in a row; while above 0 the relay backs off and nudges do not cut the backoff short. */
+  private consecutiveFailures = 0;
   private untrackPending: (() => void) | undefined;
   /** Serializes batches from the loop and from drain(), which keeps publish order and the single connection. */
   private queue: Promise<unknown> = Promise.resolve();
@@ -96,7 +98,8 @@ export class OutboxRelay {
    */
   nudge(): void {
     this.nudged = true;
-    this.wakeUp?.();
+    // While the bus is failing every commit would otherwise wake the relay into another failing attempt.
+    if (this.consecutiveFailures === 0) this.wakeUp?.();
   }
 
   /** Publishes everything pending now and returns how many events went out; throws if the bus fails. */
@@ -111,31 +114,31 @@ export class OutboxRelay {
   }
 
   private async run(): Promise<void> {
-    let consecutiveFailures = 0;
+    this.consecutiveFailures = 0;
     while (this.running) {
       let delayMs = this.pollIntervalMs;
       this.nudged = false;
       try {
         // After a failure, probe the bus before locking rows, so an outage does not hold the DB connection.
-        if (consecutiveFailures > 0) await this.options.bus.ping();
+        if (this.consecutiveFailures > 0) await this.options.bus.ping();
         const { published, failure } = await this.exclusive(() => this.publishBatch());
         if (failure !== undefined) throw failure;
-        if (consecutiveFailures > 0) {
-          this.logger.info({ schema: this.options.schema, failures: consecutiveFailures }, 'outbox relay recovered');
+        if (this.consecutiveFailures > 0) {
+          this.logger.info({ schema: this.options.schema, failures: this.consecutiveFailures }, 'outbox relay recovered');
         }
-        consecutiveFailures = 0;
+        this.consecutiveFailures = 0;
         if (published === this.batchSize) delayMs = 0;
         await this.exclusive(() => this.deleteExpiredIfDue());
       } catch (error) {
-        consecutiveFailures += 1;
-        delayMs = Math.min(this.maxBackoffMs, this.pollIntervalMs * 2 ** consecutiveFailures);
+        this.consecutiveFailures += 1;
+        delayMs = Math.min(this.maxBackoffMs, this.pollIntervalMs * 2 ** this.consecutiveFailures);
         this.logger.warn(
-          { schema: this.options.schema, err: errorMessage(error), failures: consecutiveFailures, retryInMs: delayMs },
+          { schema: this.options.schema, err: errorMessage(error), failures: this.consecutiveFailures, retryInMs: delayMs },
           'outbox relay failed; events stay in the outbox',
         );
       }
       // A nudge that came while this batch ran found no sleep to cut short; while the bus fails, backoff wins.
-      if (this.nudged && consecutiveFailures === 0) delayMs = 0;
+      if (this.nudged && this.consecutiveFailures === 0) delayMs = 0;
       if (delayMs > 0 && this.running) await this.sleep(delayMs);
     }
   }
