@@ -63,11 +63,17 @@ export class SecretServiceHost extends GrpcServiceHost {
         relay.start();
         const keys = context.get(EncryptionKeys);
         keys.startRewrap();
+        void keys.reportUnknownKeyVersions().catch((error: unknown) => logger.warn({ err: error }, 'could not check the key versions in use'));
+        // Also on a timer: during a rolling key rotation, replicas not yet pinned to the new version keep wrapping with
+        // the old one after this replica's start-up rewrap.
+        const rewrapTimer = setInterval(() => keys.startRewrap(), env.SECRET_ROTATION_CHECK_SECONDS * 1000);
+        rewrapTimer.unref();
         const scheduler = new RotationScheduler(context.get(SecretRotation), logger, env.SECRET_ROTATION_CHECK_SECONDS * 1000);
         scheduler.start();
         return {
           register: (server) => server.addService(SecretService, context.get(SecretsGrpcController).implementation()),
           stop: async () => {
+            clearInterval(rewrapTimer);
             await scheduler.stop();
             await keys.settled();
             await relay.stop();

@@ -68,6 +68,10 @@ export class AwsKmsKeyProvider implements KeyEncryptionProvider {
     return this.minimum;
   }
 
+  versions(): number[] {
+    return [...this.keys.keys()].sort((a, b) => a - b);
+  }
+
   async wrapKey(dek: Buffer, binding: SecretBinding): Promise<{ wrappedDek: Buffer; kekVersion: number }> {
     const kekVersion = this.current;
     const response = await this.call('Encrypt', kekVersion, binding, () =>

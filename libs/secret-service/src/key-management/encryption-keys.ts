@@ -131,6 +131,25 @@ export class EncryptionKeys {
       });
   }
 
+  /**
+   * Logs an error for data keys wrapped by a key version the provider no longer holds (removed from SECRET_KEYRING, or
+   * written by a replica pinned to a newer SECRET_KEYRING_CURRENT_VERSION): those secrets cannot be opened here.
+   */
+  async reportUnknownKeyVersions(): Promise<number[]> {
+    const known = new Set(this.provider.versions?.() ?? [this.provider.currentKeyVersion()]);
+    const rows = (await this.database.dataSource.query(
+      `SELECT DISTINCT kek_version FROM secret_service.secret_versions WHERE kek_version IS NOT NULL`,
+    )) as Row[];
+    const unknown = rows.map((row) => Number(row.kek_version)).filter((version) => !known.has(version)).sort((a, b) => a - b);
+    if (unknown.length > 0) {
+      this.logger.error(
+        { unknownVersions: unknown, knownVersions: [...known].sort((a, b) => a - b) },
+        'data keys are wrapped by key versions this replica does not hold: those secrets cannot be decrypted here',
+      );
+    }
+    return unknown;
+  }
+
   /** Resolves when a running rewrap has stopped. */
   async settled(): Promise<void> {
     await this.running;
