@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { createBenchDatabase, freePort, load, percentiles, root, startProcess, waitForHttp, writeResult } from './lib/harness.mjs';
+import { createBenchDatabase, freePort, httpRequest, load, percentiles, root, startProcess, waitForHttp, writeResult } from './lib/harness.mjs';
 
 const WATCH_SAMPLES = 300;
 const NAMESPACE = 'bench/chatbot';
@@ -185,15 +185,16 @@ function startBinary(binary, args) {
   };
 }
 
+// Both writers use the same kept-alive node:http client, so the comparison is of the servers, not of fetch().
 async function put(url, headers, value) {
-  const response = await fetch(url, { method: 'PUT', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ value }) });
-  if (!response.ok) throw new Error(`config write failed: ${response.status} ${await response.text()}`);
+  const response = await httpRequest(url, { method: 'PUT', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ value }) });
+  if (!response.ok) throw new Error(`config write failed: ${response.status} ${response.text}`);
 }
 
 async function etcdPost(base, path, body) {
-  const response = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  if (!response.ok) throw new Error(`etcd ${path} failed: ${response.status} ${await response.text()}`);
-  return response.json();
+  const response = await httpRequest(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  if (!response.ok) throw new Error(`etcd ${path} failed: ${response.status} ${response.text}`);
+  return JSON.parse(response.text);
 }
 
 function b64(text) {

@@ -1,5 +1,6 @@
 // Shared benchmark plumbing: child processes, readiness, autocannon runs and result files.
 import { spawn } from 'node:child_process';
+import { Agent, request } from 'node:http';
 import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -109,4 +110,24 @@ export function percentiles(samples) {
   const at = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
   const round = (v) => Math.round(v * 1000) / 1000;
   return { p50: round(at(0.5)), p90: round(at(0.9)), p99: round(at(0.99)), max: round(sorted.at(-1)) };
+}
+
+const keepAlive = new Agent({ keepAlive: true, maxSockets: 8 });
+
+/**
+ * One HTTP request on a kept-alive connection, for sequential latency samples: fetch() costs the load generator
+ * itself ~2 ms of CPU per request on these cores, more than the system under test takes for some of them.
+ */
+export function httpRequest(url, { method = 'GET', headers = {}, body } = {}) {
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : Buffer.from(body);
+    const outgoing = request(url, { method, agent: keepAlive, headers: payload ? { ...headers, 'content-length': payload.length } : headers }, (response) => {
+      const chunks = [];
+      response.on('data', (chunk) => chunks.push(chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, ok: (response.statusCode ?? 0) < 300, text: Buffer.concat(chunks).toString('utf8') }));
+      response.on('error', reject);
+    });
+    outgoing.on('error', reject);
+    outgoing.end(payload);
+  });
 }
