@@ -10,7 +10,7 @@ export interface ConfigServiceOptions {
   sharedCache?: RedisCacheLayer;
   /** Resolves `{"$secret": path}` references on reads that ask for it; without it such reads answer FAILED_PRECONDITION. */
   secretReferences?: SecretReferenceResolver;
-  /** Called after each committed config write, so the outbox relay publishes its event now, not at its next poll. */
+  /** Called after each committed config or settings write, so the outbox relay publishes its event now, not at its next poll. */
   onCommitted?: () => void;
   /** How often waiting watches look for changes when no commit announcement arrives (a backstop); 200 ms by default. */
   watchPollMs?: number;

@@ -31,6 +31,8 @@ describe(ConfigsService.name, () => {
   let testDatabase: TestDatabase;
   let database: Database;
   let configs: ConfigsService;
+  /** onCommitted calls: each nudges the outbox relay in the service. */
+  let commits = 0;
   let settings: NamespaceSettingsService;
 
   beforeAll(async () => {
@@ -44,7 +46,7 @@ describe(ConfigsService.name, () => {
     });
     const outbox = new Outbox({ source: 'config-manager', schema: CONFIG_MANAGER_SCHEMA });
     // No backstop poll within a test's time: a watch that wakes was woken by a commit.
-    const options = { registry: new Registry(), watchPollMs: 600_000 };
+    const options = { registry: new Registry(), watchPollMs: 600_000, onCommitted: () => void commits++ };
     settings = new NamespaceSettingsService(database, outbox, options);
     configs = new ConfigsService(database, outbox, settings, options);
   });
@@ -177,6 +179,16 @@ describe(ConfigsService.name, () => {
     expect(hiddenOnly.scannedTo).toBe(await configs.currentRevision());
     const afterFirst = await configs.changesSince(developer, 'team/watch', start + 1);
     expect(afterFirst.changes.map((c) => c.key)).toEqual(['visible']);
+  });
+
+  it('nudges the outbox relay after each committed config or settings write, and not after a refused one', async () => {
+    const before = commits;
+    await configs.set(admin, { namespace: 'nudge/app', key: 'k', environment: 'development', value: 1 });
+    await settings.set(admin, { namespace: 'nudge', environments: ['base', 'development'] });
+    expect(commits).toBe(before + 2);
+    await expect(configs.set(admin, { namespace: 'nudge/app', key: 'k', environment: 'development', value: 2, expectedVersion: 7 })).rejects.toThrow();
+    await expect(settings.set(admin, { namespace: 'nudge', environments: ['base'], expectedVersion: 9 })).rejects.toThrow();
+    expect(commits).toBe(before + 2);
   });
 
   it('holds a watcher to the IP allowlist of its role binding, change by change', async () => {

@@ -65,7 +65,7 @@ export class NamespaceSettingsService {
   constructor(
     private readonly database: Database,
     private readonly outbox: Outbox,
-    options: ConfigServiceOptions,
+    private readonly options: ConfigServiceOptions,
   ) {
     this.operations = new ConfigOperationMetrics(options.registry);
     this.readCache = new TwoLayerCache({
@@ -230,6 +230,8 @@ export class NamespaceSettingsService {
       // through this entry, so they need no invalidation of their own.
       await this.readCache.invalidate([command.namespace]);
     }
+    // The settings event drops gateways' edge caches: out now, not at the relay's next poll.
+    this.options.onCommitted?.();
     return saved;
   }
 
