@@ -179,4 +179,37 @@ describe(`${ConfigsService.name}: deleting a model endpoint a failover chain nam
       expect((await configs.get(admin, { namespace: 'refs/together', key: 'endpoint.gpt', environment: 'production' })).entry.value).toEqual(endpoint('gpt-4.1'));
     });
   });
+  it('refuses a failover chain naming endpoints that do not resolve where it applies, on every write path', async () => {
+    await set('refs/write', 'endpoint.gpt', 'base', endpoint('gpt-4o'));
+    await set('refs/write', 'endpoint.claude', 'production', endpoint('claude'));
+    const before = await configs.currentRevision();
+    // Written at base, the chain also serves development and staging, where claude does not resolve.
+    const plain = await failure(set('refs/write', 'failover.main', 'base', { primary: 'gpt', fallbacks: ['claude'] }));
+    expect(plain).toMatchObject({ code: ConfigExceptionCode.InvalidValue, field: 'value' });
+    expect(plain.message).toBe(
+      'failover chain refs/write/failover.main names an endpoint that does not resolve where it applies: claude (in base, development, staging); ' +
+        'write endpoint.<name> there first',
+    );
+    expect(await configs.currentRevision()).toBe(before);
+    // In production, where both resolve, it is written.
+    await set('refs/write', 'failover.main', 'production', { primary: 'gpt', fallbacks: ['claude'] });
+    // A bulk is checked once applied: the chain may come before the endpoint it names.
+    await configs.bulk(admin, [
+      { kind: 'set', namespace: 'refs/write', key: 'failover.fast', environment: 'base', value: { primary: 'mini' } },
+      { kind: 'set', namespace: 'refs/write', key: 'endpoint.mini', environment: 'base', value: endpoint('gpt-4o-mini') },
+    ]);
+    const bulk = await failure(
+      configs.bulk(admin, [{ kind: 'set', namespace: 'refs/write', key: 'failover.slow', environment: 'base', value: { primary: 'nowhere' } }]),
+    );
+    expect(bulk).toMatchObject({ code: ConfigExceptionCode.InvalidValue, field: 'operations[0].value' });
+    expect(bulk.message).toMatch(/^operation 0: failover chain refs\/write\/failover.slow names an endpoint that does not resolve where it applies: nowhere/);
+    // Rolling a chain back, or undeleting it, to a version naming an endpoint deleted since is refused the same way.
+    await set('refs/write', 'endpoint.old', 'base', endpoint('old'));
+    const first = await set('refs/write', 'failover.legacy', 'base', { primary: 'old' });
+    await set('refs/write', 'failover.legacy', 'base', { primary: 'gpt' });
+    await remove('refs/write', 'endpoint.old', 'base');
+    const rollback = await failure(configs.rollback(admin, { namespace: 'refs/write', key: 'failover.legacy', environment: 'base', version: first.version }));
+    expect(rollback).toMatchObject({ code: ConfigExceptionCode.InvalidValue, field: 'value' });
+    expect(rollback.message).toContain('old (in base, development, staging, production)');
+  });
 });

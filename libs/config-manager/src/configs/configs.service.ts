@@ -15,7 +15,7 @@ import { assertEnvironment, assertKey, assertNamespace, selfAndAncestors } from 
 import { ConfigException, ConfigExceptionCode } from './exceptions/config.exception.js';
 import { LLM_CONFIG_KINDS, nameOf, type LlmConfigKindName } from '../llm-configs/llm-config-kinds.js';
 import { LlmConfigValidator } from '../llm-configs/llm-config-validator.js';
-import { assertNoChainLosesEndpoint } from '../llm-configs/failover-chain-references.js';
+import { assertChainEndpointsResolve, assertNoChainLosesEndpoint } from '../llm-configs/failover-chain-references.js';
 
 export type { ConfigActor } from './config-access.js';
 
@@ -106,7 +106,11 @@ export class ConfigsService {
     return this.operations.track('set', command.namespace, async () => {
       // The schema check waits for the transaction, which reads the settings with the current version.
       await this.checkSet(actor, command, { schema: false });
-      return this.write([command], (manager) => this.setWithin(manager, actor, command, { validateSchema: true }));
+      return this.write([command], async (manager) => {
+        const entry = await this.setWithin(manager, actor, command, { validateSchema: true });
+        await assertChainEndpointsResolve(manager, this.database.schema, this.settings, command);
+        return entry;
+      });
     });
   }
 
@@ -156,9 +160,13 @@ export class ConfigsService {
           ),
         );
       }
-      // Once every operation is applied: a bulk may delete a failover chain and its endpoints in any order.
+      // Once every operation is applied: a bulk may write or delete a failover chain and its endpoints in any order.
       for (const [index, operation] of operations.entries()) {
-        if (operation.kind === 'delete') await atIndex(index, () => assertNoChainLosesEndpoint(manager, this.database.schema, this.settings, operation));
+        await atIndex(index, () =>
+          operation.kind === 'delete'
+            ? assertNoChainLosesEndpoint(manager, this.database.schema, this.settings, operation)
+            : assertChainEndpointsResolve(manager, this.database.schema, this.settings, operation),
+        );
       }
       return entries;
     });
@@ -303,12 +311,14 @@ export class ConfigsService {
       // The value must still satisfy the schema in force today, whatever it satisfied when first written.
       this.settings.assertValid(await this.settings.effective(ref.namespace, manager), ref.key, target.value);
       assertLlmKind(ref.key, target.value);
-      return this.appendVersion(manager, actor, ref, current, revision, {
+      const rolledBack = await this.appendVersion(manager, actor, ref, current, revision, {
         value: target.value,
         classification: target.classification as Classification,
         type: ConfigEventType.RolledBack,
         details: { rolled_back_to: target.version },
       });
+      await assertChainEndpointsResolve(manager, this.database.schema, this.settings, ref);
+      return rolledBack;
     });
   }
 
@@ -350,12 +360,14 @@ export class ConfigsService {
       }
       this.settings.assertValid(await this.settings.effective(ref.namespace, manager), ref.key, restored.value);
       assertLlmKind(ref.key, restored.value);
-      return this.appendVersion(manager, actor, ref, current, revision, {
+      const undeleted = await this.appendVersion(manager, actor, ref, current, revision, {
         value: restored.value,
         classification: restored.classification as Classification,
         type: ConfigEventType.Restored,
         details: { restored_from: restored.version },
       });
+      await assertChainEndpointsResolve(manager, this.database.schema, this.settings, ref);
+      return undeleted;
     });
   }
 

@@ -35,23 +35,13 @@ export async function assertNoChainLosesEndpoint(
 ): Promise<void> {
   const endpoint = nameOf('model_endpoint', ref.key);
   if (endpoint === undefined) return;
-  const rows: LatestRow[] = await manager.query(
-    `SELECT DISTINCT ON (key, environment) key, environment, value, deleted FROM ${schema}.config_entries
-      WHERE namespace = $1 AND (key = $2 OR starts_with(key, $3))
-      ORDER BY key, environment, version DESC`,
-    [ref.namespace, ref.key, `${LLM_CONFIG_KINDS.failover_chain.prefix}.`],
-  );
+  const { rows, environments, orderOf, resolve } = await latestOf(manager, schema, settings, ref.namespace, ref.key, LLM_CONFIG_KINDS.failover_chain.prefix);
   const chainKeys = [...new Set(rows.filter((row) => row.key !== ref.key).map((row) => row.key))].sort();
   if (chainKeys.length === 0) return;
-  const effective = (await settings.effective(ref.namespace, manager)).settings;
-  const environmentChain: readonly string[] = effective.environments.length > 0 ? effective.environments : DEFAULT_ENVIRONMENT_CHAIN;
-  const environments = new Set([...environmentChain, ...rows.map((row) => row.environment).sort()]);
-  const resolve = (key: string, order: string[]): LatestRow | undefined =>
-    order.map((environment) => rows.find((row) => row.key === key && row.environment === environment)).find((row) => row !== undefined && !row.deleted);
 
   const broken = new Map<string, string[]>();
   for (const environment of environments) {
-    const order = settings.resolutionOrder(effective, environment);
+    const order = orderOf(environment);
     if (!order.includes(ref.environment) || resolve(ref.key, order)) continue;
     for (const chainKey of chainKeys) {
       const chain = resolve(chainKey, order);
@@ -70,6 +60,67 @@ export async function assertNoChainLosesEndpoint(
       `would name the missing endpoint ${endpoint}; point ${several ? 'them' : 'it'} at other endpoints or delete ${several ? 'them' : 'it'} first`,
     'key',
   );
+}
+
+/**
+ * Refuses (INVALID_ARGUMENT, 400) a failover chain written (set, rolled back, undeleted, or in a bulk once all of it is
+ * applied) to `ref.environment` when, in an environment it serves, an endpoint it names does not resolve: the same
+ * rule whichever API wrote it, checked in the writing transaction so a racing endpoint deletion cannot slip between.
+ */
+export async function assertChainEndpointsResolve(
+  manager: EntityManager,
+  schema: string,
+  settings: NamespaceSettingsService,
+  ref: { namespace: string; key: string; environment: string },
+): Promise<void> {
+  if (nameOf('failover_chain', ref.key) === undefined) return;
+  const { environments, orderOf, resolve } = await latestOf(manager, schema, settings, ref.namespace, ref.key, LLM_CONFIG_KINDS.model_endpoint.prefix);
+  const missing = new Map<string, string[]>();
+  for (const environment of environments) {
+    const order = orderOf(environment);
+    const chain = resolve(ref.key, order);
+    // Only where this write is what resolves: a more specific version of the chain answers for itself.
+    if (!chain || chain.environment !== ref.environment) continue;
+    for (const name of endpointsOf(chain.value)) {
+      if (!resolve(`${LLM_CONFIG_KINDS.model_endpoint.prefix}.${name}`, order)) missing.set(name, [...(missing.get(name) ?? []), environment]);
+    }
+  }
+  if (missing.size === 0) return;
+  const described = [...missing].map(([name, where]) => `${name} (in ${where.join(', ')})`).join(', ');
+  throw new ConfigException(
+    ConfigExceptionCode.InvalidValue,
+    `failover chain ${ref.namespace}/${ref.key} names ${missing.size > 1 ? 'endpoints that do' : 'an endpoint that does'} not resolve where it applies: ${described}; ` +
+      `write ${LLM_CONFIG_KINDS.model_endpoint.prefix}.<name> there first`,
+    'value',
+  );
+}
+
+/**
+ * The latest version of `key` and of every key starting with `prefix.` in `namespace`, per environment, with the
+ * environments to consider (the namespace's chain, plus any either was written in) and how each resolves.
+ */
+async function latestOf(manager: EntityManager, schema: string, settings: NamespaceSettingsService, namespace: string, key: string, prefix: string) {
+  const rows: LatestRow[] = await manager.query(
+    `SELECT DISTINCT ON (key, environment) key, environment, value, deleted FROM ${schema}.config_entries
+      WHERE namespace = $1 AND (key = $2 OR starts_with(key, $3))
+      ORDER BY key, environment, version DESC`,
+    [namespace, key, `${prefix}.`],
+  );
+  const effective = (await settings.effective(namespace, manager)).settings;
+  const environmentChain: readonly string[] = effective.environments.length > 0 ? effective.environments : DEFAULT_ENVIRONMENT_CHAIN;
+  return {
+    rows,
+    environments: new Set([...environmentChain, ...rows.map((row) => row.environment).sort()]),
+    orderOf: (environment: string): string[] => settings.resolutionOrder(effective, environment),
+    resolve: (wanted: string, order: string[]): LatestRow | undefined =>
+      order.map((environment) => rows.find((row) => row.key === wanted && row.environment === environment)).find((row) => row !== undefined && !row.deleted),
+  };
+}
+
+function endpointsOf(value: unknown): string[] {
+  if (typeof value !== 'object' || value === null) return [];
+  const { primary, fallbacks } = value as { primary?: unknown; fallbacks?: unknown };
+  return [primary, ...(Array.isArray(fallbacks) ? fallbacks : [])].filter((name): name is string => typeof name === 'string');
 }
 
 /** Read defensively: a chain stored before its schema was enforced may have any shape. */
