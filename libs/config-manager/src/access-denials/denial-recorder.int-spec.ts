@@ -4,19 +4,13 @@ import { fromJson } from '@bufbuild/protobuf';
 import { ValueSchema } from '@bufbuild/protobuf/wkt';
 import { ConfigEventType, ConfigService, type EventEnvelope } from '@llmops/contracts';
 import { principalToMetadata } from '@llmops/platform-auth';
-import { createGrpcClient, GrpcCallError, GrpcServer, type GrpcClient } from '@llmops/platform-grpc';
-import { decodeEvent, Outbox } from '@llmops/platform-messaging';
+import { createGrpcClient, GrpcCallError, type GrpcClient } from '@llmops/platform-grpc';
+import { decodeEvent } from '@llmops/platform-messaging';
 import { createLogger } from '@llmops/platform-observability';
-import { openDatabase, type Database } from '@llmops/platform-persistence';
-import { createTestDatabase, type TestDatabase } from '@llmops/platform-testing';
-import { Registry } from 'prom-client';
-import { CONFIG_MANAGER_MIGRATIONS } from '../config-manager.host.js';
-import { ConfigEntryEntity } from '../configs/config-entry.entity.js';
+import type { Database } from '@llmops/platform-persistence';
 import { ConfigsGrpcController } from '../configs/configs.grpc-controller.js';
-import { ConfigsService } from '../configs/configs.service.js';
-import { mapConfigExceptionToGrpc } from '../configs/exceptions/config-exception.grpc-mapper.js';
 import { CONFIG_MANAGER_SCHEMA } from '../migrations/1763800000000-CreateConfigEntries.js';
-import { NamespaceSettingsService } from '../namespace-settings/namespace-settings.service.js';
+import { openConfigTestBed, type ConfigTestBed } from '../testing/config-test-bed.js';
 import { DenialRecorder, recordingDenials } from './denial-recorder.js';
 
 const admin = principalToMetadata({ id: 'admin-1', type: 'user', roles: ['global-admin'] }, 'req-admin');
@@ -27,35 +21,22 @@ const developer = principalToMetadata({ id: 'dev-7', type: 'user', roles: ['deve
 const PLAINTEXT = 'sk-must-not-reach-the-audit-log';
 
 describe('config-manager records the calls it refuses', () => {
-  let testDatabase: TestDatabase;
+  let bed: ConfigTestBed;
   let database: Database;
-  let server: GrpcServer;
   let client: GrpcClient<typeof ConfigService>;
 
   beforeAll(async () => {
-    testDatabase = await createTestDatabase({ prefix: 'config_denials' });
-    database = await openDatabase({
-      service: 'config-manager',
-      schema: CONFIG_MANAGER_SCHEMA,
-      url: testDatabase.url,
-      entities: [ConfigEntryEntity],
-      migrations: CONFIG_MANAGER_MIGRATIONS,
-    });
-    const outbox = new Outbox({ source: 'config-manager', schema: CONFIG_MANAGER_SCHEMA });
-    const options = { registry: new Registry() };
-    const settings = new NamespaceSettingsService(database, outbox, options);
-    const controller = new ConfigsGrpcController(new ConfigsService(database, outbox, settings, options), settings);
-    const recorder = new DenialRecorder(database, outbox, createLogger({ service: 'config-manager-test', version: '0.0.0', level: 'silent', pretty: false }));
-    server = new GrpcServer({ host: '127.0.0.1', port: 0, errorMapper: mapConfigExceptionToGrpc, registry: options.registry });
-    server.addService(ConfigService, recordingDenials(ConfigService, controller.implementation(), recorder));
-    client = createGrpcClient(ConfigService, { address: `127.0.0.1:${await server.start()}` });
+    bed = await openConfigTestBed('config_denials');
+    database = bed.database;
+    const controller = new ConfigsGrpcController(bed.configs, bed.settings);
+    const recorder = new DenialRecorder(database, bed.outbox, createLogger({ service: 'config-manager-test', version: '0.0.0', level: 'silent', pretty: false }));
+    const address = await bed.serve((server) => server.addService(ConfigService, recordingDenials(ConfigService, controller.implementation(), recorder)));
+    client = createGrpcClient(ConfigService, { address });
   });
 
   afterAll(async () => {
     client?.close();
-    await server?.stop(100);
-    await database?.close();
-    await testDatabase?.drop();
+    await bed?.close();
   });
 
   async function denials(): Promise<EventEnvelope[]> {

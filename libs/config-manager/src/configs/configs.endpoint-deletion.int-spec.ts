@@ -1,12 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Outbox } from '@llmops/platform-messaging';
-import { openDatabase, type Database } from '@llmops/platform-persistence';
-import { createTestDatabase, type TestDatabase } from '@llmops/platform-testing';
-import { Registry } from 'prom-client';
-import { CONFIG_MANAGER_MIGRATIONS } from '../config-manager.host.js';
-import { CONFIG_MANAGER_SCHEMA } from '../migrations/1763800000000-CreateConfigEntries.js';
-import { NamespaceSettingsService } from '../namespace-settings/namespace-settings.service.js';
-import { ConfigEntryEntity } from './config-entry.entity.js';
+import type { NamespaceSettingsService } from '../namespace-settings/namespace-settings.service.js';
+import { configFailure, openConfigTestBed, type ConfigTestBed } from '../testing/config-test-bed.js';
 import { ConfigsService, type ConfigActor } from './configs.service.js';
 import { ConfigException, ConfigExceptionCode } from './exceptions/config.exception.js';
 
@@ -14,40 +8,20 @@ const admin: ConfigActor = { principal: { id: 'admin-1', type: 'user', roles: ['
 
 const endpoint = (model: string) => ({ provider: 'openai', model, api_key: { $secret: 'llm/openai' } });
 
-async function failure(promise: Promise<unknown>): Promise<ConfigException> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof ConfigException) return error;
-    throw error;
-  }
-  throw new Error('expected the call to fail');
-}
+const failure = configFailure;
 
 describe(`${ConfigsService.name}: deleting a model endpoint a failover chain names`, () => {
-  let testDatabase: TestDatabase;
-  let database: Database;
+  let bed: ConfigTestBed;
   let configs: ConfigsService;
   let settings: NamespaceSettingsService;
 
   beforeAll(async () => {
-    testDatabase = await createTestDatabase({ prefix: 'endpoint_deletion' });
-    database = await openDatabase({
-      service: 'config-manager',
-      schema: CONFIG_MANAGER_SCHEMA,
-      url: testDatabase.url,
-      entities: [ConfigEntryEntity],
-      migrations: CONFIG_MANAGER_MIGRATIONS,
-    });
-    const outbox = new Outbox({ source: 'config-manager', schema: CONFIG_MANAGER_SCHEMA });
-    const options = { registry: new Registry() };
-    settings = new NamespaceSettingsService(database, outbox, options);
-    configs = new ConfigsService(database, outbox, settings, options);
+    bed = await openConfigTestBed('endpoint_deletion');
+    ({ configs, settings } = bed);
   });
 
   afterAll(async () => {
-    await database?.close();
-    await testDatabase?.drop();
+    await bed?.close();
   });
 
   const set = (namespace: string, key: string, environment: string, value: unknown) => configs.set(admin, { namespace, key, environment, value });

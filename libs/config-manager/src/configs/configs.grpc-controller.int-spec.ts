@@ -4,51 +4,26 @@ import { fromJson, toJson } from '@bufbuild/protobuf';
 import { ValueSchema } from '@bufbuild/protobuf/wkt';
 import { ChangeType, ConfigService } from '@llmops/contracts';
 import { principalToMetadata } from '@llmops/platform-auth';
-import { createGrpcClient, GrpcCallError, GrpcServer, type GrpcClient } from '@llmops/platform-grpc';
-import { Outbox } from '@llmops/platform-messaging';
-import { openDatabase, type Database } from '@llmops/platform-persistence';
-import { createTestDatabase, type TestDatabase } from '@llmops/platform-testing';
+import { createGrpcClient, GrpcCallError, type GrpcClient } from '@llmops/platform-grpc';
 import { Registry } from 'prom-client';
-import { CONFIG_MANAGER_MIGRATIONS } from '../config-manager.host.js';
-import { CONFIG_MANAGER_SCHEMA } from '../migrations/1763800000000-CreateConfigEntries.js';
-import { NamespaceSettingsService } from '../namespace-settings/namespace-settings.service.js';
-import { ConfigEntryEntity } from './config-entry.entity.js';
+import { openConfigTestBed, type ConfigTestBed } from '../testing/config-test-bed.js';
 import { ConfigsGrpcController } from './configs.grpc-controller.js';
-import { ConfigsService } from './configs.service.js';
-import { mapConfigExceptionToGrpc } from './exceptions/config-exception.grpc-mapper.js';
 
 const admin = principalToMetadata({ id: 'admin-1', type: 'user', roles: ['global-admin'] }, 'req-1');
 
 describe('ConfigService over gRPC', () => {
-  let testDatabase: TestDatabase;
-  let database: Database;
-  let server: GrpcServer;
+  let bed: ConfigTestBed;
   let client: GrpcClient<typeof ConfigService>;
 
   beforeAll(async () => {
-    testDatabase = await createTestDatabase({ prefix: 'configs_grpc' });
-    database = await openDatabase({
-      service: 'config-manager',
-      schema: CONFIG_MANAGER_SCHEMA,
-      url: testDatabase.url,
-      entities: [ConfigEntryEntity],
-      migrations: CONFIG_MANAGER_MIGRATIONS,
-    });
-    const outbox = new Outbox({ source: 'config-manager', schema: CONFIG_MANAGER_SCHEMA });
-    const options = { registry: new Registry() };
-    const settings = new NamespaceSettingsService(database, outbox, options);
-    const controller = new ConfigsGrpcController(new ConfigsService(database, outbox, settings, options), settings);
-    server = new GrpcServer({ host: '127.0.0.1', port: 0, errorMapper: mapConfigExceptionToGrpc, registry: new Registry() });
-    server.addService(ConfigService, controller.implementation());
-    const port = await server.start();
-    client = createGrpcClient(ConfigService, { address: `127.0.0.1:${port}`, registry: new Registry() });
+    bed = await openConfigTestBed('configs_grpc');
+    const address = await bed.serve((server) => server.addService(ConfigService, new ConfigsGrpcController(bed.configs, bed.settings).implementation()));
+    client = createGrpcClient(ConfigService, { address, registry: new Registry() });
   });
 
   afterAll(async () => {
     client?.close();
-    await server?.stop(100);
-    await database?.close();
-    await testDatabase?.drop();
+    await bed?.close();
   });
 
   const put = (key: string, value: number) =>

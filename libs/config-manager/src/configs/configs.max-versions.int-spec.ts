@@ -2,64 +2,40 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { status } from '@grpc/grpc-js';
 import { ConfigService, type WatchConfigsResponse } from '@llmops/contracts';
 import { principalToMetadata } from '@llmops/platform-auth';
-import { createGrpcClient, GrpcCallError, GrpcServer, type GrpcClient } from '@llmops/platform-grpc';
-import { Outbox } from '@llmops/platform-messaging';
-import { openDatabase, type Database } from '@llmops/platform-persistence';
-import { createTestDatabase, waitFor, type TestDatabase } from '@llmops/platform-testing';
+import { createGrpcClient, GrpcCallError, type GrpcClient } from '@llmops/platform-grpc';
+import type { Database } from '@llmops/platform-persistence';
+import { waitFor } from '@llmops/platform-testing';
 import { Registry } from 'prom-client';
-import { CONFIG_MANAGER_MIGRATIONS } from '../config-manager.host.js';
 import { CONFIG_MANAGER_SCHEMA } from '../migrations/1763800000000-CreateConfigEntries.js';
-import { NamespaceSettingsService } from '../namespace-settings/namespace-settings.service.js';
-import { ConfigEntryEntity } from './config-entry.entity.js';
+import type { NamespaceSettingsService } from '../namespace-settings/namespace-settings.service.js';
+import { configFailure, openConfigTestBed, type ConfigTestBed } from '../testing/config-test-bed.js';
+import type { ConfigEntryEntity } from './config-entry.entity.js';
 import { ConfigsGrpcController } from './configs.grpc-controller.js';
-import { ConfigsService, type ConfigActor, type ConfigKeyRef } from './configs.service.js';
-import { mapConfigExceptionToGrpc } from './exceptions/config-exception.grpc-mapper.js';
-import { ConfigException, ConfigExceptionCode } from './exceptions/config.exception.js';
+import type { ConfigActor, ConfigKeyRef, ConfigsService } from './configs.service.js';
+import { ConfigExceptionCode } from './exceptions/config.exception.js';
 
 const admin: ConfigActor = { principal: { id: 'admin-1', type: 'user', roles: ['global-admin'] }, requestId: 'r1' };
 const adminMetadata = principalToMetadata(admin.principal, 'r1');
 
-async function failure(promise: Promise<unknown>): Promise<ConfigException> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof ConfigException) return error;
-    throw error;
-  }
-  throw new Error('expected the call to fail');
-}
+const failure = configFailure;
 
 describe('max_versions and watch compaction', () => {
-  let testDatabase: TestDatabase;
+  let bed: ConfigTestBed;
   let database: Database;
   let settings: NamespaceSettingsService;
   let configs: ConfigsService;
-  let server: GrpcServer;
   let client: GrpcClient<typeof ConfigService>;
 
   beforeAll(async () => {
-    testDatabase = await createTestDatabase({ prefix: 'configs_max_versions' });
-    database = await openDatabase({
-      service: 'config-manager',
-      schema: CONFIG_MANAGER_SCHEMA,
-      url: testDatabase.url,
-      entities: [ConfigEntryEntity],
-      migrations: CONFIG_MANAGER_MIGRATIONS,
-    });
-    const outbox = new Outbox({ source: 'config-manager', schema: CONFIG_MANAGER_SCHEMA });
-    const options = { registry: new Registry() };
-    settings = new NamespaceSettingsService(database, outbox, options);
-    configs = new ConfigsService(database, outbox, settings, options);
-    server = new GrpcServer({ host: '127.0.0.1', port: 0, errorMapper: mapConfigExceptionToGrpc, registry: new Registry() });
-    server.addService(ConfigService, new ConfigsGrpcController(configs, settings).implementation());
-    client = createGrpcClient(ConfigService, { address: `127.0.0.1:${await server.start()}`, registry: new Registry() });
+    bed = await openConfigTestBed('configs_max_versions');
+    ({ database, settings, configs } = bed);
+    const address = await bed.serve((server) => server.addService(ConfigService, new ConfigsGrpcController(configs, settings).implementation()));
+    client = createGrpcClient(ConfigService, { address, registry: new Registry() });
   });
 
   afterAll(async () => {
     client?.close();
-    await server?.stop(100);
-    await database?.close();
-    await testDatabase?.drop();
+    await bed?.close();
   });
 
   const versionsOf = async (ref: ConfigKeyRef): Promise<number[]> =>

@@ -1,13 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Principal } from '@llmops/platform-auth';
-import { Outbox } from '@llmops/platform-messaging';
-import { openDatabase, type Database } from '@llmops/platform-persistence';
-import { createTestDatabase, type TestDatabase } from '@llmops/platform-testing';
-import { Registry } from 'prom-client';
-import { CONFIG_MANAGER_MIGRATIONS } from '../config-manager.host.js';
+import type { Database } from '@llmops/platform-persistence';
 import { CONFIG_MANAGER_SCHEMA } from '../migrations/1763800000000-CreateConfigEntries.js';
-import { NamespaceSettingsService } from '../namespace-settings/namespace-settings.service.js';
-import { ConfigEntryEntity } from './config-entry.entity.js';
+import type { NamespaceSettingsService } from '../namespace-settings/namespace-settings.service.js';
+import { configFailure, openConfigTestBed, type ConfigTestBed } from '../testing/config-test-bed.js';
 import { ConfigsService, type ConfigActor } from './configs.service.js';
 import { ConfigException, ConfigExceptionCode } from './exceptions/config.exception.js';
 
@@ -17,18 +13,10 @@ const developer: ConfigActor = {
   requestId: 'r2',
 };
 
-async function failure(promise: Promise<unknown>): Promise<ConfigException> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof ConfigException) return error;
-    throw error;
-  }
-  throw new Error('expected the call to fail');
-}
+const failure = configFailure;
 
 describe(ConfigsService.name, () => {
-  let testDatabase: TestDatabase;
+  let bed: ConfigTestBed;
   let database: Database;
   let configs: ConfigsService;
   /** onCommitted calls: each nudges the outbox relay in the service. */
@@ -36,25 +24,13 @@ describe(ConfigsService.name, () => {
   let settings: NamespaceSettingsService;
 
   beforeAll(async () => {
-    testDatabase = await createTestDatabase({ prefix: 'configs' });
-    database = await openDatabase({
-      service: 'config-manager',
-      schema: CONFIG_MANAGER_SCHEMA,
-      url: testDatabase.url,
-      entities: [ConfigEntryEntity],
-      migrations: CONFIG_MANAGER_MIGRATIONS,
-    });
-    const outbox = new Outbox({ source: 'config-manager', schema: CONFIG_MANAGER_SCHEMA });
     // No backstop poll within a test's time: a watch that wakes was woken by a commit.
-    const options = { registry: new Registry(), watchPollMs: 600_000, onCommitted: () => void commits++ };
-    settings = new NamespaceSettingsService(database, outbox, options);
-    configs = new ConfigsService(database, outbox, settings, options);
+    bed = await openConfigTestBed('configs', { watchPollMs: 600_000, onCommitted: () => void commits++ });
+    ({ database, configs, settings } = bed);
   });
 
   afterAll(async () => {
-    configs?.changeFeed.close();
-    await database?.close();
-    await testDatabase?.drop();
+    await bed?.close();
   });
 
   const outboxCount = async (): Promise<number> =>

@@ -4,18 +4,13 @@ import { fromJson, toJson, type JsonValue } from '@bufbuild/protobuf';
 import { timestampFromDate, ValueSchema } from '@bufbuild/protobuf/wkt';
 import { ConfigService, LlmConfigEventType, LlmConfigKind, LlmConfigService } from '@llmops/contracts';
 import { principalToMetadata } from '@llmops/platform-auth';
-import { createGrpcClient, GrpcCallError, GrpcServer, type GrpcClient } from '@llmops/platform-grpc';
-import { decodeEvent, Outbox } from '@llmops/platform-messaging';
-import { openDatabase, type Database } from '@llmops/platform-persistence';
-import { createTestDatabase, type TestDatabase } from '@llmops/platform-testing';
+import { createGrpcClient, GrpcCallError, type GrpcClient } from '@llmops/platform-grpc';
+import { decodeEvent } from '@llmops/platform-messaging';
+import type { Database } from '@llmops/platform-persistence';
 import { Registry } from 'prom-client';
-import { CONFIG_MANAGER_MIGRATIONS } from '../config-manager.host.js';
-import { ConfigEntryEntity } from '../configs/config-entry.entity.js';
 import { ConfigsGrpcController } from '../configs/configs.grpc-controller.js';
-import { ConfigsService } from '../configs/configs.service.js';
-import { mapConfigExceptionToGrpc } from '../configs/exceptions/config-exception.grpc-mapper.js';
 import { CONFIG_MANAGER_SCHEMA } from '../migrations/1763800000000-CreateConfigEntries.js';
-import { NamespaceSettingsService } from '../namespace-settings/namespace-settings.service.js';
+import { openConfigTestBed, type ConfigTestBed } from '../testing/config-test-bed.js';
 import { BudgetsService } from './budgets/budgets.service.js';
 import { GetCostReport } from './costs/get-cost-report.usecase.js';
 import { LlmConfigGrpcController } from './llm-config.grpc-controller.js';
@@ -35,46 +30,33 @@ async function grpcFailure(promise: Promise<unknown>): Promise<GrpcCallError> {
 }
 
 describe('LlmConfigService over gRPC on PostgreSQL', () => {
-  let testDatabase: TestDatabase;
+  let bed: ConfigTestBed;
   let database: Database;
-  let server: GrpcServer;
   let llm: GrpcClient<typeof LlmConfigService>;
   let configs: GrpcClient<typeof ConfigService>;
 
   beforeAll(async () => {
-    testDatabase = await createTestDatabase({ prefix: 'llm_configs' });
-    database = await openDatabase({
-      service: 'config-manager',
-      schema: CONFIG_MANAGER_SCHEMA,
-      url: testDatabase.url,
-      entities: [ConfigEntryEntity],
-      migrations: CONFIG_MANAGER_MIGRATIONS,
-    });
-    const outbox = new Outbox({ source: 'config-manager', schema: CONFIG_MANAGER_SCHEMA });
-    const options = { registry: new Registry() };
-    const settings = new NamespaceSettingsService(database, outbox, options);
-    const configsService = new ConfigsService(database, outbox, settings, options);
-    const llmConfigs = new LlmConfigsService(configsService);
+    bed = await openConfigTestBed('llm_configs');
+    database = bed.database;
+    const llmConfigs = new LlmConfigsService(bed.configs);
     const controller = new LlmConfigGrpcController(
       llmConfigs,
-      new PromptsService(database, outbox),
-      new BudgetsService(database, outbox, llmConfigs),
+      new PromptsService(database, bed.outbox),
+      new BudgetsService(database, bed.outbox, llmConfigs),
       new GetCostReport(database, llmConfigs),
     );
-    server = new GrpcServer({ host: '127.0.0.1', port: 0, errorMapper: mapConfigExceptionToGrpc, registry: new Registry() });
-    server.addService(LlmConfigService, controller.implementation());
-    server.addService(ConfigService, new ConfigsGrpcController(configsService, settings).implementation());
-    const port = await server.start();
-    llm = createGrpcClient(LlmConfigService, { address: `127.0.0.1:${port}`, registry: new Registry() });
-    configs = createGrpcClient(ConfigService, { address: `127.0.0.1:${port}`, registry: new Registry() });
+    const address = await bed.serve((server) => {
+      server.addService(LlmConfigService, controller.implementation());
+      server.addService(ConfigService, new ConfigsGrpcController(bed.configs, bed.settings).implementation());
+    });
+    llm = createGrpcClient(LlmConfigService, { address, registry: new Registry() });
+    configs = createGrpcClient(ConfigService, { address, registry: new Registry() });
   });
 
   afterAll(async () => {
     llm?.close();
     configs?.close();
-    await server?.stop(100);
-    await database?.close();
-    await testDatabase?.drop();
+    await bed?.close();
   });
 
   /** The outbox events of one type, payloads decoded, oldest first. */
