@@ -3,7 +3,7 @@
 // (b) SDK get() reads per second (in memory);
 // (c) watch propagation: from issuing a write to the change reaching a watcher, via the SDK vs etcd's watch.
 // The gateway and config-manager run as separate processes (as deployed), on PostgreSQL and Redis when reachable.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,7 +46,7 @@ export async function run() {
     processes.push(gatewayProcess);
     const base = `http://127.0.0.1:${ports.gateway}`;
     await waitForHttp(`${base}/health/live`, { process: gatewayProcess, timeoutMs: 120_000 });
-    const etcd = startBinary(etcdBinary, [
+    const etcd = startProcess([
       '--data-dir', join(dataDir, 'etcd'),
       '--listen-client-urls', `http://127.0.0.1:${ports.etcd}`,
       '--advertise-client-urls', `http://127.0.0.1:${ports.etcd}`,
@@ -54,7 +54,7 @@ export async function run() {
       '--initial-advertise-peer-urls', `http://127.0.0.1:${ports.etcdPeer}`,
       '--initial-cluster', `default=http://127.0.0.1:${ports.etcdPeer}`,
       '--log-level', 'warn',
-    ]);
+    ], {}, etcdBinary);
     processes.push(etcd);
     const etcdUrl = `http://127.0.0.1:${ports.etcd}`;
     await waitForHttp(`${etcdUrl}/health`, { process: etcd });
@@ -165,24 +165,6 @@ function ensureEtcd() {
 
 function etcdVersion(binary) {
   return /etcd Version: (\S+)/.exec(execFileSync(binary, ['--version']).toString())?.[1] ?? '';
-}
-
-/** startProcess runs node scripts; etcd is its own binary. */
-function startBinary(binary, args) {
-  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout.on('data', (d) => (output += d));
-  child.stderr.on('data', (d) => (output += d));
-  return {
-    child,
-    output: () => output,
-    stop: () =>
-      new Promise((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', resolve);
-        child.kill('SIGTERM');
-      }),
-  };
 }
 
 // Both writers use the same kept-alive node:http client, so the comparison is of the servers, not of fetch().

@@ -22,8 +22,9 @@ export function freePort() {
   });
 }
 
-export function startProcess(args, env = {}) {
-  const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Runs a node script (or `command`, e.g. etcd) with its output kept for error messages; stop() sends SIGTERM. */
+export function startProcess(args, env = {}, command = process.execPath) {
+  const child = spawn(command, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (d) => (output += d));
   child.stderr.on('data', (d) => (output += d));
