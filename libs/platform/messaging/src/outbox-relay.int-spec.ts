@@ -104,6 +104,32 @@ describe(OutboxRelay.name, () => {
     expect(await relay.drain()).toBe(0);
   });
 
+  it('marks published without a durable-commit wait, and leaves the shared connection committing durably', async () => {
+    const relay = new OutboxRelay({ dataSource, schema, bus: new RecordingBus() });
+    await addEvents(3);
+    // A deferred trigger runs at commit: it sees the setting the relay's transaction commits with.
+    await dataSource.query(`CREATE TABLE ${schema}.commit_modes (mode text)`);
+    await dataSource.query(`
+      CREATE FUNCTION ${schema}.record_commit_mode() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN INSERT INTO ${schema}.commit_modes VALUES (current_setting('synchronous_commit')); RETURN NULL; END $$`);
+    await dataSource.query(`
+      CREATE CONSTRAINT TRIGGER record_commit_mode AFTER UPDATE ON ${schema}.outbox
+      DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION ${schema}.record_commit_mode()`);
+    try {
+      expect(await relay.drain()).toBe(3);
+      const modes: { mode: string }[] = await dataSource.query(`SELECT DISTINCT mode FROM ${schema}.commit_modes`);
+      expect(modes).toEqual([{ mode: 'off' }]);
+      // One pooled connection: had the setting leaked past the relay's transaction, business writes would get it.
+      const [after]: { synchronous_commit: string }[] = await dataSource.query('SHOW synchronous_commit');
+      expect(after?.synchronous_commit).toBe('on');
+      expect(await unpublishedCount()).toBe(0);
+    } finally {
+      await dataSource.query(`DROP TRIGGER record_commit_mode ON ${schema}.outbox`);
+      await dataSource.query(`DROP TABLE ${schema}.commit_modes`);
+      await dataSource.query(`DROP FUNCTION ${schema}.record_commit_mode()`);
+    }
+  });
+
   it('stops at a failed publish, keeps the rest in the outbox and later continues in order', async () => {
     const bus = new RecordingBus();
     bus.failAfter = 4;
