@@ -21,13 +21,14 @@ import { AddNamespaceSettings1763900000000 } from './migrations/1763900000000-Ad
 import { AddMaxVersionsAndCompaction1764050000000 } from './migrations/1764050000000-AddMaxVersionsAndCompaction.js';
 import { AddPromptsAndBudgets1764100000000 } from './migrations/1764100000000-AddPromptsAndBudgets.js';
 import { AddUsageOutcome1764200000000 } from './migrations/1764200000000-AddUsageOutcome.js';
+import { AddKeyWriteStart1764300000000 } from './migrations/1764300000000-AddKeyWriteStart.js';
 import { LlmConfigGrpcController } from './llm-configs/llm-config.grpc-controller.js';
 import { LlmConfigModule } from './llm-configs/llm-config.module.js';
 import { SecretReferenceResolver } from './secret-references/secret-reference-resolver.js';
 
 export const CONFIG_MANAGER = 'config-manager';
 
-export const CONFIG_MANAGER_MIGRATIONS = [CreateConfigEntries1763800000000, AddNamespaceSettings1763900000000, AddMaxVersionsAndCompaction1764050000000, AddPromptsAndBudgets1764100000000, AddUsageOutcome1764200000000];
+export const CONFIG_MANAGER_MIGRATIONS = [CreateConfigEntries1763800000000, AddNamespaceSettings1763900000000, AddMaxVersionsAndCompaction1764050000000, AddPromptsAndBudgets1764100000000, AddUsageOutcome1764200000000, AddKeyWriteStart1764300000000];
 
 export interface ConfigManagerInfrastructure {
   logger: Logger;

@@ -86,6 +86,17 @@ describe(ConfigsService.name, () => {
     expect(current.entry.version).toBe(2);
   });
 
+  it('gives concurrent plain writers of one key consecutive versions, each reading what the one before committed', async () => {
+    await configs.set(admin, { namespace: 'acme/queue', key: 'depth', environment: 'production', value: 0 });
+    // Writers queue on the revision lock; each must then see the version its predecessor committed meanwhile.
+    const written = await Promise.all(
+      Array.from({ length: 12 }, (_, n) => configs.set(admin, { namespace: 'acme/queue', key: 'depth', environment: 'production', value: n + 1 })),
+    );
+    expect(written.map((entry) => entry.version).sort((a, b) => a - b)).toEqual(Array.from({ length: 12 }, (_, n) => n + 2));
+    const byRevision = [...written].sort((a, b) => a.revision - b.revision);
+    expect(byRevision.map((entry) => entry.version)).toEqual(Array.from({ length: 12 }, (_, n) => n + 2));
+  });
+
   it('treats expected_version 0 as "must not exist"', async () => {
     await configs.set(admin, { namespace: 'acme/cas', key: 'fresh', environment: 'base', value: true, expectedVersion: 0 });
     const again = await failure(

@@ -201,13 +201,14 @@ export class ConfigsService {
     command: SetConfigCommand,
     options: { validateSchema: boolean },
   ): Promise<ConfigEntryEntity> {
-    const revision = await this.nextRevision(manager);
+    let revision: number;
     let current: ConfigEntryEntity | null;
     if (options.validateSchema) {
-      const found = await this.latestWithSettings(manager, command);
-      this.settings.assertValid(found.settings, command.key, command.value);
-      current = found.current;
+      const started = await this.startKeyWrite(manager, command);
+      this.settings.assertValid(started.settings, command.key, command.value);
+      ({ revision, current } = started);
     } else {
+      revision = await this.nextRevision(manager);
       current = await this.latest(manager, command);
     }
     if (!current) await this.assertPathIsFreeForKey(manager, command);
@@ -696,28 +697,28 @@ export class ConfigsService {
     return row ? entryOfRow(row) : null;
   }
 
-  /** latest() and the namespace's settings in one round trip: the write path checks the value against its schema. */
-  private async latestWithSettings(
+  /**
+   * nextRevision(), then latest() and the namespace's settings, in one round trip (the start_key_write function reads
+   * after the revision lock is granted): the single-key write path, which checks the value against its schema.
+   */
+  private async startKeyWrite(
     manager: EntityManager,
     ref: ConfigKeyRef,
-  ): Promise<{ current: ConfigEntryEntity | null; settings: EffectiveSettings }> {
-    const [row]: Array<Record<string, unknown>> = await manager.query(
-      `SELECT e.*, s.settings FROM (SELECT 1) AS one
-         LEFT JOIN LATERAL (
-           SELECT ${ENTRY_COLUMNS} FROM ${this.database.schema}.config_entries
-            WHERE namespace = $1 AND key = $2 AND environment = $3 ORDER BY version DESC LIMIT 1
-         ) AS e ON true
-         LEFT JOIN LATERAL (
-           SELECT to_jsonb(n) AS settings FROM ${this.database.schema}.namespace_settings AS n
-            WHERE n.namespace = ANY($4::text[]) ORDER BY length(n.namespace) DESC LIMIT 1
-         ) AS s ON true`,
-      [ref.namespace, ref.key, ref.environment, selfAndAncestors(ref.namespace)],
-    );
+  ): Promise<{ revision: number; current: ConfigEntryEntity | null; settings: EffectiveSettings }> {
+    const [row]: Array<{ taken_revision: string; latest_entry: Record<string, unknown> | null; effective_settings: Record<string, unknown> | null }> =
+      await manager.query(`SELECT * FROM ${this.database.schema}.start_key_write($1, $2, $3, $4::text[])`, [
+        ref.namespace,
+        ref.key,
+        ref.environment,
+        selfAndAncestors(ref.namespace),
+      ]);
     return {
-      current: row?.id === null || row?.id === undefined ? null : entryOfRow(row),
-      settings: this.settings.effectiveFrom(ref.namespace, row?.settings as Record<string, unknown> | null),
+      revision: Number(row!.taken_revision),
+      current: row!.latest_entry ? entryOfRow(row!.latest_entry) : null,
+      settings: this.settings.effectiveFrom(ref.namespace, row!.effective_settings),
     };
   }
+
 
   /** The latest version (tombstones included) in every environment the key has been written in. */
   private latestPerEnvironment(namespace: string, key: string): Promise<ConfigEntryEntity[]> {
