@@ -147,10 +147,13 @@ export class ApiGatewayHost implements HostedService {
       configReadCache.start();
       undo.push(() => configReadCache.stop());
       // Namespace settings (an environment chain) change how keys resolve but come through no watch: config-manager's
-      // settings event drops the edge cache on every replica; a lost one costs at most the TTL.
+      // settings event drops the edge cache on every replica, and so does a bus reconnect, since events published
+      // while this replica was away are not replayed to it.
       const settingsChanges = this.infra
         .eventBus()
-        .listen(`${env.NATS_SUBJECT_ROOT}.config-manager.${ConfigEventType.SettingsChanged}`, () => configReadCache.forgetAll());
+        .listen(`${env.NATS_SUBJECT_ROOT}.config-manager.${ConfigEventType.SettingsChanged}`, () => configReadCache.forgetAll(), {
+          onResume: () => configReadCache.forgetAll(),
+        });
       undo.push(() => settingsChanges.close());
 
       const health = new HealthRegistry();

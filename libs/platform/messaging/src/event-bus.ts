@@ -54,6 +54,11 @@ export interface Subscription {
   close(): Promise<void>;
 }
 
+export interface ListenOptions {
+  /** Called after the feed resumed from an interruption in which notifications may have been lost. */
+  onResume?: () => void;
+}
+
 export interface EventBus {
   /** At least once: resolves once the event is stored; the same `eventId` within the duplicate window is stored once. */
   publish(subject: string, envelope: Uint8Array, eventId: string): Promise<void>;
@@ -82,8 +87,10 @@ export interface EventBus {
    * A notification feed, not a consumer: every listener (every replica) hears every event published on `filterSubject`
    * from now on, at most once, unacknowledged, with nothing kept on the server. For waking things up early (a lost
    * notification must only cost latency), never for work that has to happen.
+   * `onResume` runs when the feed is back after an interruption (a reconnect) during which notifications may have been
+   * lost: a listener that keeps state because nothing was heard (a cache) drops it there.
    */
-  listen(filterSubject: string, onEvent: (subject: string) => void): Subscription;
+  listen(filterSubject: string, onEvent: (subject: string) => void, options?: ListenOptions): Subscription;
   /** Throws when the bus cannot accept events right now (readiness check). */
   ping(): Promise<void>;
   close(): Promise<void>;

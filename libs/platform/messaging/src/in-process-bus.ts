@@ -117,6 +117,7 @@ export class InProcessBus implements EventBus {
     for (const listener of this.listeners) if (subjectMatches(listener.filterSubject, subject)) listener.onEvent(subject);
   }
 
+  /** In one process the feed is never interrupted, so a listener's onResume never runs. */
   listen(filterSubject: string, onEvent: (subject: string) => void): Subscription {
     this.assertOpen();
     const listener = { filterSubject, onEvent };

@@ -9,6 +9,7 @@ export {
   type DeliveredEvent,
   type EventBus,
   type EventHandler,
+  type ListenOptions,
   type ReceivedEvent,
   type RetryBackoff,
   type Subscription,

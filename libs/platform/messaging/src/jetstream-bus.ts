@@ -31,6 +31,7 @@ import {
   type DeliveredEvent,
   type EventBus,
   type EventHandler,
+  type ListenOptions,
   type Subscription,
 } from './event-bus.js';
 import { errorMessage, silentLogger, type MessagingLogger } from './messaging-logger.js';
@@ -62,6 +63,8 @@ const SERVER_DEFAULT_MAX_ACK_PENDING = 1_000;
 export class JetStreamBus implements EventBus {
   private connected = true;
   private readonly subscriptions = new Set<Subscription>();
+  /** listen()ers to tell after a reconnect: core NATS keeps nothing for a subscriber while it is away. */
+  private readonly resumeListeners = new Set<() => void>();
   private readonly js: JetStreamClient;
   private readonly stream: string;
   private readonly subjectRoot: string;
@@ -140,14 +143,21 @@ export class JetStreamBus implements EventBus {
   }
 
   /** A core NATS subscription: JetStream publishes reach it too, and it leaves no consumer behind. */
-  listen(filterSubject: string, onEvent: (subject: string) => void): Subscription {
+  listen(filterSubject: string, onEvent: (subject: string) => void, options: ListenOptions = {}): Subscription {
     const subscription = this.connection.subscribe(filterSubject, {
       callback: (error, message) => {
         if (error) this.logger.warn({ err: error, subject: filterSubject }, 'event listener failed');
         else onEvent(message.subject);
       },
     });
-    return { close: async () => subscription.unsubscribe() };
+    const onResume = options.onResume;
+    if (onResume) this.resumeListeners.add(onResume);
+    return {
+      close: async () => {
+        if (onResume) this.resumeListeners.delete(onResume);
+        subscription.unsubscribe();
+      },
+    };
   }
 
   async ping(): Promise<void> {
@@ -282,6 +292,13 @@ export class JetStreamBus implements EventBus {
       } else if (status.type === 'reconnect') {
         this.connected = true;
         this.logger.info({ server: status.server }, 'NATS reconnected');
+        for (const onResume of this.resumeListeners) {
+          try {
+            onResume();
+          } catch (error) {
+            this.logger.warn({ err: error }, 'a listener failed on resume');
+          }
+        }
       }
     }
   }

@@ -104,6 +104,44 @@ describe('outbox delivery across a NATS outage', () => {
     await admin.close();
     expect(state.messages).toBe(TOTAL); // republished events were deduplicated by msgID
   }, 120_000);
+
+  it('tells a listener when its feed resumes after an outage, and keeps it hearing what comes after', async () => {
+    const listenerBus = await JetStreamBus.connect({ url: nats.url, stream, subjectRoot, name: 'listener' });
+    const publisherBus = await JetStreamBus.connect({ url: nats.url, stream, subjectRoot, requestTimeoutMs: 2_000, name: 'publisher' });
+    const heard: string[] = [];
+    let resumed = 0;
+    let closedListenerResumed = 0;
+    const listener = listenerBus.listen(`${subjectRoot}.settings.>`, (subject) => heard.push(subject), { onResume: () => (resumed += 1) });
+    const closed = listenerBus.listen(`${subjectRoot}.settings.>`, () => undefined, { onResume: () => (closedListenerResumed += 1) });
+    await closed.close();
+    // A listener's subscription reaches the server a moment after listen() returns: publish until it is heard.
+    let sent = 0;
+    const publishUntilHeard = (name: string): Promise<unknown> =>
+      waitFor(
+        async () => {
+          await publisherBus.publish(`${subjectRoot}.settings.${name}`, new Uint8Array([1]), `${name}-${suffix}-${sent++}`).catch(() => undefined);
+          await sleep(50);
+          return heard.includes(`${subjectRoot}.settings.${name}`);
+        },
+        { timeoutMs: 15_000, message: `timed out waiting to hear "${name}"` },
+      );
+    try {
+      await publishUntilHeard('before');
+
+      await nats.kill();
+      await sleep(500);
+      await nats.restart();
+      await waitFor(() => resumed === 1, { timeoutMs: 15_000, message: 'timed out waiting for onResume' });
+
+      await publishUntilHeard('after');
+      expect(resumed).toBe(1);
+      expect(closedListenerResumed).toBe(0);
+    } finally {
+      await listener.close();
+      await listenerBus.close();
+      await publisherBus.close();
+    }
+  }, 60_000);
 });
 
 async function countRows(dataSource: DataSource, from: string, what = '*'): Promise<number> {
