@@ -1183,6 +1183,8 @@ export const ConfigService: GenService<{
    * WatchConfigs streams every change after start_revision, in revision order, then follows new changes. A
    * start_revision at or below the compacted revision (versions pruned by max_versions) fails with OUT_OF_RANGE,
    * details error-code REVISION_COMPACTED and compacted-revision: the client reloads, then watches from above it.
+   * A running watch is not cut off by pruning: a version pruned before the watch delivered it is skipped, and the
+   * key's newer version (the write that pruned it) follows, so a watcher's view of every key still ends up current.
    *
    * @generated from rpc llmops.config.v1.ConfigService.WatchConfigs
    */
