@@ -186,4 +186,44 @@ describe(`${ConfigsService.name}: deleting a model endpoint a failover chain nam
     expect(rollback).toMatchObject({ code: ConfigExceptionCode.InvalidValue, field: 'value' });
     expect(rollback.message).toContain('old (in base, development, staging, production)');
   });
+
+  it('refuses a settings change whose environment chain would leave a chain naming an endpoint that no longer resolves', async () => {
+    // production's chain reaches the endpoint through staging; a chain without staging would cut it off.
+    await set('envs/app', 'endpoint.eu', 'staging', endpoint('gpt-4o'));
+    await set('envs/app', 'failover.main', 'production', { primary: 'eu' });
+    await set('envs/app/child', 'endpoint.eu', 'staging', endpoint('gpt-4o'));
+    await set('envs/app/child', 'failover.child', 'production', { primary: 'eu' });
+    const before = await settings.read(admin, 'envs/app');
+    const refused = await failure(settings.set(admin, { namespace: 'envs', environments: ['base', 'development', 'production'] }));
+    expect(refused).toMatchObject({ code: ConfigExceptionCode.Conflict, field: 'environments' });
+    expect(refused.message).toBe(
+      'these settings of envs would leave failover chains naming endpoints that do not resolve where they apply: ' +
+        'envs/app/failover.main -> eu (in production), envs/app/child/failover.child -> eu (in production); ' +
+        'write the endpoints in those environments, or change the chains, first',
+    );
+    // Nothing was written: the namespace still resolves through the default chain.
+    expect(await settings.read(admin, 'envs/app')).toEqual(before);
+
+    // A namespace with settings of its own is not governed by its ancestor's: only envs/app's chain breaks now.
+    await settings.set(admin, { namespace: 'envs/app/child', environments: ['base', 'staging', 'production'] });
+    expect((await failure(settings.set(admin, { namespace: 'envs', environments: ['base', 'production'] }))).message).toContain(
+      'leave failover chains naming endpoints that do not resolve where they apply: envs/app/failover.main -> eu (in production);',
+    );
+    // Once the endpoint resolves without staging, the same change goes through.
+    await set('envs/app', 'endpoint.eu', 'production', endpoint('gpt-4o'));
+    await settings.set(admin, { namespace: 'envs', environments: ['base', 'production'] });
+    const resolved = await configs.get(admin, { namespace: 'envs/app', key: 'endpoint.eu', environment: 'production' });
+    expect(resolved.resolvedFrom).toBe('production');
+  });
+
+  it('lets settings change when the chains they govern were already broken, as long as the change breaks nothing new', async () => {
+    await set('envs-legacy', 'endpoint.a', 'base', endpoint('gpt-4o'));
+    await set('envs-legacy', 'failover.main', 'production', { primary: 'a' });
+    // A chain left dangling by data from before these checks (written here directly, past the service).
+    await bed.database.dataSource.query(
+      `UPDATE config_manager.config_entries SET value = '{"primary": "ghost"}' WHERE namespace = 'envs-legacy' AND key = 'failover.main'`,
+    );
+    await settings.set(admin, { namespace: 'envs-legacy', environments: ['base', 'staging', 'production'] });
+    expect((await settings.read(admin, 'envs-legacy')).settings.environments).toEqual(['base', 'staging', 'production']);
+  });
 });

@@ -1,7 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import { DEFAULT_ENVIRONMENT_CHAIN } from '../configs/config-path.js';
 import { ConfigException, ConfigExceptionCode } from '../configs/exceptions/config.exception.js';
-import type { NamespaceSettingsService } from '../namespace-settings/namespace-settings.service.js';
+import type { EffectiveSettings, NamespaceSettingsService } from '../namespace-settings/namespace-settings.service.js';
 import { LLM_CONFIG_KINDS, nameOf } from './llm-config-kinds.js';
 
 interface LatestRow {
@@ -96,6 +96,70 @@ export async function assertChainEndpointsResolve(
 }
 
 /**
+ * Refuses (CONFLICT, 409) a namespace settings write whose environment chain would leave a failover chain naming an
+ * endpoint that no longer resolves where the chain applies, in `namespace` or any namespace below it that inherits
+ * these settings. Only breakages the change causes count: one that already existed under `before` does not block it.
+ * Called in the settings transaction once the new settings are written, under the revision lock config writes take
+ * first, so no config write can slip between the check and the commit.
+ */
+export async function assertChainsSurviveSettings(
+  manager: EntityManager,
+  schema: string,
+  settings: NamespaceSettingsService,
+  namespace: string,
+  before: EffectiveSettings,
+): Promise<void> {
+  const chainPrefix = `${LLM_CONFIG_KINDS.failover_chain.prefix}.`;
+  const holders: Array<{ namespace: string }> = await manager.query(
+    `SELECT DISTINCT namespace FROM ${schema}.config_entries
+      WHERE (namespace = $1 OR starts_with(namespace, $2)) AND starts_with(key, $3) ORDER BY 1`,
+    [namespace, `${namespace}/`, chainPrefix],
+  );
+  const broken: string[] = [];
+  for (const { namespace: holder } of holders) {
+    const after = await settings.effective(holder, manager);
+    // Settings of its own (or of a closer ancestor) shield it from this change.
+    if (after.definedAt !== namespace) continue;
+    const rows: LatestRow[] = await manager.query(
+      `SELECT DISTINCT ON (key, environment) key, environment, value, deleted FROM ${schema}.config_entries
+        WHERE namespace = $1 AND (starts_with(key, $2) OR starts_with(key, $3))
+        ORDER BY key, environment, version DESC`,
+      [holder, chainPrefix, `${LLM_CONFIG_KINDS.model_endpoint.prefix}.`],
+    );
+    const already = new Set(danglingReferences(rows, settings, before));
+    for (const reference of danglingReferences(rows, settings, after)) {
+      if (!already.has(reference)) broken.push(`${holder}/${reference}`);
+    }
+  }
+  if (broken.length === 0) return;
+  throw new ConfigException(
+    ConfigExceptionCode.Conflict,
+    `these settings of ${namespace} would leave failover chains naming endpoints that do not resolve where they apply: ` +
+      `${broken.join(', ')}; write the endpoints in those environments, or change the chains, first`,
+    'environments',
+  );
+}
+
+/** Every `<chain> -> <endpoint> (in <environment>)` among `rows` where the chain resolves and the endpoint does not. */
+function danglingReferences(rows: readonly LatestRow[], settings: NamespaceSettingsService, effective: EffectiveSettings): string[] {
+  const environments = environmentsToCheck(effective, rows);
+  const resolve = resolverOf(rows);
+  const chainKeys = [...new Set(rows.map((row) => row.key).filter((key) => nameOf('failover_chain', key) !== undefined))].sort();
+  const dangling: string[] = [];
+  for (const environment of environments) {
+    const order = settings.resolutionOrder(effective.settings, environment);
+    for (const chainKey of chainKeys) {
+      const resolved = resolve(chainKey, order);
+      if (!resolved) continue;
+      for (const name of endpointsOf(resolved.value)) {
+        if (!resolve(`${LLM_CONFIG_KINDS.model_endpoint.prefix}.${name}`, order)) dangling.push(`${chainKey} -> ${name} (in ${environment})`);
+      }
+    }
+  }
+  return dangling;
+}
+
+/**
  * The latest version of `key` and of every key starting with `prefix.` in `namespace`, per environment, with the
  * environments to consider (the namespace's chain, plus any either was written in) and how each resolves.
  */
@@ -106,15 +170,25 @@ async function latestOf(manager: EntityManager, schema: string, settings: Namesp
       ORDER BY key, environment, version DESC`,
     [namespace, key, `${prefix}.`],
   );
-  const effective = (await settings.effective(namespace, manager)).settings;
-  const environmentChain: readonly string[] = effective.environments.length > 0 ? effective.environments : DEFAULT_ENVIRONMENT_CHAIN;
+  const effective = await settings.effective(namespace, manager);
   return {
     rows,
-    environments: new Set([...environmentChain, ...rows.map((row) => row.environment).sort()]),
-    orderOf: (environment: string): string[] => settings.resolutionOrder(effective, environment),
-    resolve: (wanted: string, order: string[]): LatestRow | undefined =>
-      order.map((environment) => rows.find((row) => row.key === wanted && row.environment === environment)).find((row) => row !== undefined && !row.deleted),
+    environments: environmentsToCheck(effective, rows),
+    orderOf: (environment: string): string[] => settings.resolutionOrder(effective.settings, environment),
+    resolve: resolverOf(rows),
   };
+}
+
+/** The namespace's environment chain, plus any environment one of `rows` was written in. */
+function environmentsToCheck(effective: EffectiveSettings, rows: readonly LatestRow[]): Set<string> {
+  const chain: readonly string[] = effective.settings.environments.length > 0 ? effective.settings.environments : DEFAULT_ENVIRONMENT_CHAIN;
+  return new Set([...chain, ...rows.map((row) => row.environment).sort()]);
+}
+
+/** The live version of `wanted` that a read in resolution order `order` finds among `rows`. */
+function resolverOf(rows: readonly LatestRow[]): (wanted: string, order: string[]) => LatestRow | undefined {
+  return (wanted, order) =>
+    order.map((environment) => rows.find((row) => row.key === wanted && row.environment === environment)).find((row) => row !== undefined && !row.deleted);
 }
 
 function endpointsOf(value: unknown): string[] {

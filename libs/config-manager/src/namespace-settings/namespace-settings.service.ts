@@ -8,6 +8,7 @@ import { ConfigOperationMetrics } from '../configs/config-operation-metrics.js';
 import type { ConfigServiceOptions } from '../configs/config-service-options.js';
 import { assertEnvironment, assertKey, assertNamespace, DEFAULT_ENVIRONMENT_CHAIN, selfAndAncestors } from '../configs/config-path.js';
 import { ConfigException, ConfigExceptionCode } from '../configs/exceptions/config.exception.js';
+import { assertChainsSurviveSettings } from '../llm-configs/failover-chain-references.js';
 import { SchemaValidator, type ValidationProblem } from './schema-validator.js';
 
 export interface NamespaceSettings {
@@ -174,6 +175,12 @@ export class NamespaceSettingsService {
     let saved: NamespaceSettings;
     try {
       saved = await this.database.dataSource.transaction(async (manager) => {
+        // Config writes take the revision counter's row lock before they read settings: holding it too (without
+        // taking a revision) orders this write with them, so none validates against settings this replaces, and
+        // the failover chain check below sees every config committed before it.
+        await manager.query(`SELECT value FROM ${this.database.schema}.revision_counter FOR UPDATE`);
+        // What every namespace these settings will govern resolved through until now.
+        const before = await this.effective(command.namespace, manager);
         // One statement decides: concurrent first writes meet on the primary key, and the check-and-set is the
         // upsert's own condition, so two writers expecting the same version cannot both win.
         const [row] = (await manager.query(
@@ -209,6 +216,7 @@ export class NamespaceSettingsService {
           );
         }
         const settings = settingsOf(row);
+        await assertChainsSurviveSettings(manager, this.database.schema, this, command.namespace, before);
         await this.outbox.add(manager, {
           type: ConfigEventType.SettingsChanged,
           subject: `namespaces/${command.namespace}`,
