@@ -17,3 +17,8 @@ export function assertAllowed(actor: ConfigActor, permission: Permission, enviro
   const decision = authorize(actor.principal, permission, { environment, ip: actor.ip });
   if (!decision.allowed) throw new ConfigException(ConfigExceptionCode.PermissionDenied, decision.reason);
 }
+
+/** Whether `actor` may read configs in `environment`: what an error message may name. */
+export function canRead(actor: ConfigActor, environment: string): boolean {
+  return authorize(actor.principal, 'configs:read', { environment, ip: actor.ip }).allowed;
+}

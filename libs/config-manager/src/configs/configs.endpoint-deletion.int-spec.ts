@@ -5,6 +5,8 @@ import { ConfigsService, type ConfigActor } from './configs.service.js';
 import { ConfigException, ConfigExceptionCode } from './exceptions/config.exception.js';
 
 const admin: ConfigActor = { principal: { id: 'admin-1', type: 'user', roles: ['global-admin'] }, requestId: 'r1' };
+// Writes and deletes in development (and base), reads staging too, sees nothing of production.
+const developer: ConfigActor = { principal: { id: 'dev-1', type: 'user', roles: ['developer'] }, requestId: 'r2' };
 
 const endpoint = (model: string) => ({ provider: 'openai', model, api_key: { $secret: 'llm/openai' } });
 
@@ -185,6 +187,29 @@ describe(`${ConfigsService.name}: deleting a model endpoint a failover chain nam
     const rollback = await failure(configs.rollback(admin, { namespace: 'refs/write', key: 'failover.legacy', environment: 'base', version: first.version }));
     expect(rollback).toMatchObject({ code: ConfigExceptionCode.InvalidValue, field: 'value' });
     expect(rollback.message).toContain('old (in base, development, staging, production)');
+  });
+
+  it('names in its refusals only the environments the caller may read, and counts what it cannot show', async () => {
+    await set('refs/hidden', 'endpoint.gpt', 'development', endpoint('gpt-4o'));
+    await set('refs/hidden', 'failover.prod', 'production', { primary: 'gpt' });
+    await set('refs/hidden', 'failover.dev', 'development', { primary: 'gpt' });
+    // The developer's chain serves development (and staging and production, which have none of their own).
+    const deletion = await failure(configs.delete(developer, { namespace: 'refs/hidden', key: 'endpoint.gpt', environment: 'development' }));
+    expect(deletion.code).toBe(ConfigExceptionCode.Conflict);
+    expect(deletion.message).toContain(
+      'failover chains failover.dev (in development, staging and environments you may not read), a failover chain in environments you may not read',
+    );
+    expect(deletion.message).not.toContain('production');
+    expect(deletion.message).not.toContain('failover.prod');
+    // The admin reading everything is told everything.
+    expect((await failure(remove('refs/hidden', 'endpoint.gpt', 'development'))).message).toContain(
+      'failover.dev (in development, staging, production), failover.prod (in production)',
+    );
+    const write = await failure(
+      configs.set(developer, { namespace: 'refs/hidden', key: 'failover.wide', environment: 'base', value: { primary: 'nowhere' } }),
+    );
+    expect(write.code).toBe(ConfigExceptionCode.InvalidValue);
+    expect(write.message).toContain('nowhere (in base, development, staging and environments you may not read)');
   });
 
   it('refuses a settings change whose environment chain would leave a chain naming an endpoint that no longer resolves', async () => {

@@ -108,7 +108,7 @@ export class ConfigsService {
       await this.checkSet(actor, command, { schema: false });
       return this.write([command], async (manager) => {
         const entry = await this.setWithin(manager, actor, command, { validateSchema: true });
-        await assertChainEndpointsResolve(manager, this.database.schema, this.settings, command);
+        await assertChainEndpointsResolve(manager, this.database.schema, this.settings, command, actor);
         return entry;
       });
     });
@@ -119,7 +119,7 @@ export class ConfigsService {
       this.checkDelete(actor, ref);
       const tombstone = await this.write([ref], async (manager) => {
         const deleted = await this.deleteWithin(manager, actor, ref);
-        await assertNoChainLosesEndpoint(manager, this.database.schema, this.settings, ref);
+        await assertNoChainLosesEndpoint(manager, this.database.schema, this.settings, ref, actor);
         return deleted;
       });
       return { version: tombstone.version, revision: tombstone.revision };
@@ -164,8 +164,8 @@ export class ConfigsService {
       for (const [index, operation] of operations.entries()) {
         await atIndex(index, () =>
           operation.kind === 'delete'
-            ? assertNoChainLosesEndpoint(manager, this.database.schema, this.settings, operation)
-            : assertChainEndpointsResolve(manager, this.database.schema, this.settings, operation),
+            ? assertNoChainLosesEndpoint(manager, this.database.schema, this.settings, operation, actor)
+            : assertChainEndpointsResolve(manager, this.database.schema, this.settings, operation, actor),
         );
       }
       return entries;
@@ -318,7 +318,7 @@ export class ConfigsService {
         type: ConfigEventType.RolledBack,
         details: { rolled_back_to: target.version },
       });
-      await assertChainEndpointsResolve(manager, this.database.schema, this.settings, ref);
+      await assertChainEndpointsResolve(manager, this.database.schema, this.settings, ref, actor);
       return rolledBack;
     });
   }
@@ -367,7 +367,7 @@ export class ConfigsService {
         type: ConfigEventType.Restored,
         details: { restored_from: restored.version },
       });
-      await assertChainEndpointsResolve(manager, this.database.schema, this.settings, ref);
+      await assertChainEndpointsResolve(manager, this.database.schema, this.settings, ref, actor);
       return undeleted;
     });
   }

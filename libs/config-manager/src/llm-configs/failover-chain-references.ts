@@ -1,4 +1,5 @@
 import type { EntityManager } from 'typeorm';
+import { canRead, type ConfigActor } from '../configs/config-access.js';
 import { DEFAULT_ENVIRONMENT_CHAIN } from '../configs/config-path.js';
 import { ConfigException, ConfigExceptionCode } from '../configs/exceptions/config.exception.js';
 import type { EffectiveSettings, NamespaceSettingsService } from '../namespace-settings/namespace-settings.service.js';
@@ -32,6 +33,7 @@ export async function assertNoChainLosesEndpoint(
   schema: string,
   settings: NamespaceSettingsService,
   ref: { namespace: string; key: string; environment: string },
+  actor: ConfigActor,
 ): Promise<void> {
   const endpoint = nameOf('model_endpoint', ref.key);
   if (endpoint === undefined) return;
@@ -49,10 +51,7 @@ export async function assertNoChainLosesEndpoint(
     }
   }
   if (broken.size === 0) return;
-  const chains = [...broken]
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([key, where]) => `${key} (in ${where.join(', ')})`)
-    .join(', ');
+  const chains = describeAll([...broken].sort(([a], [b]) => a.localeCompare(b)), actor, 'failover chain');
   const several = broken.size > 1;
   throw new ConfigException(
     ConfigExceptionCode.Conflict,
@@ -72,6 +71,7 @@ export async function assertChainEndpointsResolve(
   schema: string,
   settings: NamespaceSettingsService,
   ref: { namespace: string; key: string; environment: string },
+  actor: ConfigActor,
 ): Promise<void> {
   if (nameOf('failover_chain', ref.key) === undefined) return;
   const { environments, orderOf, resolve } = await latestOf(manager, schema, settings, ref.namespace, ref.key, LLM_CONFIG_KINDS.model_endpoint.prefix);
@@ -86,7 +86,7 @@ export async function assertChainEndpointsResolve(
     }
   }
   if (missing.size === 0) return;
-  const described = [...missing].map(([name, where]) => `${name} (in ${where.join(', ')})`).join(', ');
+  const described = describeAll([...missing], actor, 'endpoint');
   throw new ConfigException(
     ConfigExceptionCode.InvalidValue,
     `failover chain ${ref.namespace}/${ref.key} names ${missing.size > 1 ? 'endpoints that do' : 'an endpoint that does'} not resolve where it applies: ${described}; ` +
@@ -177,6 +177,26 @@ async function latestOf(manager: EntityManager, schema: string, settings: Namesp
     orderOf: (environment: string): string[] => settings.resolutionOrder(effective.settings, environment),
     resolve: resolverOf(rows),
   };
+}
+
+/**
+ * `name (in env, env)` for each item, naming only environments the caller may read (an error must not show what a
+ * read would refuse): the rest become "environments you may not read", and items found only there are counted.
+ */
+function describeAll(items: ReadonlyArray<[string, string[]]>, actor: ConfigActor, noun: string): string {
+  const hiddenPlace = 'environments you may not read';
+  let hiddenItems = 0;
+  const named: string[] = [];
+  for (const [name, where] of items) {
+    const shown = where.filter((environment) => canRead(actor, environment));
+    if (shown.length === 0) {
+      hiddenItems++;
+      continue;
+    }
+    named.push(`${name} (in ${shown.join(', ')}${shown.length < where.length ? ` and ${hiddenPlace}` : ''})`);
+  }
+  if (hiddenItems > 0) named.push(`${hiddenItems === 1 ? `a ${noun}` : `${hiddenItems} ${noun}s`} in ${hiddenPlace}`);
+  return named.join(', ');
 }
 
 /** The namespace's environment chain, plus any environment one of `rows` was written in. */
