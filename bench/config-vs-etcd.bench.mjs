@@ -280,19 +280,26 @@ async function etcdPropagation(base, key) {
   return summary;
 }
 
-/** A target's rounds summarized: the median round by req/s, with p50 and p99 each the median of the rounds' own. */
+/**
+ * A target's rounds summarized: req/s and each latency percentile the median of the rounds' own, max the highest,
+ * and failures (non-2xx, errors, timeouts) summed over every round.
+ */
 function medianRound(runs) {
   const middle = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-  const byThroughput = [...runs].sort((a, b) => a.requests_per_second - b.requests_per_second)[Math.floor(runs.length / 2)];
+  const sum = (field) => runs.reduce((total, run) => total + run[field], 0);
   return {
-    ...byThroughput,
-    name: byThroughput.name.replace(/ \(round \d+\)$/, ''),
+    ...runs[0],
+    name: runs[0].name.replace(/ \(round \d+\)$/, ''),
+    requests_per_second: middle(runs.map((run) => run.requests_per_second)),
     latency_ms: {
-      ...byThroughput.latency_ms,
       p50: middle(runs.map((run) => run.latency_ms.p50)),
+      p90: middle(runs.map((run) => run.latency_ms.p90)),
       p99: middle(runs.map((run) => run.latency_ms.p99)),
+      max: Math.max(...runs.map((run) => run.latency_ms.max)),
     },
-    non_2xx: runs.reduce((sum, run) => sum + run.non_2xx, 0),
+    non_2xx: sum('non_2xx'),
+    errors: sum('errors'),
+    timeouts: sum('timeouts'),
   };
 }
 

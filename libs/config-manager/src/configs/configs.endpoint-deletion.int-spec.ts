@@ -210,6 +210,13 @@ describe(`${ConfigsService.name}: deleting a model endpoint a failover chain nam
     );
     expect(write.code).toBe(ConfigExceptionCode.InvalidValue);
     expect(write.message).toContain('nowhere (in base, development, staging and environments you may not read)');
+    // Only a production chain needs it: nothing is named but the count.
+    await set('refs/hidden', 'endpoint.solo', 'development', endpoint('gpt-4o-mini'));
+    await set('refs/hidden', 'failover.solo', 'production', { primary: 'solo' });
+    expect((await failure(configs.delete(developer, { namespace: 'refs/hidden', key: 'endpoint.solo', environment: 'development' }))).message).toBe(
+      'config refs/hidden/endpoint.solo cannot be deleted from development: a failover chain in environments you may not read would name the ' +
+        'missing endpoint solo; point it at other endpoints or delete it first',
+    );
   });
 
   it('refuses a settings change whose environment chain would leave a chain naming an endpoint that no longer resolves', async () => {
@@ -250,5 +257,18 @@ describe(`${ConfigsService.name}: deleting a model endpoint a failover chain nam
     );
     await settings.set(admin, { namespace: 'envs-legacy', environments: ['base', 'staging', 'production'] });
     expect((await settings.read(admin, 'envs-legacy')).settings.environments).toEqual(['base', 'staging', 'production']);
+    // A new environment the broken chain now also serves is the old breakage too, not one this change makes.
+    await settings.set(admin, { namespace: 'envs-legacy', environments: ['base', 'canary', 'staging', 'production'] });
+  });
+
+  it('names in a settings refusal only what a caller that may not read everything may see', async () => {
+    await set('envs-scoped/app', 'endpoint.eu', 'staging', endpoint('gpt-4o'));
+    await set('envs-scoped/app', 'failover.main', 'production', { primary: 'eu' });
+    // An API key narrowed to writing: every environment's settings, no reads.
+    const writer: ConfigActor = { principal: { id: 'key-1', type: 'api_key', roles: ['global-admin'], scopes: ['configs:write'] }, requestId: 'r3' };
+    const refused = await failure(settings.set(writer, { namespace: 'envs-scoped', environments: ['base', 'production'] }));
+    expect(refused.code).toBe(ConfigExceptionCode.Conflict);
+    expect(refused.message).toContain('do not resolve where they apply: a chain in environments you may not read;');
+    expect(refused.message).not.toContain('failover.main');
   });
 });

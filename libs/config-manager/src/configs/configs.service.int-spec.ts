@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Principal } from '@llmops/platform-auth';
 import type { Database } from '@llmops/platform-persistence';
+import { waitFor } from '@llmops/platform-testing';
 import { CONFIG_MANAGER_SCHEMA } from '../migrations/1763800000000-CreateConfigEntries.js';
 import type { NamespaceSettingsService } from '../namespace-settings/namespace-settings.service.js';
 import { configFailure, openConfigTestBed, type ConfigTestBed } from '../testing/config-test-bed.js';
@@ -294,6 +295,37 @@ describe(ConfigsService.name, () => {
     await settings.set(admin, { namespace: 'schema-ns', schema: { type: 'object', required: ['model', 'owner'] }, expectedVersion: 1 });
     await configs.set(admin, { ...ref, key: 'model', value: { model: 'gpt-4o', owner: 'ml' } });
     expect((await failure(configs.rollback(admin, { ...ref, key: 'model', version: 1 }))).message).toContain("'owner'");
+  });
+
+  it('checks a write against the schema committed while it waited for the write lock, alone or in a bulk', async () => {
+    await settings.set(admin, { namespace: 'schema-race', schema: { type: 'number' } });
+    const writes = {
+      alone: () => configs.set(admin, { namespace: 'schema-race', key: 'alone', environment: 'base', value: 5 }),
+      batched: () => configs.bulk(admin, [{ kind: 'set', namespace: 'schema-race', key: 'batched', environment: 'base', value: 5 }]),
+    };
+    for (const [key, write] of Object.entries(writes)) {
+      // Another writer holds the lock config and settings writes queue on, and tightens the schema before letting go.
+      const holder = database.dataSource.createQueryRunner();
+      await holder.connect();
+      try {
+        await holder.startTransaction();
+        await holder.query(`SELECT value FROM ${CONFIG_MANAGER_SCHEMA}.revision_counter FOR UPDATE`);
+        const refused = failure(write());
+        // Asked on another connection: inside the holder's transaction pg_stat_activity would stay as first read.
+        await waitFor(
+          async () =>
+            (await database.dataSource.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`)).length > 0,
+          { message: `timed out waiting for the ${key} write to queue on the lock` },
+        );
+        await holder.query(`UPDATE ${CONFIG_MANAGER_SCHEMA}.namespace_settings SET schema = '{"type": "number", "maximum": 1}' WHERE namespace = 'schema-race'`);
+        await holder.commitTransaction();
+        expect((await refused).code).toBe(ConfigExceptionCode.InvalidValue);
+      } finally {
+        await holder.release();
+      }
+      expect((await failure(configs.get(admin, { namespace: 'schema-race', key, environment: 'base' }))).code).toBe(ConfigExceptionCode.NotFound);
+      await settings.set(admin, { namespace: 'schema-race', schema: { type: 'number' } });
+    }
   });
 
   it('refuses settings that are not JSON Schemas, repeat environments, or race', async () => {

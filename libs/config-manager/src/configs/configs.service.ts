@@ -104,10 +104,9 @@ export class ConfigsService {
 
   set(actor: ConfigActor, command: SetConfigCommand): Promise<ConfigEntryEntity> {
     return this.operations.track('set', command.namespace, async () => {
-      // The schema check waits for the transaction, which reads the settings with the current version.
-      await this.checkSet(actor, command, { schema: false });
+      this.checkSet(actor, command);
       return this.write([command], async (manager) => {
-        const entry = await this.setWithin(manager, actor, command, { validateSchema: true });
+        const entry = await this.setWithin(manager, actor, command);
         await assertChainEndpointsResolve(manager, this.database.schema, this.settings, command, actor);
         return entry;
       });
@@ -128,7 +127,8 @@ export class ConfigsService {
 
   /**
    * Applies writes and deletions in one transaction, in order: all of them or none. Every operation is checked
-   * (path, permission in its environment, value, schema) before anything is written; a failure names its index.
+   * (path, permission in its environment, value) before anything is written, and against its schema in the
+   * transaction, under the revision lock a settings write also takes; a failure names its index.
    */
   bulk(actor: ConfigActor, operations: BulkOperation[]): Promise<ConfigEntryEntity[]> {
     return this.operations.track('bulk', operations.map((operation) => operation.namespace), () => this.bulkChecked(actor, operations));
@@ -155,7 +155,7 @@ export class ConfigsService {
         entries.push(
           await atIndex(index, () =>
             operation.kind === 'set'
-              ? this.setWithin(manager, actor, operation, { validateSchema: false })
+              ? this.setWithin(manager, actor, operation)
               : this.deleteWithin(manager, actor, operation),
           ),
         );
@@ -172,7 +172,8 @@ export class ConfigsService {
     });
   }
 
-  private async checkSet(actor: ConfigActor, command: SetConfigCommand, options: { schema: boolean } = { schema: true }): Promise<void> {
+  /** What a write needs checked before its transaction; the schema is checked inside it (setWithin), under the lock. */
+  private checkSet(actor: ConfigActor, command: SetConfigCommand): void {
     this.assertRef(command);
     assertAllowed(actor, 'configs:write', command.environment);
     if (command.value === undefined) {
@@ -186,7 +187,6 @@ export class ConfigsService {
         'value',
       );
     }
-    if (options.schema) this.settings.assertValid(await this.settings.effective(command.namespace), command.key, command.value);
     assertLlmKind(command.key, command.value);
   }
 
@@ -199,18 +199,9 @@ export class ConfigsService {
     manager: EntityManager,
     actor: ConfigActor,
     command: SetConfigCommand,
-    options: { validateSchema: boolean },
   ): Promise<ConfigEntryEntity> {
-    let revision: number;
-    let current: ConfigEntryEntity | null;
-    if (options.validateSchema) {
-      const started = await this.startKeyWrite(manager, command);
-      this.settings.assertValid(started.settings, command.key, command.value);
-      ({ revision, current } = started);
-    } else {
-      revision = await this.nextRevision(manager);
-      current = await this.latest(manager, command);
-    }
+    const { revision, current, settings } = await this.startKeyWrite(manager, command);
+    this.settings.assertValid(settings, command.key, command.value);
     if (!current) await this.assertPathIsFreeForKey(manager, command);
     const liveVersion = current && !current.deleted ? current.version : 0;
     this.checkExpectedVersion(command, command.expectedVersion, liveVersion);

@@ -51,11 +51,12 @@ export async function assertNoChainLosesEndpoint(
     }
   }
   if (broken.size === 0) return;
-  const chains = describeAll([...broken].sort(([a], [b]) => a.localeCompare(b)), actor, 'failover chain');
+  const chains = describeAll([...broken].sort(([a], [b]) => a.localeCompare(b)), actor, { one: 'a failover chain', many: 'failover chains' });
   const several = broken.size > 1;
+  const subject = chains.named > 0 ? `failover chain${several ? 's' : ''} ${chains.text}` : chains.text;
   throw new ConfigException(
     ConfigExceptionCode.Conflict,
-    `config ${ref.namespace}/${ref.key} cannot be deleted from ${ref.environment}: failover chain${several ? 's' : ''} ${chains} ` +
+    `config ${ref.namespace}/${ref.key} cannot be deleted from ${ref.environment}: ${subject} ` +
       `would name the missing endpoint ${endpoint}; point ${several ? 'them' : 'it'} at other endpoints or delete ${several ? 'them' : 'it'} first`,
     'key',
   );
@@ -86,7 +87,7 @@ export async function assertChainEndpointsResolve(
     }
   }
   if (missing.size === 0) return;
-  const described = describeAll([...missing], actor, 'endpoint');
+  const described = describeAll([...missing], actor, { one: 'an endpoint', many: 'endpoints' }).text;
   throw new ConfigException(
     ConfigExceptionCode.InvalidValue,
     `failover chain ${ref.namespace}/${ref.key} names ${missing.size > 1 ? 'endpoints that do' : 'an endpoint that does'} not resolve where it applies: ${described}; ` +
@@ -100,7 +101,8 @@ export async function assertChainEndpointsResolve(
  * endpoint that no longer resolves where the chain applies, in `namespace` or any namespace below it that inherits
  * these settings. Only breakages the change causes count: one that already existed under `before` does not block it.
  * Called in the settings transaction once the new settings are written, under the revision lock config writes take
- * first, so no config write can slip between the check and the commit.
+ * first, so no config write can slip between the check and the commit; a write that keeps the environment chain
+ * (a schema or max_versions change) cannot break a chain and skips it.
  */
 export async function assertChainsSurviveSettings(
   manager: EntityManager,
@@ -108,55 +110,101 @@ export async function assertChainsSurviveSettings(
   settings: NamespaceSettingsService,
   namespace: string,
   before: EffectiveSettings,
+  actor: ConfigActor,
 ): Promise<void> {
-  const chainPrefix = `${LLM_CONFIG_KINDS.failover_chain.prefix}.`;
-  const holders: Array<{ namespace: string }> = await manager.query(
-    `SELECT DISTINCT namespace FROM ${schema}.config_entries
-      WHERE (namespace = $1 OR starts_with(namespace, $2)) AND starts_with(key, $3) ORDER BY 1`,
-    [namespace, `${namespace}/`, chainPrefix],
+  const after = await settings.effective(namespace, manager);
+  if (chainOf(before).join('\n') === chainOf(after).join('\n')) return;
+  const below = `${namespace}/`;
+  // Namespaces below with settings of their own are shielded from this change, and so is everything under them.
+  const shielded: Array<{ namespace: string }> = await manager.query(
+    `SELECT namespace FROM ${schema}.namespace_settings WHERE starts_with(namespace, $1)`,
+    [below],
   );
-  const broken: string[] = [];
-  for (const { namespace: holder } of holders) {
-    const after = await settings.effective(holder, manager);
-    // Settings of its own (or of a closer ancestor) shield it from this change.
-    if (after.definedAt !== namespace) continue;
-    const rows: LatestRow[] = await manager.query(
-      `SELECT DISTINCT ON (key, environment) key, environment, value, deleted FROM ${schema}.config_entries
-        WHERE namespace = $1 AND (starts_with(key, $2) OR starts_with(key, $3))
-        ORDER BY key, environment, version DESC`,
-      [holder, chainPrefix, `${LLM_CONFIG_KINDS.model_endpoint.prefix}.`],
-    );
-    const already = new Set(danglingReferences(rows, settings, before));
-    for (const reference of danglingReferences(rows, settings, after)) {
-      if (!already.has(reference)) broken.push(`${holder}/${reference}`);
+  const governed = (candidate: string): boolean =>
+    !shielded.some(({ namespace: own }) => candidate === own || candidate.startsWith(`${own}/`));
+  const rows: Array<LatestRow & { namespace: string }> = await manager.query(
+    `SELECT DISTINCT ON (namespace, key, environment) namespace, key, environment, value, deleted FROM ${schema}.config_entries
+      WHERE (namespace = $1 OR starts_with(namespace, $2)) AND (starts_with(key, $3) OR starts_with(key, $4))
+      ORDER BY namespace, key, environment, version DESC`,
+    [namespace, below, `${LLM_CONFIG_KINDS.failover_chain.prefix}.`, `${LLM_CONFIG_KINDS.model_endpoint.prefix}.`],
+  );
+  const byNamespace = new Map<string, LatestRow[]>();
+  for (const row of rows) if (governed(row.namespace)) byNamespace.set(row.namespace, [...(byNamespace.get(row.namespace) ?? []), row]);
+  const broken = new Map<string, string[]>();
+  for (const [holder, held] of byNamespace) {
+    // Both sides over every environment either chain names, so a breakage that predates the change is seen as such.
+    const environments = new Set([...environmentsToCheck(before, held), ...environmentsToCheck(after, held)]);
+    const already = new Set(danglingReferences(held, settings, before, environments).map(([reference, environment]) => `${reference}@${environment}`));
+    for (const [reference, environment] of danglingReferences(held, settings, after, environments)) {
+      if (already.has(`${reference}@${environment}`)) continue;
+      const name = `${holder}/${reference}`;
+      broken.set(name, [...(broken.get(name) ?? []), environment]);
     }
   }
-  if (broken.length === 0) return;
+  if (broken.size === 0) return;
   throw new ConfigException(
     ConfigExceptionCode.Conflict,
     `these settings of ${namespace} would leave failover chains naming endpoints that do not resolve where they apply: ` +
-      `${broken.join(', ')}; write the endpoints in those environments, or change the chains, first`,
+      `${describeAll([...broken], actor, { one: 'a chain', many: 'chains' }).text}; write the endpoints in those environments, or change the chains, first`,
     'environments',
   );
 }
 
-/** Every `<chain> -> <endpoint> (in <environment>)` among `rows` where the chain resolves and the endpoint does not. */
-function danglingReferences(rows: readonly LatestRow[], settings: NamespaceSettingsService, effective: EffectiveSettings): string[] {
-  const environments = environmentsToCheck(effective, rows);
+/**
+ * Every (`<chain> -> <endpoint>`, environment) among `rows` where, in one of `environments`, the chain resolves and
+ * the endpoint does not.
+ */
+function danglingReferences(
+  rows: readonly LatestRow[],
+  settings: NamespaceSettingsService,
+  effective: EffectiveSettings,
+  environments: ReadonlySet<string>,
+): Array<[string, string]> {
   const resolve = resolverOf(rows);
   const chainKeys = [...new Set(rows.map((row) => row.key).filter((key) => nameOf('failover_chain', key) !== undefined))].sort();
-  const dangling: string[] = [];
+  const dangling: Array<[string, string]> = [];
   for (const environment of environments) {
     const order = settings.resolutionOrder(effective.settings, environment);
     for (const chainKey of chainKeys) {
       const resolved = resolve(chainKey, order);
       if (!resolved) continue;
       for (const name of endpointsOf(resolved.value)) {
-        if (!resolve(`${LLM_CONFIG_KINDS.model_endpoint.prefix}.${name}`, order)) dangling.push(`${chainKey} -> ${name} (in ${environment})`);
+        if (!resolve(`${LLM_CONFIG_KINDS.model_endpoint.prefix}.${name}`, order)) dangling.push([`${chainKey} -> ${name}`, environment]);
       }
     }
   }
   return dangling;
+}
+
+/**
+ * `name (in env, env)` for each item, naming only environments the caller may read (an error must not show what a
+ * read would refuse): the rest become "environments you may not read", and items found only there are counted.
+ * `named` says how many items the text names.
+ */
+function describeAll(
+  items: ReadonlyArray<[string, string[]]>,
+  actor: ConfigActor,
+  noun: { one: string; many: string },
+): { text: string; named: number } {
+  const hiddenPlace = 'environments you may not read';
+  let hiddenItems = 0;
+  const named: string[] = [];
+  for (const [name, where] of items) {
+    const shown = where.filter((environment) => canRead(actor, environment));
+    if (shown.length === 0) {
+      hiddenItems++;
+      continue;
+    }
+    named.push(`${name} (in ${shown.join(', ')}${shown.length < where.length ? ` and ${hiddenPlace}` : ''})`);
+  }
+  const text = [...named];
+  if (hiddenItems > 0) text.push(`${hiddenItems === 1 ? noun.one : `${hiddenItems} ${noun.many}`} in ${hiddenPlace}`);
+  return { text: text.join(', '), named: named.length };
+}
+
+/** The environment chain settings define, least specific first (the default when they name none). */
+function chainOf(effective: EffectiveSettings): readonly string[] {
+  return effective.settings.environments.length > 0 ? effective.settings.environments : DEFAULT_ENVIRONMENT_CHAIN;
 }
 
 /**
@@ -179,30 +227,9 @@ async function latestOf(manager: EntityManager, schema: string, settings: Namesp
   };
 }
 
-/**
- * `name (in env, env)` for each item, naming only environments the caller may read (an error must not show what a
- * read would refuse): the rest become "environments you may not read", and items found only there are counted.
- */
-function describeAll(items: ReadonlyArray<[string, string[]]>, actor: ConfigActor, noun: string): string {
-  const hiddenPlace = 'environments you may not read';
-  let hiddenItems = 0;
-  const named: string[] = [];
-  for (const [name, where] of items) {
-    const shown = where.filter((environment) => canRead(actor, environment));
-    if (shown.length === 0) {
-      hiddenItems++;
-      continue;
-    }
-    named.push(`${name} (in ${shown.join(', ')}${shown.length < where.length ? ` and ${hiddenPlace}` : ''})`);
-  }
-  if (hiddenItems > 0) named.push(`${hiddenItems === 1 ? `a ${noun}` : `${hiddenItems} ${noun}s`} in ${hiddenPlace}`);
-  return named.join(', ');
-}
-
 /** The namespace's environment chain, plus any environment one of `rows` was written in. */
 function environmentsToCheck(effective: EffectiveSettings, rows: readonly LatestRow[]): Set<string> {
-  const chain: readonly string[] = effective.settings.environments.length > 0 ? effective.settings.environments : DEFAULT_ENVIRONMENT_CHAIN;
-  return new Set([...chain, ...rows.map((row) => row.environment).sort()]);
+  return new Set([...chainOf(effective), ...rows.map((row) => row.environment).sort()]);
 }
 
 /** The live version of `wanted` that a read in resolution order `order` finds among `rows`. */

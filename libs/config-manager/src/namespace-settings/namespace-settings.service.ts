@@ -216,7 +216,7 @@ export class NamespaceSettingsService {
           );
         }
         const settings = settingsOf(row);
-        await assertChainsSurviveSettings(manager, this.database.schema, this, command.namespace, before);
+        await assertChainsSurviveSettings(manager, this.database.schema, this, command.namespace, before, actor);
         await this.outbox.add(manager, {
           type: ConfigEventType.SettingsChanged,
           subject: `namespaces/${command.namespace}`,
