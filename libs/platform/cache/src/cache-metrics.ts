@@ -6,14 +6,24 @@ export type CacheLayerName = 'l1' | 'l2';
 /** Why every local (L1) entry was dropped at once. */
 export type CoherenceResetReason = 'subscribed' | 'breaker_closed' | 'epoch_changed';
 
-/** The metrics of one named cache. The registry's default labels (service) tell replicas' processes apart. */
+/** Every cache's metrics per registry: lookups are counted in plain fields and published when the registry is read. */
+const cachesByRegistry = new WeakMap<Registry, Set<CacheMetrics>>();
+
+/**
+ * The metrics of one named cache. The registry's default labels (service) tell replicas' processes apart. Lookups,
+ * on every read's hot path, only bump two numbers: `cache_lookups_total` and `cache_hit_ratio` are brought up to date
+ * when the registry is scraped (prom-client hashes labels on every inc()/set(), which cost more than the lookup).
+ */
 export class CacheMetrics {
-  private readonly lookups: Counter<'cache' | 'layer' | 'result'>;
-  private readonly hitRatio: Gauge<'cache' | 'layer'>;
   private readonly invalidations: Counter<'cache' | 'origin'>;
   private readonly discardedFills: Counter<'cache' | 'layer'>;
   private readonly l1Entries: Gauge<'cache'>;
   private readonly counts: Record<CacheLayerName, { hits: number; misses: number }> = {
+    l1: { hits: 0, misses: 0 },
+    l2: { hits: 0, misses: 0 },
+  };
+  /** What `cache_lookups_total` already holds of `counts`. */
+  private readonly published: Record<CacheLayerName, { hits: number; misses: number }> = {
     l1: { hits: 0, misses: 0 },
     l2: { hits: 0, misses: 0 },
   };
@@ -22,15 +32,24 @@ export class CacheMetrics {
     registry: Registry,
     private readonly cache: string,
   ) {
-    this.lookups = getOrCreateCounter(registry, {
+    let caches = cachesByRegistry.get(registry);
+    if (!caches) cachesByRegistry.set(registry, (caches = new Set()));
+    caches.add(this);
+    getOrCreateCounter(registry, {
       name: 'cache_lookups_total',
       help: 'Cache lookups by layer and result (hit, miss); rate() of these gives the recent hit ratio',
       labelNames: ['cache', 'layer', 'result'],
+      collect() {
+        for (const metrics of cachesByRegistry.get(registry) ?? []) metrics.publishLookups(this);
+      },
     });
-    this.hitRatio = getOrCreateGauge(registry, {
+    getOrCreateGauge(registry, {
       name: 'cache_hit_ratio',
       help: 'Hits / lookups per layer since the process started (l2 counts only lookups that reached Redis)',
       labelNames: ['cache', 'layer'],
+      collect() {
+        for (const metrics of cachesByRegistry.get(registry) ?? []) metrics.publishHitRatio(this);
+      },
     });
     this.invalidations = getOrCreateCounter(registry, {
       name: 'cache_invalidations_total',
@@ -53,8 +72,24 @@ export class CacheMetrics {
     const count = this.counts[layer];
     if (hit) count.hits++;
     else count.misses++;
-    this.lookups.inc({ cache: this.cache, layer, result: hit ? 'hit' : 'miss' });
-    this.hitRatio.set({ cache: this.cache, layer }, count.hits / (count.hits + count.misses));
+  }
+
+  /** Adds the lookups counted since the last scrape to `cache_lookups_total`. */
+  publishLookups(counter: Counter<'cache' | 'layer' | 'result'>): void {
+    for (const layer of ['l1', 'l2'] as const) {
+      const { hits, misses } = this.counts[layer];
+      const published = this.published[layer];
+      if (hits > published.hits) counter.inc({ cache: this.cache, layer, result: 'hit' }, hits - published.hits);
+      if (misses > published.misses) counter.inc({ cache: this.cache, layer, result: 'miss' }, misses - published.misses);
+      this.published[layer] = { hits, misses };
+    }
+  }
+
+  publishHitRatio(gauge: Gauge<'cache' | 'layer'>): void {
+    for (const layer of ['l1', 'l2'] as const) {
+      const { hits, misses } = this.counts[layer];
+      if (hits + misses > 0) gauge.set({ cache: this.cache, layer }, hits / (hits + misses));
+    }
   }
 
   invalidated(origin: 'local' | 'peer', keys: number): void {

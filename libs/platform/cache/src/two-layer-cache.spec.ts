@@ -48,6 +48,14 @@ describe(`${TwoLayerCache.name} in process only (no Redis)`, () => {
     expect(await metricValue(registry, 'cache_lookups_total', { layer: 'l1', result: 'miss' })).toBe(2);
     expect(await metricValue(registry, 'cache_hit_ratio', { cache: 'test', layer: 'l1' })).toBe(0.5);
     expect(await metricValue(registry, 'cache_invalidations_total', { origin: 'local' })).toBe(1);
+    // Lookups are published when the registry is read: a later read adds only what came since, for every cache.
+    const other = new TwoLayerCache<string>({ name: 'other', maxEntries: 10, ttlMs: 60_000, registry });
+    await other.get('k', db.load);
+    expect(await cache.get('k', db.load)).toBe('v2');
+    expect(await metricValue(registry, 'cache_lookups_total', { cache: 'test', layer: 'l1', result: 'hit' })).toBe(3);
+    expect(await metricValue(registry, 'cache_lookups_total', { cache: 'other', layer: 'l1', result: 'miss' })).toBe(1);
+    expect(await metricValue(registry, 'cache_hit_ratio', { cache: 'test', layer: 'l1' })).toBe(0.6);
+    expect(await metricValue(registry, 'cache_hit_ratio', { cache: 'other', layer: 'l1' })).toBe(0);
   });
 
   it('shares one load between concurrent misses of a key', async () => {
