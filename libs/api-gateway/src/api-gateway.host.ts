@@ -28,6 +28,7 @@ import { ApiGatewayModule } from './api-gateway.module.js';
 import type { ApiGatewayEnv } from './api-gateway.env.js';
 import { AuthService } from './auth/auth.service.js';
 import { loadSigningKey } from './auth/signing-key.js';
+import { assertSaneInput } from './errors/hostile-input.js';
 import { toGatewayException } from './errors/error-envelope.filter.js';
 import { httpStatusOf } from './errors/gateway.exception.js';
 import { SecurityEvents } from './auth/security-events.js';
@@ -211,6 +212,8 @@ export class ApiGatewayHost implements HostedService {
       });
       // Every log line written while serving a request carries its request id.
       fastify.addHook('onRequest', (request, _reply, done) => requestContext.run({ requestId: String(request.id) }, done));
+      // Once the body is parsed, before any route: NUL characters and absurd nesting are a 400 here, not a 500 later.
+      fastify.addHook('preValidation', async (request) => assertSaneInput(request));
       fastify.addHook('onSend', async (request, reply) => {
         reply.header('x-request-id', request.id);
       });

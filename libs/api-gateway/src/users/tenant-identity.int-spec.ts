@@ -12,7 +12,7 @@ import pg from 'pg';
 import { loadApiGatewayEnv } from '../api-gateway.env.js';
 import { ApiGatewayHost } from '../api-gateway.host.js';
 import { GATEWAY_SCHEMA } from '../migrations/1763800000000-CreateIdentity.js';
-import { sendJson, type HttpAnswer } from '../testing/route-testing.js';
+import { answerOf, sendJson, type HttpAnswer } from '../testing/route-testing.js';
 
 const ADMIN_EMAIL = 'admin@tenants.test';
 const PASSWORD = 'a-long-enough-password';
@@ -101,6 +101,29 @@ describe('tenant-scoped users and role bindings', () => {
     await bus?.close();
     await rm(dataDir, { recursive: true, force: true });
     await database?.drop();
+  });
+
+  // Gateway-wide (a hook before every route), checked here because this suite runs the real gateway.
+  it('answers 400 to NUL characters and absurdly nested bodies on any route, before a service or the database sees them', async () => {
+    // Written out as text: JSON.stringify itself gives up long before 5,000 levels.
+    const nested = `${'['.repeat(5_000)}"leaf"${']'.repeat(5_000)}`;
+    const raw = async (method: string, path: string, body: string): Promise<HttpAnswer> =>
+      answerOf(await fetch(baseUrl + path, { method, headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, body }));
+    const deep = await raw('PUT', '/api/v1/configs/acme/app/deep?env=development', `{"value": ${nested}}`);
+    expectError(deep, 400, /^the body nests deeper than 64 levels \(at body\.value(\[0\])+\)$/);
+    expectError(await raw('POST', '/api/v1/users', `{"email": "deep@tenants.test", "roles": ${nested}}`), 400, /^the body nests deeper than 64 levels/);
+    expectError(
+      await call('PUT', '/api/v1/configs/acme/app/nul?env=development', admin, { value: { note: 'a\u0000b' } }),
+      400,
+      'body.value.note contains a NUL character (\\u0000), which no name or value may hold',
+    );
+    expectError(await call('POST', '/api/v1/api-keys', admin, { name: '\u0000' }), 400, /^body\.name contains a NUL character/);
+    expectError(await call('DELETE', '/api/v1/api-keys/%00', admin), 400, 'the URL contains a NUL character (%00), which no name or value may hold');
+    expectError(await call('GET', '/api/v1/audit_logs?actor_id=%00', admin), 400, /^the URL contains a NUL character/);
+    // A body as deep as configuration needs is fine (the route itself then answers).
+    let fine: unknown = 1;
+    for (let level = 0; level < 60; level++) fine = { a: fine };
+    expect((await createUser(admin, { roles: ['viewer'], profile: fine })).statusCode).toBe(400);
   });
 
   it("carries the user's tenant in its access token", () => {

@@ -21,9 +21,10 @@ export class GrpcStatusError extends Error {
       // Trailers take printable ASCII only, and grpc-js throws on anything else: a detail quoting user input is
       // percent-encoded, a detail with an unusable key is dropped, so the status itself always goes out.
       if (!LEGAL_KEY.test(key.toLowerCase()) || key.endsWith('-bin')) continue;
-      metadata.set(key, LEGAL_VALUE.test(value) ? value : encodeURIComponent(value));
+      metadata.set(key, LEGAL_VALUE.test(value) ? truncated(value) : encodeURIComponent(truncated(value)));
     }
-    return { code: this.code, details: this.message, message: this.message, metadata };
+    const message = truncated(this.message);
+    return { code: this.code, details: message, message, metadata };
   }
 }
 
@@ -50,4 +51,14 @@ export function stringEntries(metadata: Metadata | undefined): Record<string, st
     if (typeof value === 'string') entries[key] = value;
   }
   return entries;
+}
+
+/**
+ * Status messages and details travel in HTTP/2 trailers, which the peer caps (16 KiB by default): a message quoting a
+ * huge input would break the stream, and with it the channel other calls share. Past this, the text is cut.
+ */
+export const MAX_STATUS_TEXT = 1_024;
+
+function truncated(text: string): string {
+  return text.length <= MAX_STATUS_TEXT ? text : `${text.slice(0, MAX_STATUS_TEXT - 24)}... (${text.length} chars)`;
 }

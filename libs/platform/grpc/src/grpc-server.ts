@@ -173,6 +173,16 @@ export class GrpcServer {
   }
 
   private toServiceError(error: unknown, labels: MethodLabels, signal: AbortSignal): Partial<ServiceError> {
+    try {
+      return this.statusOf(error, labels, signal);
+    } catch (conversionError) {
+      // A status that cannot be sent must not leave the call unanswered until its deadline.
+      this.options.logger?.error({ err: conversionError, cause: error, ...labels }, 'gRPC error could not be turned into a status');
+      return { code: status.INTERNAL, details: 'internal error', message: 'internal error' };
+    }
+  }
+
+  private statusOf(error: unknown, labels: MethodLabels, signal: AbortSignal): Partial<ServiceError> {
     if (error instanceof GrpcStatusError) return error.toServiceError();
     // A handler failing because its call was cancelled or ran out of time is usually that abort; nobody hears it.
     if (signal.aborted) {

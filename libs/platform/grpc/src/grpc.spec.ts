@@ -7,7 +7,7 @@ import { AuditService, ConfigEntrySchema, ConfigService, type ConfigEntry } from
 import { currentRequestContext } from '@llmops/platform-observability';
 import { Registry } from 'prom-client';
 import { createGrpcClient, type GrpcClientOptions } from './grpc-client.js';
-import { GrpcCallError, GrpcStatusError } from './grpc-errors.js';
+import { GrpcCallError, GrpcStatusError, MAX_STATUS_TEXT } from './grpc-errors.js';
 import { GrpcServer, type GrpcServerOptions } from './grpc-server.js';
 import type { CallContext, ServiceImplementation } from './service-types.js';
 
@@ -232,6 +232,25 @@ describe(GrpcServer.name, () => {
     expect(unsafe.code).toBe(status.INVALID_ARGUMENT);
     expect(decodeURIComponent(unsafe.details['error-field']!)).toBe('clé\n');
     expect(unsafe.details['bad key!']).toBeUndefined();
+  });
+
+  it('cuts a status message quoting a huge input, so the channel other calls share keeps working', async () => {
+    const huge = 'A'.repeat(100_000);
+    const { address } = await serve(
+      configImplementation({
+        getConfig: async () => ({}),
+        setConfig: async () => {
+          throw new GrpcStatusError(status.INVALID_ARGUMENT, `version "${huge}" is not a semantic version`, { 'error-detail': huge });
+        },
+      }),
+    );
+    const client = configClient(address);
+    const error = await failure(client.setConfig({ key: 'x' }));
+    expect(error.code).toBe(status.INVALID_ARGUMENT);
+    expect(error.message.length).toBeLessThanOrEqual(MAX_STATUS_TEXT);
+    expect(error.message).toMatch(/^version "AAAA.*\.\.\. \(100036 chars\)$/);
+    expect(error.details['error-detail']!.length).toBeLessThanOrEqual(MAX_STATUS_TEXT);
+    await expect(client.getConfig({ key: 'x' })).resolves.toBeDefined();
   });
 
   it('answers INTERNAL "internal error" for unmapped errors, without leaking them', async () => {
