@@ -1,5 +1,8 @@
 import { z } from 'zod';
 
+/** Versions are PostgreSQL integers (and int32 in some contracts): a larger one is a 400, not an overflow later. */
+export const MAX_VERSION = 2_147_483_647;
+
 /**
  * A query-string integer. Digits only (Number() would take '', '1e3', '0x10' and ' 7'), and at most 15 of them so it
  * stays an exact JavaScript number and int64 alike. A missing required parameter says so.

@@ -50,6 +50,7 @@ describe('audit log request parsing', () => {
       expect(text).toContain('limit: ');
       expect(text).toContain('details.a b: ');
       expect(validationMessage(() => parseAuditLogQuery({ from: 'yesterday' }))).toMatch(/^from: must be an ISO 8601 date-time/);
+      expect(validationMessage(() => parseAuditLogQuery({ from: '0000-01-01T00:00:00Z' }))).toBe('from: must be a date-time from year 0001 on');
     });
   });
 

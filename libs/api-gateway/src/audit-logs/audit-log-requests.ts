@@ -16,10 +16,13 @@ function integerParameter(min: 0 | 1): z.ZodType<number, string> {
 /** Cross-parameter checks run only once every parameter is valid on its own, so each problem is reported once. */
 const whenValid = { when: (payload: { issues: readonly unknown[] }): boolean => payload.issues.length === 0 };
 
-const dateTimeParameter = z.iso.datetime({
-  offset: true,
-  error: (issue) => (issue.input === undefined ? 'is required' : 'must be an ISO 8601 date-time, e.g. 2025-01-31T00:00:00Z'),
-});
+const dateTimeParameter = z.iso
+  .datetime({
+    offset: true,
+    error: (issue) => (issue.input === undefined ? 'is required' : 'must be an ISO 8601 date-time, e.g. 2025-01-31T00:00:00Z'),
+  })
+  // Year 0000 does not exist (PostgreSQL refuses it).
+  .refine((value) => !value.startsWith('0000'), 'must be a date-time from year 0001 on');
 
 const auditLogQuery = z.strictObject({
   from: dateTimeParameter.optional(),

@@ -144,8 +144,9 @@ describe('config request parsing', () => {
     expect(versionFromIfMatch('"3"')).toBe(3);
     expect(versionFromIfMatch('W/"4"')).toBe(4);
     expect(versionFromIfMatch(' 5 ')).toBe(5);
-    for (const header of ['*', '"v3"', '', '1'.repeat(16)]) {
-      expect(validationMessage(() => versionFromIfMatch(header))).toBe('If-Match must be a version number, e.g. "3"');
+    expect(versionFromIfMatch('"2147483647"')).toBe(2_147_483_647);
+    for (const header of ['*', '"v3"', '', '1'.repeat(16), '"2147483648"']) {
+      expect(validationMessage(() => versionFromIfMatch(header))).toBe('If-Match must be a version number up to 2147483647, e.g. "3"');
     }
   });
 
@@ -157,9 +158,9 @@ describe('config request parsing', () => {
       expect(parseHistoryQuery(undefined)).toEqual({});
     });
 
-    it('names a before_version that is not a non-negative integer', () => {
-      for (const value of ['-1', '1.5', 'abc', '', '1e3', '0x10', ' 7', '1'.repeat(16), ['1', '2']]) {
-        expect(validationMessage(() => parseHistoryQuery({ before_version: value }))).toBe('before_version: must be a non-negative integer');
+    it('names a before_version that is not an integer from 0 to the largest version', () => {
+      for (const value of ['-1', '1.5', 'abc', '', '1e3', '0x10', ' 7', '1'.repeat(16), ['1', '2'], '2147483648']) {
+        expect(validationMessage(() => parseHistoryQuery({ before_version: value }))).toBe('before_version: must be an integer from 0 to 2147483647');
       }
     });
 
@@ -171,7 +172,7 @@ describe('config request parsing', () => {
 
     it('reports every bad parameter', () => {
       expect(validationMessage(() => parseHistoryQuery({ before_version: 'x', limit: '0' }))).toBe(
-        'before_version: must be a non-negative integer; limit: must be an integer from 1 to 500',
+        'before_version: must be an integer from 0 to 2147483647; limit: must be an integer from 1 to 500',
       );
     });
   });
@@ -190,7 +191,8 @@ describe('config request parsing', () => {
       expect(validationMessage(() => pipe.transform({ version: 1.5 }))).toBe('version: must be an integer');
       expect(validationMessage(() => pipe.transform({ version: '2' }))).toBe('version: must be an integer');
       expect(validationMessage(() => pipe.transform({ version: -2.5 }))).toBe('version: must be a positive integer');
-      expect(validationMessage(() => pipe.transform({ version: 2 ** 60 }))).toBe('version: is too large');
+      expect(validationMessage(() => pipe.transform({ version: 2 ** 60 }))).toBe('version: must be at most 2147483647');
+      expect(validationMessage(() => pipe.transform({ version: 2 ** 31 }))).toBe('version: must be at most 2147483647');
       expect(validationMessage(() => pipe.transform({ version: 2, expected_version: -1 }))).toBe('expected_version: must be a non-negative integer');
     });
 

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { Permission } from '@llmops/platform-auth';
 import type { FastifyRequest } from 'fastify';
 import { environmentFromQuery } from '../access/access-policy.decorator.js';
-import { queryInteger } from '../access/query-integer.js';
+import { MAX_VERSION, queryInteger } from '../access/query-integer.js';
 import { GatewayErrorCode, GatewayException } from '../errors/gateway.exception.js';
 
 /** `GET …/<namespace>/<key>/history` lists a key's versions; any other GET path reads a key. */
@@ -114,13 +114,15 @@ export function requiredEnv(env: unknown): string {
 export function versionFromIfMatch(ifMatch: string | undefined): number | undefined {
   if (ifMatch === undefined) return undefined;
   const match = /^(?:W\/)?"?(\d{1,15})"?$/.exec(ifMatch.trim());
-  if (!match) throw new GatewayException(GatewayErrorCode.ValidationError, 'If-Match must be a version number, e.g. "3"');
+  if (!match || Number(match[1]) > MAX_VERSION) {
+    throw new GatewayException(GatewayErrorCode.ValidationError, `If-Match must be a version number up to ${MAX_VERSION}, e.g. "3"`);
+  }
   return Number(match[1]);
 }
 
 /** Other query parameters (env, and any the client adds) are left alone, as the key read does. */
 const historyQuery = z.object({
-  before_version: queryInteger(0, Number.MAX_SAFE_INTEGER, 'must be a non-negative integer').optional(),
+  before_version: queryInteger(0, MAX_VERSION, `must be an integer from 0 to ${MAX_VERSION}`).optional(),
   limit: queryInteger(1, MAX_HISTORY_LIMIT, `must be an integer from 1 to ${MAX_HISTORY_LIMIT}`).optional(),
 });
 
@@ -159,8 +161,8 @@ export const versionField = (min: 0 | 1) =>
   z
     .number({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be an integer') })
     .min(min, { error: min === 0 ? 'must be a non-negative integer' : 'must be a positive integer', abort: true })
-    // int() also bounds the value to the safe integers, so it stays exact on its way to an int64.
-    .int({ error: (issue) => (issue.code === 'too_big' ? 'is too large' : 'must be an integer') });
+    .max(MAX_VERSION, { error: `must be at most ${MAX_VERSION}`, abort: true })
+    .int({ error: 'must be an integer' });
 
 /** `expected_version` makes it a check-and-set, like PUT; If-Match says the same when the body does not. */
 export const rollbackBody = z.strictObject({ version: versionField(1), expected_version: versionField(0).optional() });

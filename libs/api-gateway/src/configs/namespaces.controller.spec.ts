@@ -194,7 +194,7 @@ describe(NamespacesController.name, () => {
     expect(lastCall()?.request).toMatchObject({ expectedVersion: 2n });
     const badTag = await send('PUT', '/api/v1/namespaces/acme', {}, { 'if-match': '*' });
     expect(badTag.statusCode).toBe(400);
-    expect(badTag.json().error.message).toBe('If-Match must be a version number, e.g. "3"');
+    expect(badTag.json().error.message).toBe('If-Match must be a version number up to 2147483647, e.g. "3"');
   });
 
   it('names a bad settings body', async () => {

@@ -127,7 +127,7 @@ describe(CostsController.name, () => {
       expect(response.statusCode).toBe(400);
       expect(response.json().error.code).toBe('VALIDATION_ERROR');
     }
-    expect((await get('/api/v1/costs/acme?month=2025-3')).json().error.message).toBe('query parameter month must be YYYY-MM');
+    expect((await get('/api/v1/costs/acme?month=2025-3')).json().error.message).toBe('query parameter month must be YYYY-MM (from 0001-01)');
     expect((await get('/api/v1/costs/acme?environment=')).json().error.message).toContain('query parameter environment');
     expect(bed.calls).toEqual([]);
   });

@@ -2,6 +2,7 @@ import { LlmConfigKind } from '@llmops/contracts';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { GatewayErrorCode, GatewayException } from '../errors/gateway.exception.js';
+import { MAX_VERSION } from '../access/query-integer.js';
 
 /** The kinds as the REST paths name them: `/api/v1/llm/<kind>/…`. */
 export const LLM_CONFIG_KIND_PATHS = {
@@ -22,7 +23,7 @@ export function llmConfigKindOf(path: string): LlmConfigKind {
 
 export const putLlmConfigBody = z.strictObject({
   value: z.json().refine((v) => v !== undefined, 'is required'),
-  expected_version: z.number().int().min(0).optional(),
+  expected_version: z.number().int().min(0).max(MAX_VERSION).optional(),
 });
 export type PutLlmConfigBody = z.output<typeof putLlmConfigBody>;
 
@@ -130,8 +131,9 @@ export function renderEnvironmentOf(request: FastifyRequest): string {
 }
 
 export const putBudgetBody = z.strictObject({
-  monthly_usd: z.number().positive().max(1_000_000_000),
-  expected_version: z.number().int().min(0).optional(),
+  // A budget under a cent is no budget (config-manager refuses it too).
+  monthly_usd: z.number().min(0.01, 'must be at least 0.01').max(1_000_000_000),
+  expected_version: z.number().int().min(0).max(MAX_VERSION).optional(),
 });
 export type PutBudgetBody = z.output<typeof putBudgetBody>;
 
@@ -155,8 +157,9 @@ export function usageEnvironmentOf(request: FastifyRequest): string {
 
 export function monthQueryOf(month: unknown): string {
   if (month === undefined) return '';
-  if (typeof month !== 'string' || !/^\d{4}-(0[1-9]|1[0-2])$/.test(month)) {
-    throw new GatewayException(GatewayErrorCode.ValidationError, 'query parameter month must be YYYY-MM');
+  // Year 0000 does not exist (PostgreSQL refuses it); the first month is 0001-01.
+  if (typeof month !== 'string' || !/^(?!0000)\d{4}-(0[1-9]|1[0-2])$/.test(month)) {
+    throw new GatewayException(GatewayErrorCode.ValidationError, 'query parameter month must be YYYY-MM (from 0001-01)');
   }
   return month;
 }

@@ -66,8 +66,8 @@ describe('secret request parsing', () => {
 
     it('names a bad parameter', () => {
       expect(validationMessage(() => parseReadQuery({ reveal: 'yes' }))).toBe('reveal must be true or false');
-      expect(validationMessage(() => parseReadQuery({ version: '0' }))).toBe('version must be a positive integer');
-      expect(validationMessage(() => parseReadQuery({ version: '1e3' }))).toBe('version must be a positive integer');
+      expect(validationMessage(() => parseReadQuery({ version: '0' }))).toBe('version must be an integer from 1 to 2147483647');
+      expect(validationMessage(() => parseReadQuery({ version: '1e3' }))).toBe('version must be an integer from 1 to 2147483647');
     });
   });
 
@@ -80,7 +80,7 @@ describe('secret request parsing', () => {
 
     it('refuses malformed versions, and versions with purge', () => {
       expect(validationMessage(() => parseDeleteQuery({ versions: '1,,2' }))).toMatch(/^versions must be a comma-separated list/);
-      expect(validationMessage(() => parseDeleteQuery({ versions: '0' }))).toBe('versions must be positive integers');
+      expect(validationMessage(() => parseDeleteQuery({ versions: '0' }))).toBe('versions must be integers from 1 to 2147483647');
       expect(validationMessage(() => parseDeleteQuery({ purge: 'true', versions: '1' }))).toMatch(/^purge=true erases every version/);
     });
   });

@@ -2,7 +2,7 @@ import { SecretType } from '@llmops/contracts';
 import type { Permission } from '@llmops/platform-auth';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { queryInteger } from '../access/query-integer.js';
+import { MAX_VERSION, queryInteger } from '../access/query-integer.js';
 import { versionField } from '../configs/config-requests.js';
 import { GatewayErrorCode, GatewayException } from '../errors/gateway.exception.js';
 
@@ -69,7 +69,7 @@ function queryFlag(name: string) {
 
 const readQuery = z.object({
   reveal: queryFlag('reveal'),
-  version: queryInteger(1, Number.MAX_SAFE_INTEGER, 'version must be a positive integer').optional(),
+  version: queryInteger(1, MAX_VERSION, `version must be an integer from 1 to ${MAX_VERSION}`).optional(),
 });
 
 export type SecretReadQuery = z.output<typeof readQuery>;
@@ -87,7 +87,7 @@ const deleteQuery = z.object({
     .string()
     .regex(VERSION_LIST, 'versions must be a comma-separated list of version numbers, e.g. versions=1,2')
     .transform((list) => list.split(',').map(Number))
-    .refine((versions) => versions.every((version) => version >= 1), 'versions must be positive integers')
+    .refine((versions) => versions.every((version) => version >= 1 && version <= MAX_VERSION), `versions must be integers from 1 to ${MAX_VERSION}`)
     .optional(),
 });
 

@@ -194,7 +194,7 @@ describe(SecretsController.name, () => {
     expect(noEnv.json().error.message).toBe('query parameter env is required, e.g. ?env=development');
     const badVersion = await send('GET', '/api/v1/secrets/acme/db?env=production&version=x');
     expect(badVersion.statusCode).toBe(400);
-    expect(badVersion.json().error.message).toBe('version must be a positive integer');
+    expect(badVersion.json().error.message).toBe('version must be an integer from 1 to 2147483647');
     expect(upstream.calls).toEqual([]);
   });
 

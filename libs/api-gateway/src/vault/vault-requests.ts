@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { queryInteger } from '../access/query-integer.js';
+import { MAX_VERSION, queryInteger } from '../access/query-integer.js';
 import { GatewayErrorCode, GatewayException } from '../errors/gateway.exception.js';
 
 /** The only KV v2 mount the gateway serves, at Vault's default name. */
@@ -69,13 +69,15 @@ export type VaultWriteBody = z.output<typeof vaultWriteBody>;
 /** Vault's delete, undelete and destroy take the versions to act on. */
 export const vaultVersionsBody = z.object({
   versions: z
-    .array(z.number().int().min(1, { error: 'must be positive' }), { error: 'must be an array of version numbers' })
+    .array(z.number().int().min(1, { error: 'must be positive' }).max(MAX_VERSION, { error: `must be at most ${MAX_VERSION}` }), {
+      error: 'must be an array of version numbers',
+    })
     .min(1, { error: 'no versions provided' }),
 });
 
 export type VaultVersionsBody = z.output<typeof vaultVersionsBody>;
 
-const readQuery = z.object({ version: queryInteger(0, Number.MAX_SAFE_INTEGER, 'version must be a non-negative integer').optional() });
+const readQuery = z.object({ version: queryInteger(0, MAX_VERSION, `version must be an integer from 0 to ${MAX_VERSION}`).optional() });
 
 /** `?version=` (0 or absent: the current version), as Vault reads it. */
 export function vaultReadVersionOf(query: Record<string, unknown> | undefined): number {

@@ -225,7 +225,7 @@ describe(VaultController.name, () => {
     expect(noPath.statusCode).toBe(400);
     expect(noPath.json().errors[0]).toMatch(/^path must be <environment>\/<secret path>/);
     const badVersion = await send('GET', '/v1/secret/data/production/acme/db?version=latest');
-    expect([badVersion.statusCode, badVersion.json()]).toEqual([400, { errors: ['version must be a non-negative integer'] }]);
+    expect([badVersion.statusCode, badVersion.json()]).toEqual([400, { errors: ['version must be an integer from 0 to 2147483647'] }]);
     expect(upstream.calls).toHaveLength(3);
   });
 

@@ -323,6 +323,12 @@ describe('LlmConfigService over gRPC on PostgreSQL', () => {
       expect(report.spendUsd).toBe(3.5);
       const unpriced = await grpcFailure(llm.recordUsage({ namespace: 'spend', requestId: 'r', provider: 'openai', model: 'o3', inputTokens: 1n }, { metadata: admin }));
       expect(unpriced.message).toContain('no price for openai/o3');
+      // A model named like an Object.prototype member is just as unpriced.
+      for (const model of ['__proto__', 'constructor', 'toString']) {
+        const inherited = await grpcFailure(llm.recordUsage({ namespace: 'spend', requestId: `proto-${model}`, provider: 'openai', model, inputTokens: 1n }, { metadata: admin }));
+        expect(inherited.code).toBe(unpriced.code);
+        expect(inherited.message).toContain(`no price for openai/${model}`);
+      }
     });
 
     it('announces 80 % once per month, then 100 %, for the namespace and an ancestor whose budget covers it', async () => {
@@ -391,6 +397,8 @@ describe('LlmConfigService over gRPC on PostgreSQL', () => {
     it('keeps budgets to those who may act in every environment', async () => {
       expect((await grpcFailure(llm.setBudget({ namespace: 'alerts', monthlyUsd: 5 }, { metadata: developer }))).code).toBe(status.PERMISSION_DENIED);
       expect((await grpcFailure(llm.setBudget({ namespace: 'alerts', monthlyUsd: 0 }, { metadata: admin }))).details['error-field']).toBe('monthly_usd');
+      // Below a cent: no budget, and it would round to 0 in the table.
+      expect((await grpcFailure(llm.setBudget({ namespace: 'alerts', monthlyUsd: 0.0000001 }, { metadata: admin }))).details['error-field']).toBe('monthly_usd');
       expect((await grpcFailure(llm.getBudget({ namespace: 'alerts', month: '2026-13' }, { metadata: admin }))).details['error-field']).toBe('month');
     });
   });

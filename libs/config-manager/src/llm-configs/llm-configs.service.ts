@@ -104,8 +104,9 @@ export class LlmConfigsService {
       const namespace = segments.slice(0, length).join('/');
       try {
         const pricing = await this.get(actor, { kind: 'model_pricing', namespace, name: ref.provider, environment: ref.environment });
-        const price = (pricing.value as ModelPricing).models[ref.model];
-        if (price) return price;
+        const { models } = pricing.value as ModelPricing;
+        // Own keys only: a model named __proto__ or toString must not find Object.prototype's.
+        if (Object.hasOwn(models, ref.model)) return models[ref.model]!;
       } catch (error) {
         if (!(error instanceof ConfigException) || error.code !== ConfigExceptionCode.NotFound) throw error;
       }

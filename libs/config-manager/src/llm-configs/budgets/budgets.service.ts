@@ -12,6 +12,7 @@ import { MAX_FUTURE_SKEW_MS, monthOf, monthText, parseMonth, roundUsd } from './
 /** Seed 001 §6.4: alert at 80 % of the monthly budget; and again when it is used up. */
 export const BUDGET_ALERT_THRESHOLDS = [0.8, 1] as const;
 export const MAX_MONTHLY_BUDGET_USD = 1_000_000_000;
+const MIN_MONTHLY_BUDGET_USD = 0.01;
 const MAX_TOKENS = 1_000_000_000_000;
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 /**
@@ -92,8 +93,13 @@ export class BudgetsService {
   async setBudget(actor: ConfigActor, command: { namespace: string; monthlyUsd: number; expectedVersion?: number }): Promise<BudgetRecord> {
     assertNamespace(command.namespace);
     assertAllowed(actor, 'configs:write');
-    if (!Number.isFinite(command.monthlyUsd) || command.monthlyUsd <= 0 || command.monthlyUsd > MAX_MONTHLY_BUDGET_USD) {
-      throw new ConfigException(ConfigExceptionCode.InvalidValue, `monthly_usd must be more than 0 and at most ${MAX_MONTHLY_BUDGET_USD}`, 'monthly_usd');
+    // A budget under a cent is no budget (and below a millionth of a dollar it would round to 0, which the table refuses).
+    if (!Number.isFinite(command.monthlyUsd) || command.monthlyUsd < MIN_MONTHLY_BUDGET_USD || command.monthlyUsd > MAX_MONTHLY_BUDGET_USD) {
+      throw new ConfigException(
+        ConfigExceptionCode.InvalidValue,
+        `monthly_usd must be from ${MIN_MONTHLY_BUDGET_USD} to ${MAX_MONTHLY_BUDGET_USD}`,
+        'monthly_usd',
+      );
     }
     return this.database.dataSource.transaction(async (manager) => {
       const row = await this.writeBudget(manager, actor, command);
