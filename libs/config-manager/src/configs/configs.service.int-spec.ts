@@ -333,6 +333,16 @@ describe(ConfigsService.name, () => {
     expect((await failure(settings.set(admin, { namespace: 'bad-settings', environments: ['dev', 'dev'] }))).field).toBe('environments');
     expect((await failure(settings.set(admin, { namespace: 'bad-settings', keySchemas: { 'Bad Pattern': true } }))).field).toBe('key_schemas');
     expect((await failure(settings.set(developer, { namespace: 'bad-settings', schema: true }))).code).toBe(ConfigExceptionCode.PermissionDenied);
+    // Two namespaces may give their schemas the same $id.
+    for (const namespace of ['same-id-a', 'same-id-b']) {
+      await settings.set(admin, { namespace, schema: { $id: 'https://schemas.example/model', type: 'number' } });
+      await configs.set(admin, { namespace, key: 'n', environment: 'base', value: 1 });
+    }
+    // A schema that recurses without end makes the write a 400, not a server error.
+    await settings.set(admin, { namespace: 'self-ref', schema: { allOf: [{ $ref: '#' }] } });
+    const recursing = await failure(configs.set(admin, { namespace: 'self-ref', key: 'k', environment: 'base', value: 1 }));
+    expect(recursing).toMatchObject({ code: ConfigExceptionCode.InvalidValue, field: 'value' });
+    expect(recursing.message).toContain('could not be checked against the schema: the schema recurses without end');
     const racing = await Promise.allSettled([1, 2].map(() => settings.set(admin, { namespace: 'raced', schema: true, expectedVersion: 0 })));
     expect(racing.map((result) => result.status).sort()).toEqual(['fulfilled', 'rejected']);
     expect((await failure(settings.set(admin, { namespace: 'never-set', schema: true, expectedVersion: 2 }))).code).toBe(
