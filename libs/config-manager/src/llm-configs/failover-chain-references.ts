@@ -47,7 +47,7 @@ export async function assertNoChainLosesEndpoint(
     if (!order.includes(ref.environment) || resolve(ref.key, order)) continue;
     for (const chainKey of chainKeys) {
       const chain = resolve(chainKey, order);
-      if (chain && namesEndpoint(chain.value, endpoint)) broken.set(chainKey, [...(broken.get(chainKey) ?? []), environment]);
+      if (chain && endpointsOf(chain.value).includes(endpoint)) broken.set(chainKey, [...(broken.get(chainKey) ?? []), environment]);
     }
   }
   if (broken.size === 0) return;
@@ -99,7 +99,8 @@ export async function assertChainEndpointsResolve(
 /**
  * Refuses (CONFLICT, 409) a namespace settings write whose environment chain would leave a failover chain naming an
  * endpoint that no longer resolves where the chain applies, in `namespace` or any namespace below it that inherits
- * these settings. Only breakages the change causes count: one that already existed under `before` does not block it.
+ * these settings (`after`, just written). Only breakages the change causes count: one that already existed under
+ * `before` does not block it.
  * Called in the settings transaction once the new settings are written, under the revision lock config writes take
  * first, so no config write can slip between the check and the commit; a write that keeps the environment chain
  * (a schema or max_versions change) cannot break a chain and skips it.
@@ -109,10 +110,10 @@ export async function assertChainsSurviveSettings(
   schema: string,
   settings: NamespaceSettingsService,
   namespace: string,
-  before: EffectiveSettings,
+  change: { before: EffectiveSettings; after: EffectiveSettings },
   actor: ConfigActor,
 ): Promise<void> {
-  const after = await settings.effective(namespace, manager);
+  const { before, after } = change;
   if (chainOf(before).join('\n') === chainOf(after).join('\n')) return;
   const below = `${namespace}/`;
   // Namespaces below with settings of their own are shielded from this change, and so is everything under them.
@@ -238,15 +239,9 @@ function resolverOf(rows: readonly LatestRow[]): (wanted: string, order: string[
     order.map((environment) => rows.find((row) => row.key === wanted && row.environment === environment)).find((row) => row !== undefined && !row.deleted);
 }
 
+/** The endpoints a chain names, read defensively: a chain stored before its schema was enforced may have any shape. */
 function endpointsOf(value: unknown): string[] {
   if (typeof value !== 'object' || value === null) return [];
   const { primary, fallbacks } = value as { primary?: unknown; fallbacks?: unknown };
   return [primary, ...(Array.isArray(fallbacks) ? fallbacks : [])].filter((name): name is string => typeof name === 'string');
-}
-
-/** Read defensively: a chain stored before its schema was enforced may have any shape. */
-function namesEndpoint(value: unknown, endpoint: string): boolean {
-  if (typeof value !== 'object' || value === null) return false;
-  const { primary, fallbacks } = value as { primary?: unknown; fallbacks?: unknown };
-  return primary === endpoint || (Array.isArray(fallbacks) && fallbacks.includes(endpoint));
 }

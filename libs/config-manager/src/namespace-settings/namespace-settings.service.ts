@@ -216,7 +216,8 @@ export class NamespaceSettingsService {
           );
         }
         const settings = settingsOf(row);
-        await assertChainsSurviveSettings(manager, this.database.schema, this, command.namespace, before, actor);
+        const after = this.effectiveFrom(command.namespace, row);
+        await assertChainsSurviveSettings(manager, this.database.schema, this, command.namespace, { before, after }, actor);
         await this.outbox.add(manager, {
           type: ConfigEventType.SettingsChanged,
           subject: `namespaces/${command.namespace}`,

@@ -8,7 +8,6 @@ import type { DataSource } from 'typeorm';
 import type { Subscription } from './event-bus.js';
 import { JetStreamBus } from './jetstream-bus.js';
 import { Outbox } from './outbox.js';
-import { outboxMigrationSql } from './outbox-migration.js';
 import { OutboxRelay } from './outbox-relay.js';
 import { ProcessedEvents } from './processed-events.js';
 import { createTestDataSource, type TestDataSource } from './testing/test-data-source.js';
@@ -33,9 +32,8 @@ describe('outbox delivery across a NATS outage', () => {
 
   beforeAll(async () => {
     nats = await NatsServerProcess.start();
-    database = await createTestDataSource({ poolSize: 4 });
+    database = await createTestDataSource({ poolSize: 4, outboxSchema: schema });
     dataSource = database.dataSource;
-    for (const statement of outboxMigrationSql(schema).up) await dataSource.query(statement);
     await dataSource.query(`CREATE TABLE ${schema}.side_effects (event_id text NOT NULL, n int NOT NULL)`);
   });
 

@@ -3,7 +3,6 @@ import type { DataSource } from 'typeorm';
 import { decodeEvent } from './event-codec.js';
 import { Outbox } from './outbox.js';
 import { OutboxGroupCommit } from './outbox-group-commit.js';
-import { outboxMigrationSql } from './outbox-migration.js';
 import { createTestDataSource, type TestDataSource } from './testing/test-data-source.js';
 
 const schema = 'vault';
@@ -14,9 +13,8 @@ describe(OutboxGroupCommit.name, () => {
   const outbox = new Outbox({ source: 'secret-service', schema });
 
   beforeAll(async () => {
-    database = await createTestDataSource();
+    database = await createTestDataSource({ outboxSchema: schema });
     dataSource = database.dataSource;
-    for (const statement of outboxMigrationSql(schema).up) await dataSource.query(statement);
   });
 
   afterAll(async () => {

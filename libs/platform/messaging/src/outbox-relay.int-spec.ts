@@ -51,9 +51,8 @@ describe(OutboxRelay.name, () => {
 
   beforeAll(async () => {
     // One connection, as in the embedded PGlite mode: the relay must never need a second one.
-    database = await createTestDataSource({ poolSize: 1 });
+    database = await createTestDataSource({ poolSize: 1, outboxSchema: schema });
     dataSource = database.dataSource;
-    for (const statement of outboxMigrationSql(schema).up) await dataSource.query(statement);
   });
 
   afterAll(async () => {
@@ -229,8 +228,7 @@ describe(ProcessedEvents.name, () => {
   const processed = new ProcessedEvents(schema);
 
   beforeAll(async () => {
-    database = await createTestDataSource({ poolSize: 2 });
-    for (const statement of outboxMigrationSql(schema).up) await database.dataSource.query(statement);
+    database = await createTestDataSource({ poolSize: 2, outboxSchema: schema });
   });
 
   afterAll(async () => {
